@@ -1,0 +1,46 @@
+/**
+ * The built-in plugin set and the default registry.
+ *
+ * @module
+ */
+import { createRegistry } from "../core/registry.ts";
+import { edtPlugin } from "../transforms/signed_distance.ts";
+import { dicePlugin } from "../loss/dice.ts";
+import { generalizedDicePlugin } from "../loss/generalized_dice.ts";
+import { crossEntropyPlugin } from "../loss/cross_entropy.ts";
+import { boundaryPlugin } from "../loss/boundary.ts";
+import { cpuPlugin } from "../backends/cpu.ts";
+
+/**
+ * Every built-in plugin: distance transforms `edt` (and `jfa` once the WebGPU backend lands),
+ * losses `dice`, `generalized-dice`, `cross-entropy`, `boundary`, backends `cpu` (and `webgpu`).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { builtinPlugins } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(builtinPlugins.some((p) => p.kind === "loss" && p.name === "boundary"));
+ * ```
+ */
+export const builtinPlugins = [
+  edtPlugin,
+  dicePlugin,
+  generalizedDicePlugin,
+  crossEntropyPlugin,
+  boundaryPlugin,
+  cpuPlugin,
+] as const;
+
+/**
+ * A registry of {@linkcode builtinPlugins}; `createScorer` uses it unless given another.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { defaultRegistry } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(defaultRegistry.get("backend", "cpu").name, "cpu");
+ * ```
+ */
+export const defaultRegistry = createRegistry(builtinPlugins);
