@@ -44,3 +44,4 @@ export * from "./loss/schedule.ts";
 export * from "./loss/scorer.ts";
 export * from "./backends/cpu.ts";
 export * from "./plugins/builtin.ts";
+export * from "./metrics/mod.ts";

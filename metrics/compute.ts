@@ -1,0 +1,295 @@
+/**
+ * Several metrics at once, sharing the label conversion, the voxel counts, the surfaces and
+ * the distance transforms, returned as one plain report.
+ *
+ * @module
+ */
+import type { NdArray } from "../core/ndarray.ts";
+import { type EmptyPolicy, type MetricOptions, prepareLabels, resolveEmpty } from "./input.ts";
+import { overlapCounts, overlapTable } from "./overlap.ts";
+import { type MetricResult, summarize } from "./result.ts";
+import {
+  assdOfPair,
+  checkConvention,
+  checkTolerance,
+  DISTANCE_EMPTY_DEFAULTS,
+  emptyCase,
+  hausdorffOfPair,
+  NSD_EMPTY_DEFAULTS,
+  nsdOfPair,
+  surfacePair,
+} from "./surface.ts";
+
+/**
+ * The metrics {@linkcode computeMetrics} knows: Dice, IoU, the maximum Hausdorff distance,
+ * HD95, the average symmetric surface distance and normalized surface Dice.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { MetricName } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const names: MetricName[] = ["dice", "hd95"];
+ * assert.equal(names[1], "hd95");
+ * ```
+ */
+export type MetricName = "dice" | "iou" | "hausdorff" | "hd95" | "assd" | "nsd";
+
+/** Every metric name, in report order. */
+export const METRIC_NAMES: readonly MetricName[] = [
+  "dice",
+  "iou",
+  "hausdorff",
+  "hd95",
+  "assd",
+  "nsd",
+];
+
+/**
+ * Options of {@linkcode computeMetrics}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { ComputeMetricsOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ComputeMetricsOptions = {
+ *   metrics: ["dice", "hd95", "nsd"],
+ *   tolerance: 2,
+ *   spacing: [3, 1, 1],
+ *   empty: { dice: { both: 1 } },
+ * };
+ * assert.equal(options.metrics?.length, 3);
+ * ```
+ */
+export interface ComputeMetricsOptions extends Omit<MetricOptions, "empty"> {
+  /**
+   * The metrics to compute. Default: dice, iou, hausdorff, hd95 and assd, plus nsd when a
+   * `tolerance` is given.
+   */
+  metrics?: readonly MetricName[];
+  /** Surface Dice tolerance in physical units, one for all classes or one per class. */
+  tolerance?: number | readonly number[];
+  /** HD95 convention, `"monai"` (default) or `"medpy"` (see {@linkcode hausdorff}). */
+  hausdorffConvention?: "monai" | "medpy";
+  /** ASSD convention, `"monai"` (default) or `"medpy"` (see `averageSurfaceDistance`). */
+  assdConvention?: "monai" | "medpy";
+  /** Empty policies per metric; unset cases take each metric's default (MONAI's). */
+  empty?: Partial<Record<MetricName, EmptyPolicy>>;
+}
+
+/**
+ * What {@linkcode computeMetrics} returns: plain objects, arrays and numbers (NaN and
+ * Infinity included; {@linkcode jsonSafe} spells those as strings for JSON).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { computeMetrics } from "@segloss/segloss";
+ * import type { MetricsReport } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const m = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
+ * const report: MetricsReport = computeMetrics(m, m, { metrics: ["dice"] });
+ * assert.equal(report.metrics.dice?.mean, 1);
+ * ```
+ */
+export interface MetricsReport {
+  /** The evaluated class labels (columns of every table). */
+  classes: number[];
+  /** Batch size N. */
+  numSamples: number;
+  /** The spatial extents of one sample. */
+  spatialShape: number[];
+  /** The spacing used, one per spatial axis. */
+  spacing: number[];
+  /** The conventions in force, spelled out. */
+  conventions: {
+    /** HD95: "monai" (per direction, then max) or "medpy" (pooled). */
+    hausdorff: "monai" | "medpy";
+    /** ASSD: "monai" (pooled mean) or "medpy" (mean of directed means). */
+    assd: "monai" | "medpy";
+    /** The percentile method: numpy's default. */
+    percentile: "linear";
+    /** The surface definition. */
+    surface: "face-connectivity";
+  };
+  /** One table per computed metric. */
+  metrics: Partial<Record<MetricName, MetricResult>>;
+}
+
+/**
+ * Computes several segmentation metrics in one go: the labels are converted once, the voxel
+ * counts taken in one pass, and the surfaces and their two distance transforms computed
+ * once per (sample, class) for all surface metrics.
+ *
+ * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`
+ * (argmax over C; a threshold when C = 1).
+ * @param target Target labels `(N, ...spatial)`.
+ * @param options Which metrics, tolerance, conventions, empty policies per metric, plus the
+ * shared {@linkcode MetricOptions} (spacing, classes, ...).
+ * @returns A {@linkcode MetricsReport}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { computeMetrics } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const prediction = { data: new Uint8Array([0, 1, 1, 1, 0, 0]), shape: [1, 6] };
+ * const target = { data: new Uint8Array([0, 0, 1, 1, 1, 0]), shape: [1, 6] };
+ * const report = computeMetrics(prediction, target, { tolerance: 1 });
+ * assert.ok(Math.abs(report.metrics.dice!.mean - 2 / 3) < 1e-12);
+ * assert.equal(report.metrics.hausdorff!.mean, 1);
+ * assert.equal(report.metrics.nsd!.mean, 1);
+ * ```
+ */
+export function computeMetrics(
+  prediction: NdArray,
+  target: NdArray,
+  options: ComputeMetricsOptions = {},
+): MetricsReport {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${String(options)}`);
+  }
+  const { empty: emptyByMetric, ...shared } = options;
+  if (
+    emptyByMetric !== undefined && (typeof emptyByMetric !== "object" || emptyByMetric === null)
+  ) {
+    throw new TypeError(
+      `Expected options.empty to be an object keyed by metric name but found ${emptyByMetric}`,
+    );
+  }
+  for (const key of Object.keys(emptyByMetric ?? {})) {
+    if (!METRIC_NAMES.includes(key as MetricName)) {
+      throw new RangeError(
+        `Expected options.empty keys to be metric names (${METRIC_NAMES.join(", ")}) but found ${
+          JSON.stringify(key)
+        }`,
+      );
+    }
+  }
+  let metrics: readonly MetricName[];
+  if (options.metrics === undefined) {
+    metrics = METRIC_NAMES.filter((m) => m !== "nsd" || options.tolerance !== undefined);
+  } else {
+    if (!Array.isArray(options.metrics)) {
+      throw new TypeError(
+        `Expected options.metrics to be an array of metric names but found ${typeof options
+          .metrics}`,
+      );
+    }
+    options.metrics.forEach((m, i) => {
+      if (!METRIC_NAMES.includes(m)) {
+        throw new RangeError(
+          `Expected options.metrics[${i}] to be one of ${METRIC_NAMES.join(", ")} but found ${
+            JSON.stringify(m)
+          }`,
+        );
+      }
+    });
+    metrics = METRIC_NAMES.filter((m) => options.metrics!.includes(m));
+  }
+  const hdConvention = checkConvention(options.hausdorffConvention, "options.hausdorffConvention");
+  const assdConvention = checkConvention(options.assdConvention, "options.assdConvention");
+  const labels = prepareLabels(prediction, target, shared);
+  const want = new Set(metrics);
+  let tolerance: number[] = [];
+  if (want.has("nsd")) {
+    if (options.tolerance === undefined) {
+      throw new TypeError(
+        'Expected options.tolerance (physical units) for the "nsd" metric but found undefined',
+      );
+    }
+    tolerance = checkTolerance(options.tolerance, labels.classes.length);
+  }
+  const empty = (name: MetricName, defaults: Required<EmptyPolicy>) =>
+    resolveEmpty(emptyByMetric?.[name], defaults, labels.spatial, labels.spacing);
+  const out: Partial<Record<MetricName, MetricResult>> = {};
+  const nan = options.nan;
+  if (want.has("dice") || want.has("iou")) {
+    const counts = overlapCounts(labels);
+    for (const kind of ["dice", "iou"] as const) {
+      if (!want.has(kind)) continue;
+      const table = overlapTable(kind, labels, counts, { empty: emptyByMetric?.[kind] });
+      out[kind] = summarize(kind, labels.classes, table, nan);
+    }
+  }
+  const surfaceMetrics = metrics.filter((m) => m !== "dice" && m !== "iou");
+  if (surfaceMetrics.length > 0) {
+    const policies = {
+      hausdorff: empty("hausdorff", DISTANCE_EMPTY_DEFAULTS),
+      hd95: empty("hd95", DISTANCE_EMPTY_DEFAULTS),
+      assd: empty("assd", DISTANCE_EMPTY_DEFAULTS),
+      nsd: empty("nsd", NSD_EMPTY_DEFAULTS),
+    };
+    const tables: Record<string, number[][]> = {};
+    for (const m of surfaceMetrics) tables[m] = [];
+    for (let n = 0; n < labels.numSamples; n++) {
+      const rows: Record<string, number[]> = {};
+      for (const m of surfaceMetrics) rows[m] = [];
+      labels.classes.forEach((c, k) => {
+        const pair = surfacePair(labels, n, c);
+        for (const m of surfaceMetrics) {
+          const policy = policies[m as keyof typeof policies];
+          let v = emptyCase(pair, policy);
+          if (v === undefined) {
+            if (m === "hausdorff") v = hausdorffOfPair(pair, 100, hdConvention, false);
+            else if (m === "hd95") v = hausdorffOfPair(pair, 95, hdConvention, false);
+            else if (m === "assd") v = assdOfPair(pair, assdConvention, true);
+            else v = nsdOfPair(pair, tolerance[k]!);
+          }
+          rows[m]!.push(v);
+        }
+      });
+      for (const m of surfaceMetrics) tables[m]!.push(rows[m]!);
+    }
+    for (const m of surfaceMetrics) out[m] = summarize(m, labels.classes, tables[m]!, nan);
+  }
+  const ordered: Partial<Record<MetricName, MetricResult>> = {};
+  for (const m of metrics) ordered[m] = out[m];
+  return {
+    classes: labels.classes,
+    numSamples: labels.numSamples,
+    spatialShape: labels.spatial,
+    spacing: labels.spacing,
+    conventions: {
+      hausdorff: hdConvention,
+      assd: assdConvention,
+      percentile: "linear",
+      surface: "face-connectivity",
+    },
+    metrics: ordered,
+  };
+}
+
+/**
+ * A deep copy of `value` that JSON can carry without loss: NaN, Infinity and -Infinity
+ * become the strings `"NaN"`, `"Infinity"` and `"-Infinity"` (what Python's
+ * `float("NaN")` and `float("Infinity")` read back); everything else is copied as is.
+ *
+ * @typeParam T The value's type.
+ * @param value A plain value (objects, arrays, numbers, strings, booleans, null).
+ * @returns The copy, with non-finite numbers spelled out.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { jsonSafe } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(JSON.stringify(jsonSafe({ hd: [1.5, Infinity, NaN] })), '{"hd":[1.5,"Infinity","NaN"]}');
+ * ```
+ */
+export function jsonSafe<T>(value: T): unknown {
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return "NaN";
+    if (value === Infinity) return "Infinity";
+    if (value === -Infinity) return "-Infinity";
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => jsonSafe(v));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = jsonSafe(v);
+    return out;
+  }
+  return value;
+}

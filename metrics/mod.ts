@@ -1,0 +1,31 @@
+/**
+ * Segmentation metrics over label volumes `(N, ...spatial)`, per sample and class, 2-D and
+ * 3-D, with per-axis spacing: {@linkcode dice}, {@linkcode iou}, {@linkcode hausdorff}
+ * (maximum or any percentile, HD95 by default), {@linkcode averageSurfaceDistance} (ASSD),
+ * {@linkcode surfaceDice} (normalized surface Dice), and {@linkcode computeMetrics} for
+ * several at once. Surface distances come from the exact EDT; MONAI's and medpy's
+ * conventions are selectable, MONAI's by default.
+ *
+ * @example HD95 and Dice of a shifted square
+ * ```ts
+ * import { computeMetrics } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const size = 16;
+ * const square = (shift: number) => {
+ *   const data = new Uint8Array(size * size);
+ *   for (let y = 4; y < 10; y++) for (let x = 4 + shift; x < 10 + shift; x++) data[y * size + x] = 1;
+ *   return { data, shape: [1, size, size] };
+ * };
+ * const report = computeMetrics(square(2), square(0), { metrics: ["dice", "hd95"] });
+ * assert.ok(Math.abs(report.metrics.dice!.mean - 2 / 3) < 1e-12); // 24 of 36 voxels shared
+ * assert.equal(report.metrics.hd95!.mean, 2);
+ * ```
+ *
+ * @module
+ */
+export * from "./input.ts";
+export * from "./result.ts";
+export * from "./overlap.ts";
+export * from "./surface.ts";
+export * from "./compute.ts";

@@ -1,0 +1,602 @@
+/**
+ * Surface metrics: Hausdorff distance (maximum or any percentile), average symmetric surface
+ * distance and normalized surface Dice, from surface voxels and the exact EDT.
+ *
+ * A surface voxel is a foreground voxel with at least one background neighbour in the face
+ * connectivity (4 in 2-D, 6 in 3-D); voxels outside the volume do not count as background, so
+ * the volume border is not a surface. The distance of a surface voxel of A to the surface of B
+ * is read from the exact EDT of a mask that is zero on B's surface voxels (no pairwise point
+ * distances), computed over the bounding box of both masks (exact: every zero and every query
+ * lies in it).
+ *
+ * @module
+ */
+import { checkNdArray, type NdArray, sizeOf } from "../core/ndarray.ts";
+import { edt } from "../transforms/edt.ts";
+import { type MetricOptions, type PreparedLabels, prepareLabels, resolveEmpty } from "./input.ts";
+import { type MetricResult, summarize } from "./result.ts";
+
+/**
+ * The surface voxels of a binary mask: non-zero voxels with a zero neighbour along an axis
+ * (face connectivity). The volume border is not a surface: a voxel on it is a surface voxel
+ * only if it has a zero neighbour inside the volume. This is scipy's
+ * `mask & ~binary_erosion(mask, border_value=1)` with the default cross structure.
+ *
+ * @param mask Any typed array plus shape; non-zero is foreground.
+ * @param options `spatialDims`: the trailing axes that are spatial (default all); each
+ * leading index is an independent volume.
+ * @returns A uint8 mask, 1 on surface voxels, same shape as `mask`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { surfaceVoxels } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * // a 3x3 square in a 5x5 image: its 8 outer voxels are surface, the centre is not
+ * const data = new Uint8Array(25);
+ * for (const y of [1, 2, 3]) for (const x of [1, 2, 3]) data[y * 5 + x] = 1;
+ * const s = surfaceVoxels({ data, shape: [5, 5] });
+ * assert.equal(s.data.reduce((a, b) => a + b, 0), 8);
+ * assert.equal(s.data[12], 0);
+ * ```
+ */
+export function surfaceVoxels(
+  mask: NdArray,
+  options: { spatialDims?: number } = {},
+): NdArray<Uint8Array> {
+  checkNdArray(mask, "mask");
+  const shape = mask.shape;
+  const spatialDims = options.spatialDims ?? shape.length;
+  if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
+    throw new RangeError(
+      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${spatialDims}`,
+    );
+  }
+  const spatial = shape.slice(shape.length - spatialDims);
+  const vol = sizeOf(spatial);
+  const labels = new Int32Array(mask.data.length);
+  const src = mask.data;
+  // deno-lint-ignore eqeqeq
+  for (let i = 0; i < src.length; i++) labels[i] = src[i] != 0 ? 1 : 0;
+  const out = new Uint8Array(mask.data.length);
+  const strides = stridesOf(spatial);
+  const lo = spatial.map(() => 0);
+  const hi = spatial.map((n) => n - 1);
+  for (let off = 0; off < labels.length; off += vol) {
+    const flags = new Uint8Array(vol);
+    markSurfaces(labels, labels, off, spatial, strides, lo, hi, 1, flags);
+    for (let i = 0; i < vol; i++) out[off + i] = flags[i]! & 1;
+  }
+  return { data: out, shape: [...shape] };
+}
+
+function stridesOf(spatial: readonly number[]): number[] {
+  const strides = new Array<number>(spatial.length);
+  let s = 1;
+  for (let a = spatial.length - 1; a >= 0; a--) {
+    strides[a] = s;
+    s *= spatial[a]!;
+  }
+  return strides;
+}
+
+/**
+ * Marks, inside the box `[lo, hi]` of one volume at `off`, the surface voxels of class `c` of
+ * `pred` (bit 1) and `target` (bit 2) into `flags` (box-shaped, row-major). Returns the two
+ * counts.
+ */
+function markSurfaces(
+  pred: Int32Array,
+  target: Int32Array,
+  off: number,
+  spatial: readonly number[],
+  strides: readonly number[],
+  lo: readonly number[],
+  hi: readonly number[],
+  c: number,
+  flags: Uint8Array,
+): [number, number] {
+  const d = spatial.length;
+  const last = d - 1;
+  const rowLen = hi[last]! - lo[last]! + 1;
+  const coord = lo.slice();
+  let nP = 0;
+  let nT = 0;
+  let k = 0;
+  const nLast = spatial[last]!;
+  for (;;) {
+    // start of a row along the last axis at coord (outer axes), lo[last]
+    let base = off;
+    for (let a = 0; a < last; a++) base += coord[a]! * strides[a]!;
+    for (let j = 0; j < rowLen; j++, k++) {
+      const x = lo[last]! + j;
+      const g = base + x;
+      let f = 0;
+      for (let which = 0; which < 2; which++) {
+        const arr = which === 0 ? pred : target;
+        if (arr[g] !== c) continue;
+        let surf = (x > 0 && arr[g - 1] !== c) || (x < nLast - 1 && arr[g + 1] !== c);
+        for (let a = 0; a < last && !surf; a++) {
+          const s = strides[a]!;
+          const ca = coord[a]!;
+          if ((ca > 0 && arr[g - s] !== c) || (ca < spatial[a]! - 1 && arr[g + s] !== c)) {
+            surf = true;
+          }
+        }
+        if (surf) f |= which === 0 ? 1 : 2;
+      }
+      if (f & 1) nP++;
+      if (f & 2) nT++;
+      flags[k] = f;
+    }
+    // advance the odometer over the outer axes
+    let a = last - 1;
+    while (a >= 0) {
+      if (coord[a]! < hi[a]!) {
+        coord[a]!++;
+        break;
+      }
+      coord[a] = lo[a]!;
+      a--;
+    }
+    if (a < 0) break;
+  }
+  return [nP, nT];
+}
+
+/**
+ * The bounding box of the voxels of class `c` in `pred` or `target` of one volume, or null
+ * when neither holds the class.
+ */
+function boundingBox(
+  pred: Int32Array,
+  target: Int32Array,
+  off: number,
+  spatial: readonly number[],
+  c: number,
+): { lo: number[]; hi: number[] } | null {
+  const d = spatial.length;
+  const last = d - 1;
+  const nLast = spatial[last]!;
+  const rows = sizeOf(spatial) / nLast;
+  const lo = spatial.map((n) => n);
+  const hi = spatial.map(() => -1);
+  const coord = new Array<number>(d).fill(0);
+  for (let r = 0; r < rows; r++) {
+    const base = off + r * nLast;
+    let first = -1;
+    let lastHit = -1;
+    for (let x = 0; x < nLast; x++) {
+      if (pred[base + x] === c || target[base + x] === c) {
+        if (first < 0) first = x;
+        lastHit = x;
+      }
+    }
+    if (first >= 0) {
+      if (first < lo[last]!) lo[last] = first;
+      if (lastHit > hi[last]!) hi[last] = lastHit;
+      for (let a = 0; a < last; a++) {
+        if (coord[a]! < lo[a]!) lo[a] = coord[a]!;
+        if (coord[a]! > hi[a]!) hi[a] = coord[a]!;
+      }
+    }
+    for (let a = last - 1; a >= 0; a--) {
+      if (++coord[a]! < spatial[a]!) break;
+      coord[a] = 0;
+    }
+  }
+  return hi[0]! < 0 ? null : { lo, hi };
+}
+
+/**
+ * The surfaces of one class in one sample and the distances between them: `predToTarget[i]`
+ * is the distance of the i-th prediction surface voxel to the target surface (null when the
+ * target has no surface), and the converse.
+ */
+export interface SurfacePair {
+  /** Surface voxels of the prediction. */
+  predSurface: number;
+  /** Surface voxels of the target. */
+  targetSurface: number;
+  /** Distances (physical units) from each prediction surface voxel to the target surface. */
+  predToTarget: Float32Array | null;
+  /** Distances from each target surface voxel to the prediction surface. */
+  targetToPred: Float32Array | null;
+}
+
+/**
+ * Surfaces and directed distances of class `c` in sample `n`. `crop: false` runs the EDT over
+ * the whole volume instead of the bounding box (same result; for benchmarks).
+ */
+export function surfacePair(
+  labels: PreparedLabels,
+  n: number,
+  c: number,
+  crop = true,
+): SurfacePair {
+  const { pred, target, spatial, spacing, voxels } = labels;
+  const off = n * voxels;
+  const box = crop ? boundingBox(pred, target, off, spatial, c) : {
+    lo: spatial.map(() => 0),
+    hi: spatial.map((s) => s - 1),
+  };
+  if (box === null) {
+    return { predSurface: 0, targetSurface: 0, predToTarget: null, targetToPred: null };
+  }
+  const boxShape = box.lo.map((l, a) => box.hi[a]! - l + 1);
+  const boxVol = sizeOf(boxShape);
+  const flags = new Uint8Array(boxVol);
+  const [nP, nT] = markSurfaces(
+    pred,
+    target,
+    off,
+    spatial,
+    stridesOf(spatial),
+    box.lo,
+    box.hi,
+    c,
+    flags,
+  );
+  if (nP === 0 || nT === 0) {
+    return { predSurface: nP, targetSurface: nT, predToTarget: null, targetToPred: null };
+  }
+  const mask = new Uint8Array(boxVol);
+  const directed = (zeroBit: number, queryBit: number, count: number): Float32Array => {
+    for (let i = 0; i < boxVol; i++) mask[i] = flags[i]! & zeroBit ? 0 : 1;
+    const dist = edt({ data: mask, shape: boxShape }, { spacing }).data;
+    const out = new Float32Array(count);
+    let k = 0;
+    for (let i = 0; i < boxVol; i++) if (flags[i]! & queryBit) out[k++] = dist[i]!;
+    return out;
+  };
+  return {
+    predSurface: nP,
+    targetSurface: nT,
+    predToTarget: directed(2, 1, nP),
+    targetToPred: directed(1, 2, nT),
+  };
+}
+
+/**
+ * The q-th percentile (0–100) of ascending `sorted`, with numpy's default "linear" method
+ * (`np.percentile`): virtual index `h = (n - 1) · q / 100`, then numpy's `_lerp` between the
+ * two neighbours.
+ */
+export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  const h = (n - 1) * (q / 100);
+  const lo = Math.floor(h);
+  const t = h - lo;
+  const a = sorted[lo]!;
+  const b = sorted[Math.min(lo + 1, n - 1)]!;
+  const diff = b - a;
+  // numpy's _lerp: symmetric form for accuracy
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+function maxOf(a: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  return m;
+}
+
+function sumOf(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s;
+}
+
+/** Options of {@linkcode hausdorff}. */
+export interface HausdorffOptions extends MetricOptions {
+  /**
+   * The percentile of the surface distances, in [0, 100]: 95 (default) gives HD95, 100 the
+   * classic maximum Hausdorff distance.
+   */
+  percentile?: number;
+  /**
+   * `"monai"` (default): the percentile of each directed distance set, then the larger of
+   * the two; `"medpy"`: the percentile of the two sets pooled. Equal for the maximum.
+   */
+  convention?: "monai" | "medpy";
+  /** Only the distances from the prediction's surface to the target's (default false). */
+  directed?: boolean;
+}
+
+/** Options of {@linkcode averageSurfaceDistance}. */
+export interface SurfaceDistanceOptions extends MetricOptions {
+  /**
+   * `"monai"` (default): the mean of both directed distance sets pooled; `"medpy"`: the mean
+   * of the two directed means.
+   */
+  convention?: "monai" | "medpy";
+  /** Both directions (default true); false gives the directed mean, prediction to target. */
+  symmetric?: boolean;
+}
+
+/** Options of {@linkcode surfaceDice}. */
+export interface SurfaceDiceOptions extends MetricOptions {
+  /**
+   * The tolerance τ in physical units (the unit of `spacing`), one for all classes or one
+   * per evaluated class; a surface voxel counts when its distance is at most τ.
+   */
+  tolerance: number | readonly number[];
+}
+
+/** Default empty results of the distance metrics (MONAI's Hausdorff and surface distance). */
+export const DISTANCE_EMPTY_DEFAULTS = {
+  both: "nan",
+  prediction: "infinity",
+  target: "infinity",
+} as const;
+
+/** Default empty results of surface Dice (MONAI's `compute_surface_dice`). */
+export const NSD_EMPTY_DEFAULTS = { both: "nan", prediction: 0, target: 0 } as const;
+
+/** Resolves the empty policy and picks the case of a surface pair; NaN when none applies. */
+export function emptyCase(
+  pair: SurfacePair,
+  empty: { both: number; prediction: number; target: number },
+): number | undefined {
+  if (pair.predSurface === 0 && pair.targetSurface === 0) return empty.both;
+  if (pair.predSurface === 0) return empty.prediction;
+  if (pair.targetSurface === 0) return empty.target;
+  return undefined;
+}
+
+/** Checks a Hausdorff percentile. */
+export function checkPercentile(q: unknown): number {
+  if (typeof q !== "number" || !(q >= 0 && q <= 100)) {
+    throw new RangeError(`Expected options.percentile to be a number in [0, 100] but found ${q}`);
+  }
+  return q;
+}
+
+/** Checks a convention option. */
+export function checkConvention(v: unknown, name: string): "monai" | "medpy" {
+  if (v === undefined) return "monai";
+  if (v !== "monai" && v !== "medpy") {
+    throw new RangeError(
+      `Expected ${name} to be "monai" or "medpy" but found ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+/** Hausdorff value of one pair whose distance sets are both non-empty; sorts them in place. */
+export function hausdorffOfPair(
+  pair: SurfacePair,
+  q: number,
+  convention: "monai" | "medpy",
+  directed: boolean,
+): number {
+  const a = pair.predToTarget!;
+  const b = pair.targetToPred!;
+  if (q === 100) return directed ? maxOf(a) : Math.max(maxOf(a), maxOf(b));
+  a.sort();
+  if (directed) return percentileSorted(a, q);
+  b.sort();
+  if (convention === "monai") return Math.max(percentileSorted(a, q), percentileSorted(b, q));
+  const pooled = new Float32Array(a.length + b.length);
+  pooled.set(a);
+  pooled.set(b, a.length);
+  pooled.sort();
+  return percentileSorted(pooled, q);
+}
+
+/** Average surface distance of one pair whose distance sets are both non-empty. */
+export function assdOfPair(
+  pair: SurfacePair,
+  convention: "monai" | "medpy",
+  symmetric: boolean,
+): number {
+  const a = pair.predToTarget!;
+  const b = pair.targetToPred!;
+  if (!symmetric) return sumOf(a) / a.length;
+  if (convention === "monai") return (sumOf(a) + sumOf(b)) / (a.length + b.length);
+  return (sumOf(a) / a.length + sumOf(b) / b.length) / 2;
+}
+
+/** Normalized surface Dice of one pair whose distance sets are both non-empty. */
+export function nsdOfPair(pair: SurfacePair, tolerance: number): number {
+  const a = pair.predToTarget!;
+  const b = pair.targetToPred!;
+  // distances are float32: compare with τ rounded the same way so exact ties count
+  const tau = Math.fround(tolerance);
+  let ok = 0;
+  for (let i = 0; i < a.length; i++) if (a[i]! <= tau) ok++;
+  for (let i = 0; i < b.length; i++) if (b[i]! <= tau) ok++;
+  return ok / (a.length + b.length);
+}
+
+/** Checks `tolerance` against the number of evaluated classes; one value per class. */
+export function checkTolerance(tolerance: unknown, numClasses: number): number[] {
+  const list = typeof tolerance === "number"
+    ? new Array<number>(numClasses).fill(tolerance)
+    : Array.isArray(tolerance)
+    ? tolerance
+    : undefined;
+  if (list === undefined) {
+    throw new TypeError(
+      `Expected options.tolerance to be a number or an array of numbers but found ${
+        tolerance === undefined ? "undefined" : typeof tolerance
+      }`,
+    );
+  }
+  if (list.length !== numClasses) {
+    throw new TypeError(
+      `Expected options.tolerance to have ${numClasses} entries (one per evaluated class) but found ${list.length}`,
+    );
+  }
+  return list.map((t, i) => {
+    if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
+      throw new RangeError(
+        `Expected options.tolerance${
+          typeof tolerance === "number" ? "" : `[${i}]`
+        } to be a finite number >= 0 but found ${t}`,
+      );
+    }
+    return t;
+  });
+}
+
+function surfaceTable(
+  labels: PreparedLabels,
+  empty: { both: number; prediction: number; target: number },
+  value: (pair: SurfacePair, k: number) => number,
+): number[][] {
+  const out: number[][] = [];
+  for (let n = 0; n < labels.numSamples; n++) {
+    const row: number[] = [];
+    labels.classes.forEach((c, k) => {
+      const pair = surfacePair(labels, n, c);
+      row.push(emptyCase(pair, empty) ?? value(pair, k));
+    });
+    out.push(row);
+  }
+  return out;
+}
+
+/**
+ * Hausdorff distance per sample and class, in physical units: the maximum (`percentile:
+ * 100`) or a percentile (95 by default: HD95) of the surface-to-surface distances.
+ *
+ * Conventions: `"monai"` (default) takes the percentile of each directed set (prediction →
+ * target, target → prediction) and then the larger one; `"medpy"` takes the percentile of
+ * the two sets pooled. Percentiles use numpy's default linear interpolation. Empty cases
+ * (defaults from MONAI): both surfaces empty → NaN, one empty → Infinity (numpy's percentile
+ * of an all-Infinity set gives NaN there; MONAI's maximum gives Infinity, and so do we).
+ *
+ * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
+ * @param target Target labels `(N, ...spatial)`.
+ * @param options `percentile`, `convention`, `directed`, plus {@linkcode MetricOptions}.
+ * @returns The per-(sample, class) table and its averages; `metric` is `"hausdorff"` for
+ * the maximum, else `"hd" + percentile` (for example `"hd95"`).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { hausdorff } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * // two single-voxel objects 3 voxels apart, anisotropic spacing along the last axis
+ * const p = new Uint8Array(16);
+ * const t = new Uint8Array(16);
+ * p[4 + 0] = 1;
+ * t[4 + 3] = 1;
+ * const r = hausdorff({ data: p, shape: [1, 4, 4] }, { data: t, shape: [1, 4, 4] }, {
+ *   spacing: [1, 0.5],
+ *   percentile: 100,
+ * });
+ * assert.equal(r.metric, "hausdorff");
+ * assert.equal(r.values[0]![0], 1.5);
+ * ```
+ */
+export function hausdorff(
+  prediction: NdArray,
+  target: NdArray,
+  options: HausdorffOptions = {},
+): MetricResult {
+  const labels = prepareLabels(prediction, target, options);
+  const q = checkPercentile(options.percentile ?? 95);
+  const convention = checkConvention(options.convention, "options.convention");
+  const directed = options.directed ?? false;
+  const empty = resolveEmpty(
+    options.empty,
+    DISTANCE_EMPTY_DEFAULTS,
+    labels.spatial,
+    labels.spacing,
+  );
+  const table = surfaceTable(
+    labels,
+    empty,
+    (pair) => hausdorffOfPair(pair, q, convention, directed),
+  );
+  return summarize(q === 100 ? "hausdorff" : `hd${q}`, labels.classes, table, options.nan);
+}
+
+/**
+ * Average symmetric surface distance (ASSD) per sample and class, in physical units.
+ *
+ * Conventions: `"monai"` (default; MONAI's `compute_average_surface_distance(symmetric=True)`)
+ * is the mean of both directed distance sets pooled, `"medpy"` (medpy's `assd`) the mean of
+ * the two directed means. `symmetric: false` gives the directed mean from the prediction's
+ * surface to the target's. Empty cases (MONAI): both empty → NaN, one empty → Infinity.
+ *
+ * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
+ * @param target Target labels `(N, ...spatial)`.
+ * @param options `convention`, `symmetric`, plus {@linkcode MetricOptions}.
+ * @returns The per-(sample, class) table and its averages (`metric` is `"assd"`, or `"asd"`
+ * when not symmetric).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { averageSurfaceDistance } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * // a 1-voxel target and a 2-voxel prediction beside it on a line
+ * const r = averageSurfaceDistance(
+ *   { data: new Uint8Array([0, 1, 1, 0, 0]), shape: [1, 5] },
+ *   { data: new Uint8Array([0, 0, 0, 1, 0]), shape: [1, 5] },
+ * );
+ * // prediction → target: [2, 1]; target → prediction: [1]; pooled mean 4/3
+ * assert.ok(Math.abs(r.values[0]![0]! - 4 / 3) < 1e-6);
+ * ```
+ */
+export function averageSurfaceDistance(
+  prediction: NdArray,
+  target: NdArray,
+  options: SurfaceDistanceOptions = {},
+): MetricResult {
+  const labels = prepareLabels(prediction, target, options);
+  const convention = checkConvention(options.convention, "options.convention");
+  const symmetric = options.symmetric ?? true;
+  const empty = resolveEmpty(
+    options.empty,
+    DISTANCE_EMPTY_DEFAULTS,
+    labels.spatial,
+    labels.spacing,
+  );
+  const table = surfaceTable(labels, empty, (pair) => assdOfPair(pair, convention, symmetric));
+  return summarize(symmetric ? "assd" : "asd", labels.classes, table, options.nan);
+}
+
+/**
+ * Normalized surface Dice (NSD) at tolerance τ per sample and class:
+ * `(|S_P with d(S_T) ≤ τ| + |S_T with d(S_P) ≤ τ|) / (|S_P| + |S_T|)`, counting surface
+ * voxels (MONAI's `compute_surface_dice` with `use_subvoxels=False`). Empty cases (MONAI):
+ * both empty → NaN, one empty → 0.
+ *
+ * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
+ * @param target Target labels `(N, ...spatial)`.
+ * @param options `tolerance` (required, physical units), plus {@linkcode MetricOptions}.
+ * @returns The per-(sample, class) table and its averages (`metric` is `"nsd"`).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { surfaceDice } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const r = surfaceDice(
+ *   { data: new Uint8Array([0, 1, 1, 0, 0]), shape: [1, 5] },
+ *   { data: new Uint8Array([0, 0, 0, 1, 0]), shape: [1, 5] },
+ *   { tolerance: 1 },
+ * );
+ * // distances [2, 1] and [1]: two of three surface voxels within 1
+ * assert.ok(Math.abs(r.values[0]![0]! - 2 / 3) < 1e-12);
+ * ```
+ */
+export function surfaceDice(
+  prediction: NdArray,
+  target: NdArray,
+  options: SurfaceDiceOptions,
+): MetricResult {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `Expected options to be an object with a tolerance but found ${String(options)}`,
+    );
+  }
+  const labels = prepareLabels(prediction, target, options);
+  const tolerance = checkTolerance(options.tolerance, labels.classes.length);
+  const empty = resolveEmpty(options.empty, NSD_EMPTY_DEFAULTS, labels.spatial, labels.spacing);
+  const table = surfaceTable(labels, empty, (pair, k) => nsdOfPair(pair, tolerance[k]!));
+  return summarize("nsd", labels.classes, table, options.nan);
+}
