@@ -1,0 +1,235 @@
+/**
+ * The `cpu` backend: typed arrays, zero dependencies, one fused pass for every statistic the
+ * configured losses need (softmax computed on the fly for logits, float64 accumulators) and
+ * one pass for the gradient.
+ *
+ * @module
+ */
+import { type FloatArray, formatShape, sizeOf } from "../core/ndarray.ts";
+import type {
+  Backend,
+  BackendBatch,
+  GradientCoefficients,
+  PreparedBatch,
+  Statistics,
+  StatTerm,
+} from "../core/types.ts";
+import type { BackendPlugin } from "../core/registry.ts";
+import { signedDistance } from "../transforms/signed_distance.ts";
+import { computeGradient, computeStatistics, type KernelBatch } from "../loss/kernel.ts";
+
+/**
+ * Options of {@linkcode createCpuBackend} (none yet; the object is accepted so that configs
+ * can carry `backendOptions` uniformly).
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { CpuBackendOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: CpuBackendOptions = {};
+ * assert.deepEqual(o, {});
+ * ```
+ */
+export type CpuBackendOptions = Record<string, never>;
+
+function checkBatch(batch: BackendBatch): KernelBatch {
+  if (typeof batch !== "object" || batch === null) {
+    throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
+  }
+  const { input, numClasses: C } = batch;
+  if (
+    !input || !(input.data instanceof Float32Array || input.data instanceof Float64Array) ||
+    !Array.isArray(input.shape)
+  ) {
+    throw new TypeError(
+      "Expected batch.input to be an NdArray over a Float32Array or Float64Array",
+    );
+  }
+  const shape = input.shape;
+  if (shape.length < 3 || sizeOf(shape) !== input.data.length || sizeOf(shape) === 0) {
+    throw new TypeError(
+      `Expected batch.input to have shape (N, C, ...spatial) matching its ${input.data.length} elements but found ${
+        formatShape(shape)
+      }`,
+    );
+  }
+  if (shape[1] !== C) {
+    throw new RangeError(
+      `Expected batch.numClasses to equal batch.input.shape[1] (${shape[1]}) but found ${C}`,
+    );
+  }
+  if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
+    throw new RangeError(
+      `Expected batch.inputKind to be "logits" or "probs" but found ${
+        JSON.stringify(batch.inputKind)
+      }`,
+    );
+  }
+  const n = shape[0]!, vol = sizeOf(shape.slice(2));
+  if (batch.labels && batch.onehot) {
+    throw new TypeError("Expected batch.labels or batch.onehot, not both");
+  }
+  if (batch.labels && batch.labels.length !== n * vol) {
+    throw new TypeError(
+      `Expected batch.labels to have ${n * vol} elements but found ${batch.labels.length}`,
+    );
+  }
+  if (batch.onehot && batch.onehot.length !== n * C * vol) {
+    throw new TypeError(
+      `Expected batch.onehot to have ${n * C * vol} elements but found ${batch.onehot.length}`,
+    );
+  }
+  if (batch.distance && batch.distance.data.length !== n * C * vol) {
+    throw new TypeError(
+      `Expected batch.distance to have shape ${formatShape(shape)} but found ${
+        formatShape(batch.distance.shape)
+      }`,
+    );
+  }
+  return {
+    input: input.data,
+    n,
+    c: C,
+    vol,
+    logits: batch.inputKind === "logits",
+    ...(batch.labels ? { labels: batch.labels } : {}),
+    ...(batch.onehot ? { onehot: batch.onehot } : {}),
+    ...(batch.ignoreIndex !== undefined ? { ignoreIndex: batch.ignoreIndex } : {}),
+    ...(batch.distance ? { distance: batch.distance.data } : {}),
+  };
+}
+
+/** Labels for the distance maps: ignored voxels count as class 0, one-hot is argmax'ed. */
+function distanceLabels(k: KernelBatch): Int32Array {
+  const { n, c: C, vol } = k;
+  const out = new Int32Array(n * vol);
+  if (k.labels) {
+    for (let i = 0; i < out.length; i++) {
+      const l = k.labels[i]!;
+      out[i] = l >= 0 && l < C && l !== k.ignoreIndex ? l : 0;
+    }
+    return out;
+  }
+  const oh = k.onehot!;
+  for (let s = 0; s < n; s++) {
+    for (let v = 0; v < vol; v++) {
+      let best = 0, bv = oh[s * C * vol + v]!;
+      for (let c = 1; c < C; c++) {
+        const x = oh[(s * C + c) * vol + v]!;
+        if (x > bv) {
+          bv = x;
+          best = c;
+        }
+      }
+      out[s * vol + v] = best;
+    }
+  }
+  return out;
+}
+
+/**
+ * Creates the CPU backend. `prepare` validates a batch (cheaply: the scorer has already
+ * checked it); `statistics` computes all requested per-(sample, class) sums in one pass,
+ * computing the signed distance maps first (through `batch.distanceRequest`, with
+ * `signedDistance`) when `pphi` is requested and none were given; `gradient` returns
+ * dL/dinput in one pass (float64 for float64 input, else float32). With a one-hot target the
+ * maps are computed from its argmax; voxels with the ignore label count as background there.
+ *
+ * @param _options Reserved (see {@linkcode CpuBackendOptions}).
+ * @returns The backend.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { createCpuBackend } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const prepared = await createCpuBackend().prepare({
+ *   input: { data: new Float64Array([0, 0]), shape: [1, 2, 1] },
+ *   inputKind: "logits",
+ *   numClasses: 2,
+ *   labels: new Int32Array([1]),
+ * });
+ * const stats = await prepared.statistics(new Set(["pt", "tlogp"]));
+ * assert.ok(Math.abs(stats.sums.pt![1]! - 0.5) < 1e-12);
+ * assert.ok(Math.abs(stats.sums.tlogp![1]! + Math.log(2)) < 1e-12);
+ * // dL/dp = t/p for L = Σ log p_label: through the softmax, dL/dz = t − p
+ * const g = await prepared.gradient({ tOverP: new Float64Array([1, 1]) });
+ * assert.deepEqual(Array.from(g), [-0.5, 0.5]);
+ * ```
+ */
+export function createCpuBackend(_options: CpuBackendOptions = {}): Backend {
+  return {
+    name: "cpu",
+    prepare(batch: BackendBatch): Promise<PreparedBatch> {
+      const k = checkBatch(batch);
+      let distanceReady: Promise<void> | undefined;
+      const ensureDistance = (): Promise<void> => {
+        if (k.distance) return Promise.resolve();
+        if (!distanceReady) {
+          const req = batch.distanceRequest;
+          if (!req) {
+            return Promise.reject(
+              new TypeError(
+                "Expected batch.distance or batch.distanceRequest for a distance term but found neither",
+              ),
+            );
+          }
+          if (!k.labels && !k.onehot) {
+            return Promise.reject(
+              new TypeError("Expected a target (labels or one-hot) to compute distance maps from"),
+            );
+          }
+          distanceReady = signedDistance(
+            { data: distanceLabels(k), shape: [k.n, ...batch.input.shape.slice(2)] },
+            {
+              numClasses: k.c,
+              spacing: req.spacing,
+              convention: req.convention,
+              transform: req.transform,
+            },
+          ).then((d) => {
+            k.distance = d.data;
+          });
+        }
+        return distanceReady;
+      };
+      const prepared: PreparedBatch = {
+        async statistics(terms: ReadonlySet<StatTerm>): Promise<Statistics> {
+          if (terms.has("pphi")) await ensureDistance();
+          return computeStatistics(k, terms);
+        },
+        async gradient(coefficients: GradientCoefficients): Promise<FloatArray> {
+          if (coefficients.phi?.some((x) => x !== 0)) await ensureDistance();
+          return computeGradient(k, coefficients);
+        },
+        dispose() {
+          k.distance = undefined;
+        },
+      };
+      return Promise.resolve(prepared);
+    },
+    dispose() {},
+  };
+}
+
+/**
+ * The `cpu` backend plugin (priority 0, always available).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { cpuPlugin } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = await cpuPlugin.create();
+ * assert.equal(backend.name, "cpu");
+ * ```
+ */
+export const cpuPlugin: BackendPlugin<"cpu"> = {
+  kind: "backend",
+  name: "cpu",
+  description: "Typed arrays, zero dependencies: one fused statistics pass, one gradient pass",
+  priority: 0,
+  isAvailable: () => true,
+  create: () => createCpuBackend(),
+};

@@ -1,0 +1,360 @@
+/**
+ * Shared validation and helpers of the losses and the scorer (internal module).
+ *
+ * @module
+ */
+import {
+  checkFinite,
+  checkNdArray,
+  type FloatArray,
+  formatShape,
+  type NdArray,
+  sizeOf,
+} from "../core/ndarray.ts";
+import type { StatTerm } from "../core/types.ts";
+import type { KernelBatch } from "./kernel.ts";
+
+/** How per-group losses are combined: their mean or their sum. */
+export type Reduction = "mean" | "sum";
+
+/** Throws a TypeError when `options` is not a plain object or has keys outside `allowed`. */
+export function checkOptions(
+  options: unknown,
+  allowed: readonly string[],
+  name: string,
+): Record<string, unknown> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(
+      `Expected ${name} to be an object but found ${
+        Array.isArray(options) ? "array" : typeof options
+      }`,
+    );
+  }
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) {
+      throw new TypeError(
+        `Expected ${name} keys among ${allowed.join(", ")} but found ${JSON.stringify(k)}`,
+      );
+    }
+  }
+  return o;
+}
+
+/** Reads an optional boolean option. */
+export function boolOption(o: Record<string, unknown>, key: string, name: string, def: boolean) {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== "boolean") {
+    throw new TypeError(`Expected ${name}.${key} to be a boolean but found ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Reads an optional finite number option with a lower bound. */
+export function numberOption(
+  o: Record<string, unknown>,
+  key: string,
+  name: string,
+  def: number,
+  min = 0,
+): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new TypeError(
+      `Expected ${name}.${key} to be a finite number but found ${JSON.stringify(v)}`,
+    );
+  }
+  if (v < min) {
+    throw new RangeError(`Expected ${name}.${key} to be >= ${min} but found ${v}`);
+  }
+  return v;
+}
+
+/** Reads an optional string option among `values`. */
+export function enumOption<T extends string>(
+  o: Record<string, unknown>,
+  key: string,
+  name: string,
+  values: readonly T[],
+  def: T,
+): T {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== "string" || !values.includes(v as T)) {
+    throw new RangeError(
+      `Expected ${name}.${key} to be one of ${
+        values.map((x) => JSON.stringify(x)).join(", ")
+      } but found ${JSON.stringify(v)}`,
+    );
+  }
+  return v as T;
+}
+
+/** Reads an optional array of class ids (distinct non-negative integers, non-empty). */
+export function classesOption(o: Record<string, unknown>, name: string): number[] | undefined {
+  const v = o.classes;
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0) {
+    throw new TypeError(
+      `Expected ${name}.classes to be a non-empty array of class indices but found ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  const seen = new Set<number>();
+  v.forEach((c, i) => {
+    if (typeof c !== "number" || !Number.isInteger(c) || c < 0) {
+      throw new RangeError(
+        `Expected ${name}.classes[${i}] to be an integer >= 0 but found ${JSON.stringify(c)}`,
+      );
+    }
+    if (seen.has(c)) {
+      throw new RangeError(`Expected ${name}.classes to be distinct but found ${c} twice`);
+    }
+    seen.add(c);
+  });
+  return [...v] as number[];
+}
+
+/** Reads an optional array of per-class weights (finite, >= 0). */
+export function weightsOption(o: Record<string, unknown>, name: string): number[] | undefined {
+  const v = o.weights;
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0) {
+    throw new TypeError(
+      `Expected ${name}.weights to be a non-empty array of numbers (one per class) but found ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  v.forEach((w, i) => {
+    if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {
+      throw new RangeError(
+        `Expected ${name}.weights[${i}] to be a finite number >= 0 but found ${JSON.stringify(w)}`,
+      );
+    }
+  });
+  return [...v] as number[];
+}
+
+/** Checks class ids against C at evaluation time. */
+export function checkClassesFor(classes: readonly number[], C: number, name: string): void {
+  for (const c of classes) {
+    if (c >= C) {
+      throw new RangeError(
+        `Expected ${name}.classes entries in [0, ${C}) (the number of classes) but found ${c}`,
+      );
+    }
+  }
+}
+
+/** Checks per-class weights against C at evaluation time. */
+export function checkWeightsFor(weights: readonly number[], C: number, name: string): void {
+  if (weights.length !== C) {
+    throw new RangeError(
+      `Expected ${name}.weights to have ${C} entries (one per class) but found ${weights.length}`,
+    );
+  }
+}
+
+/** The selected classes: `classes` if given, else all (or all but 0 without background). */
+export function selectClasses(
+  classes: readonly number[] | undefined,
+  includeBackground: boolean,
+  C: number,
+  name: string,
+): number[] {
+  if (classes) {
+    checkClassesFor(classes, C, name);
+    return [...classes];
+  }
+  const out: number[] = [];
+  for (let c = includeBackground ? 0 : 1; c < C; c++) out.push(c);
+  if (out.length === 0) {
+    throw new RangeError(
+      `Expected at least one class for ${name} but found none (C = ${C}, background excluded)`,
+    );
+  }
+  return out;
+}
+
+/** Reads a required sum array from statistics. */
+export function need(
+  sums: Partial<Record<StatTerm, Float64Array>>,
+  term: StatTerm,
+  loss: string,
+): Float64Array {
+  const a = sums[term];
+  if (!a) {
+    throw new TypeError(`Expected statistics to hold the ${term} term for ${loss} but found none`);
+  }
+  return a;
+}
+
+/** The scores after validation: float data and its shape `(N, C, ...spatial)`. */
+export interface CheckedScores {
+  data: FloatArray;
+  shape: readonly number[];
+  n: number;
+  c: number;
+  spatial: number[];
+  vol: number;
+}
+
+/**
+ * Validates scores `(N, C, ...spatial)` (1 to 3 spatial axes), float32/float64 and finite.
+ */
+export function checkScores(input: unknown, name: string): CheckedScores {
+  const arr = checkNdArray(input, name);
+  if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) {
+    throw new TypeError(
+      `Expected ${name}.data to be a Float32Array or Float64Array but found ${arr.data.constructor.name}`,
+    );
+  }
+  const r = arr.shape.length;
+  if (r < 3 || r > 5) {
+    throw new TypeError(
+      `Expected ${name} to have shape (N, C, ...spatial) with 1 to 3 spatial axes (rank 3 to 5) but found ${
+        formatShape(arr.shape)
+      } (rank ${r})`,
+    );
+  }
+  checkFinite(arr.data, name);
+  const spatial = arr.shape.slice(2);
+  return {
+    data: arr.data,
+    shape: arr.shape,
+    n: arr.shape[0]!,
+    c: arr.shape[1]!,
+    spatial,
+    vol: sizeOf(spatial),
+  };
+}
+
+/**
+ * Expands a single sigmoid channel `(N, 1, V)` to two classes: `[1 − p, p]` for
+ * probabilities, `[0, z]` for logits (so the softmax over the two equals the sigmoid of z).
+ */
+export function expandBinary(
+  data: FloatArray,
+  n: number,
+  vol: number,
+  logits: boolean,
+): FloatArray {
+  const out = data instanceof Float64Array
+    ? new Float64Array(2 * n * vol)
+    : new Float32Array(2 * n * vol);
+  for (let s = 0; s < n; s++) {
+    const src = s * vol;
+    const dst = 2 * s * vol;
+    for (let v = 0; v < vol; v++) {
+      const x = data[src + v]!;
+      out[dst + v] = logits ? 0 : 1 - x;
+      out[dst + vol + v] = x;
+    }
+  }
+  return out;
+}
+
+/** A target in kernel form. */
+export interface CheckedTarget {
+  labels?: Int32Array;
+  onehot?: FloatArray;
+}
+
+/**
+ * Validates a target against scores of shape `inShape` (before any sigmoid expansion):
+ * labels `(N, ...spatial)` (integer values in `[0, C)` or `ignoreIndex`) or one-hot
+ * `(N, C_in, ...spatial)` (finite). `C` is the number of classes after expansion; a
+ * single-channel one-hot target is expanded to `[1 − t, t]`.
+ */
+export function checkTarget(
+  target: unknown,
+  inShape: readonly number[],
+  C: number,
+  ignoreIndex: number | undefined,
+  name: string,
+  float64: boolean,
+): CheckedTarget {
+  const arr = checkNdArray(target, name);
+  const r = inShape.length;
+  const n = inShape[0]!;
+  const spatial = inShape.slice(2);
+  const vol = sizeOf(spatial);
+  const ts = arr.shape;
+  const labelsShape = [n, ...spatial];
+  if (ts.length === r) {
+    for (let i = 0; i < r; i++) {
+      if (ts[i] !== inShape[i]) {
+        const what = i === 0 ? " (batch size)" : i === 1 ? " (classes)" : " (spatial extent)";
+        const msg = `Expected ${name}.shape[${i}]${what} of a one-hot target to be ${
+          inShape[i]
+        } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(inShape)})`;
+        throw i === 1 ? new RangeError(msg) : new TypeError(msg);
+      }
+    }
+    checkFinite(arr.data as ArrayLike<number>, name);
+    let oh: FloatArray;
+    if (arr.data instanceof Float64Array || arr.data instanceof Float32Array) oh = arr.data;
+    else {
+      oh = float64 ? new Float64Array(arr.data.length) : new Float32Array(arr.data.length);
+      for (let i = 0; i < oh.length; i++) oh[i] = Number(arr.data[i]);
+    }
+    if (inShape[1] === 1 && C === 2) oh = expandBinary(oh, n, vol, false);
+    return { onehot: oh };
+  }
+  if (ts.length === r - 1) {
+    for (let i = 0; i < r - 1; i++) {
+      if (ts[i] !== labelsShape[i]) {
+        const what = i === 0 ? " (batch size)" : " (spatial extent)";
+        throw new TypeError(
+          `Expected ${name}.shape[${i}]${what} of a label target to be ${
+            labelsShape[i]
+          } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(labelsShape)})`,
+        );
+      }
+    }
+    const src = arr.data;
+    const labels = new Int32Array(src.length);
+    for (let i = 0; i < src.length; i++) {
+      const l = Number(src[i]);
+      if (!(Number.isInteger(l) && ((l >= 0 && l < C) || l === ignoreIndex))) {
+        throw new RangeError(
+          `Expected ${name} labels to be integers in [0, ${C})${
+            ignoreIndex !== undefined ? ` or the ignore index ${ignoreIndex}` : ""
+          } but found ${l} at flat index ${i}`,
+        );
+      }
+      labels[i] = l;
+    }
+    return { labels };
+  }
+  throw new TypeError(
+    `Expected ${name} to have shape ${formatShape(labelsShape)} (labels) or ${
+      formatShape(inShape)
+    } (one-hot) but found ${formatShape(ts)}`,
+  );
+}
+
+/** A functional loss call's batch: validated probabilities and target in kernel form. */
+export function functionalBatch(
+  probs: NdArray,
+  target: NdArray | undefined,
+  ignoreIndex: number | undefined,
+): { batch: KernelBatch; binary: boolean; spatial: number[] } {
+  const s = checkScores(probs, "probs");
+  const binary = s.c === 1;
+  const C = binary ? 2 : s.c;
+  const input = binary ? expandBinary(s.data, s.n, s.vol, false) : s.data;
+  const t = target === undefined
+    ? {}
+    : checkTarget(target, s.shape, C, ignoreIndex, "target", s.data instanceof Float64Array);
+  return {
+    batch: { input, n: s.n, c: C, vol: s.vol, logits: false, ignoreIndex, ...t },
+    binary,
+    spatial: s.spatial,
+  };
+}
