@@ -1,0 +1,311 @@
+/**
+ * Segmentation metrics against independent numpy/scipy values
+ * (tests/fixtures/make_metrics_fixtures.py: MONAI's and medpy's formulas on our surface
+ * definition), hand derivations, and bad input.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import {
+  averageSurfaceDistance,
+  computeMetrics,
+  dice,
+  hausdorff,
+  iou,
+  jsonSafe,
+  type MetricOptions,
+  type MetricResult,
+  percentileSorted,
+  surfaceDice,
+  surfaceVoxels,
+} from "../metrics/mod.ts";
+import type { NdArray } from "../core/ndarray.ts";
+
+type Encoded = number | "NaN" | "Infinity" | "-Infinity";
+interface Averages {
+  perSample: Encoded[];
+  perClass: Encoded[];
+  mean: Encoded;
+  count: number;
+}
+interface Case {
+  name: string;
+  prediction: { shape: number[]; data: number[] };
+  target: { shape: number[]; data: number[] };
+  spacing: number[];
+  classes: number[];
+  tolerance: number[];
+  threshold?: number;
+  values: Record<string, Encoded[][]>;
+  averages: Record<string, Averages>;
+}
+interface Fixtures {
+  cases: Case[];
+  surface: { shape: number[]; mask: number[]; surface: number[] };
+  percentile: { data: number[]; q: number[]; expected: number[] };
+}
+
+const fixtures: Fixtures = JSON.parse(
+  readFileSync(new URL("./fixtures/metrics_fixtures.json", import.meta.url), "utf8"),
+);
+
+function dec(v: Encoded): number {
+  return v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v;
+}
+
+function close(actual: number, expected: number, rel: number, what: string): void {
+  if (Number.isNaN(expected)) {
+    assert.ok(Number.isNaN(actual), `${what}: expected NaN but found ${actual}`);
+    return;
+  }
+  if (!Number.isFinite(expected)) {
+    assert.equal(actual, expected, what);
+    return;
+  }
+  const tol = rel * Math.max(1, Math.abs(expected));
+  assert.ok(
+    Math.abs(actual - expected) <= tol,
+    `${what}: expected ${expected} but found ${actual} (tolerance ${tol})`,
+  );
+}
+
+function checkTable(r: MetricResult, c: Case, key: string, rel = 2e-6): void {
+  const expected = c.values[key]!;
+  assert.deepEqual(r.classes, c.classes);
+  assert.equal(r.values.length, expected.length);
+  expected.forEach((row, n) =>
+    row.forEach((v, k) => close(r.values[n]![k]!, dec(v), rel, `${c.name} ${key}[${n}][${k}]`))
+  );
+  const avg = c.averages[key]!;
+  avg.perSample.forEach((v, n) =>
+    close(r.perSample[n]!, dec(v), rel, `${c.name} ${key} perSample`)
+  );
+  avg.perClass.forEach((v, k) => close(r.perClass[k]!, dec(v), rel, `${c.name} ${key} perClass`));
+  close(r.mean, dec(avg.mean), rel, `${c.name} ${key} mean`);
+  assert.equal(r.count, avg.count, `${c.name} ${key} count`);
+}
+
+function inputs(c: Case): [NdArray, NdArray, Omit<MetricOptions, "empty">] {
+  const pred: NdArray = c.prediction.shape.length === c.target.shape.length
+    ? { data: Int32Array.from(c.prediction.data), shape: c.prediction.shape }
+    : { data: Float32Array.from(c.prediction.data), shape: c.prediction.shape };
+  const target: NdArray = { data: Uint8Array.from(c.target.data), shape: c.target.shape };
+  const options: Omit<MetricOptions, "empty"> = { spacing: c.spacing, classes: c.classes };
+  if (c.threshold !== undefined) options.threshold = c.threshold;
+  return [pred, target, options];
+}
+
+describe("metrics match numpy/scipy (MONAI and medpy formulas)", () => {
+  for (const c of fixtures.cases) {
+    test(`dice(), iou() on ${c.name}`, () => {
+      const [p, t, o] = inputs(c);
+      checkTable(dice(p, t, o), c, "dice", 1e-12);
+      checkTable(iou(p, t, o), c, "iou", 1e-12);
+    });
+    test(`hausdorff() max, HD95 (monai, medpy, directed) and other percentiles on ${c.name}`, () => {
+      const [p, t, o] = inputs(c);
+      checkTable(hausdorff(p, t, { ...o, percentile: 100 }), c, "hausdorff");
+      checkTable(hausdorff(p, t, o), c, "hd95");
+      checkTable(hausdorff(p, t, { ...o, convention: "medpy" }), c, "hd95_medpy");
+      checkTable(hausdorff(p, t, { ...o, directed: true }), c, "hd95_directed");
+      checkTable(hausdorff(p, t, { ...o, percentile: 90 }), c, "hd90");
+      checkTable(hausdorff(p, t, { ...o, percentile: 50 }), c, "hd50");
+      checkTable(hausdorff(p, t, { ...o, percentile: 0 }), c, "hd0");
+    });
+    test(`averageSurfaceDistance() monai, medpy and directed on ${c.name}`, () => {
+      const [p, t, o] = inputs(c);
+      checkTable(averageSurfaceDistance(p, t, o), c, "assd");
+      checkTable(averageSurfaceDistance(p, t, { ...o, convention: "medpy" }), c, "assd_medpy");
+      checkTable(averageSurfaceDistance(p, t, { ...o, symmetric: false }), c, "asd");
+    });
+    test(`surfaceDice() on ${c.name}`, () => {
+      const [p, t, o] = inputs(c);
+      checkTable(surfaceDice(p, t, { ...o, tolerance: c.tolerance }), c, "nsd", 1e-12);
+    });
+    test(`computeMetrics() agrees with the fixtures on ${c.name}`, () => {
+      const [p, t, o] = inputs(c);
+      const r = computeMetrics(p, t, {
+        ...o,
+        tolerance: c.tolerance,
+        hausdorffConvention: "medpy",
+      });
+      assert.deepEqual(Object.keys(r.metrics), ["dice", "iou", "hausdorff", "hd95", "assd", "nsd"]);
+      checkTable(r.metrics.dice!, c, "dice", 1e-12);
+      checkTable(r.metrics.iou!, c, "iou", 1e-12);
+      checkTable(r.metrics.hausdorff!, c, "hausdorff");
+      checkTable(r.metrics.hd95!, c, "hd95_medpy");
+      checkTable(r.metrics.assd!, c, "assd");
+      checkTable(r.metrics.nsd!, c, "nsd", 1e-12);
+      assert.equal(r.conventions.hausdorff, "medpy");
+      assert.deepEqual(r.spacing, c.spacing);
+    });
+  }
+
+  test("the stray voxel separates HD from HD95 in 3-D", () => {
+    const c = fixtures.cases.find((x) => x.name.includes("stray"))!;
+    const [p, t, o] = inputs(c);
+    const hd = hausdorff(p, t, { ...o, percentile: 100 }).values[0]![0]!;
+    const hd95 = hausdorff(p, t, o).values[0]![0]!;
+    assert.ok(hd > 5 * hd95, `HD ${hd} should dwarf HD95 ${hd95}`);
+  });
+
+  test("surfaceVoxels() equals scipy's mask & ~binary_erosion(mask, border_value=1)", () => {
+    const s = fixtures.surface;
+    const out = surfaceVoxels({ data: Uint8Array.from(s.mask), shape: s.shape });
+    assert.deepEqual(Array.from(out.data), s.surface);
+    // batched: two copies along a leading axis give the same answer twice
+    const two = new Uint8Array(2 * s.mask.length);
+    two.set(s.mask);
+    two.set(s.mask, s.mask.length);
+    const b = surfaceVoxels({ data: two, shape: [2, ...s.shape] }, { spatialDims: 3 });
+    assert.deepEqual(Array.from(b.data), [...s.surface, ...s.surface]);
+  });
+
+  test("percentileSorted() equals np.percentile (linear)", () => {
+    const p = fixtures.percentile;
+    const sorted = Float64Array.from(p.data).sort();
+    p.q.forEach((q, i) => close(percentileSorted(sorted, q), p.expected[i]!, 1e-12, `q=${q}`));
+  });
+});
+
+describe("hand-derived values", () => {
+  test("a mask filling the volume has no surface; one across the border keeps the inner edge", () => {
+    const full = surfaceVoxels({ data: new Uint8Array(12).fill(1), shape: [3, 4] });
+    assert.equal(full.data.reduce((a, b) => a + b, 0), 0);
+    // left half of a 3x4 image: only the column x=1 (next to background) is surface
+    const half = surfaceVoxels({
+      data: new Uint8Array([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]),
+      shape: [3, 4],
+    });
+    assert.deepEqual(Array.from(half.data), [0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]);
+  });
+
+  test("distances use physical spacing along each axis", () => {
+    // single voxels at (0,0,0) and (1,2,3) with spacing [2, 3, 0.5]: sqrt(4 + 36 + 2.25)
+    const p = new Uint8Array(4 * 4 * 4);
+    const t = new Uint8Array(4 * 4 * 4);
+    p[0] = 1;
+    t[1 * 16 + 2 * 4 + 3] = 1;
+    const r = hausdorff({ data: p, shape: [1, 4, 4, 4] }, { data: t, shape: [1, 4, 4, 4] }, {
+      spacing: [2, 3, 0.5],
+      percentile: 100,
+    });
+    close(r.values[0]![0]!, Math.sqrt(42.25), 1e-7, "hd");
+  });
+
+  test("empty policies: defaults, overrides and the volume diagonal", () => {
+    const z = { data: new Uint8Array(6), shape: [1, 2, 3] };
+    const m = { data: new Uint8Array([0, 1, 0, 0, 0, 0]), shape: [1, 2, 3] };
+    const opt = { spacing: [3, 4] };
+    // both empty
+    assert.ok(Number.isNaN(dice(z, z, opt).values[0]![0]!));
+    assert.equal(dice(z, z, { ...opt, empty: { both: 1 } }).values[0]![0], 1);
+    // prediction empty / target empty
+    assert.equal(dice(z, m, opt).values[0]![0], 0);
+    assert.ok(Number.isNaN(dice(m, z, opt).values[0]![0]!));
+    assert.equal(dice(m, z, { ...opt, empty: { target: 0 } }).values[0]![0], 0);
+    assert.equal(hausdorff(z, m, opt).values[0]![0], Infinity);
+    assert.equal(hausdorff(m, z, opt).values[0]![0], Infinity);
+    // diagonal: sqrt((2·3)² + (3·4)²)
+    const d = hausdorff(z, m, { ...opt, empty: { prediction: "diagonal" } }).values[0]![0]!;
+    close(d, Math.sqrt(36 + 144), 1e-12, "diagonal");
+    assert.equal(averageSurfaceDistance(m, z, { ...opt, empty: { target: 7 } }).values[0]![0], 7);
+    assert.equal(surfaceDice(z, m, { ...opt, tolerance: 1 }).values[0]![0], 0);
+    assert.ok(Number.isNaN(surfaceDice(z, z, { ...opt, tolerance: 1 }).values[0]![0]!));
+    assert.equal(
+      surfaceDice(z, z, { ...opt, tolerance: 1, empty: { both: "infinity" } }).values[0]![0],
+      Infinity,
+    );
+  });
+
+  test("averages skip NaN and count, or propagate when asked", () => {
+    // sample 0: class 1 present, sample 1: class 1 absent from both (NaN)
+    const p = { data: new Uint8Array([1, 1, 0, 0, 0, 0]), shape: [2, 3] };
+    const t = { data: new Uint8Array([1, 0, 0, 0, 0, 0]), shape: [2, 3] };
+    const r = dice(p, t);
+    close(r.mean, 2 / 3, 1e-12, "mean");
+    assert.equal(r.count, 1);
+    assert.deepEqual(r.perClassCount, [1]);
+    assert.deepEqual(r.perSampleCount, [1, 0]);
+    assert.ok(Number.isNaN(r.perSample[1]!));
+    const q = dice(p, t, { nan: "propagate" });
+    assert.ok(Number.isNaN(q.mean));
+    assert.ok(Number.isNaN(q.perClass[0]!));
+    // every entry NaN: the mean is NaN with a count of 0 (not a silent 0)
+    const e = dice(t, { data: new Uint8Array(6), shape: [2, 3] });
+    assert.ok(Number.isNaN(e.mean));
+    assert.equal(e.count, 0);
+  });
+
+  test("classes: background excluded by default, included on request, explicit list", () => {
+    const p = { data: new Uint8Array([0, 0, 1, 2]), shape: [1, 4] };
+    const t = { data: new Uint8Array([0, 1, 1, 2]), shape: [1, 4] };
+    assert.deepEqual(dice(p, t).classes, [1, 2]);
+    const all = dice(p, t, { includeBackground: true });
+    assert.deepEqual(all.classes, [0, 1, 2]);
+    close(all.values[0]![0]!, 2 / 3, 1e-12, "background dice");
+    assert.deepEqual(dice(p, t, { classes: [2] }).values, [[1]]);
+    assert.deepEqual(dice(p, t, { numClasses: 4 }).classes, [1, 2, 3]);
+  });
+
+  test("jsonSafe() spells non-finite numbers so JSON keeps them", () => {
+    const z = { data: new Uint8Array(4), shape: [1, 4] };
+    const m = { data: new Uint8Array([0, 1, 0, 0]), shape: [1, 4] };
+    const report = computeMetrics(z, m, { metrics: ["hd95", "dice"] });
+    const back = JSON.parse(JSON.stringify(jsonSafe(report)));
+    assert.deepEqual(back.metrics.hd95.values, [["Infinity"]]);
+    assert.deepEqual(back.metrics.dice.values, [[0]]);
+  });
+
+  test("bigint and float label arrays are accepted", () => {
+    const p = { data: new BigInt64Array([0n, 1n, 1n, 0n]), shape: [1, 4] };
+    const t = { data: new Float64Array([0, 1, 0, 0]), shape: [1, 4] };
+    close(dice(p, t).values[0]![0]!, 2 / 3, 1e-12, "dice");
+  });
+});
+
+describe("bad input", () => {
+  const m = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
+  test("shape mismatches are TypeErrors naming the argument", () => {
+    assert.throws(() => dice({ data: new Uint8Array(6), shape: [1, 6] }, m), {
+      name: "TypeError",
+      message: /prediction.*\[1, 4\].*\[1, 6\]/,
+    });
+    assert.throws(() => dice(m, { data: new Uint8Array(3), shape: [1, 4] }), TypeError);
+    assert.throws(() => dice(m, { data: [0, 1] as unknown as Uint8Array, shape: [2] }), TypeError);
+    assert.throws(() => dice(m, { data: new Uint8Array(4), shape: [4] }), RangeError);
+  });
+  test("out-of-range labels and values are RangeErrors", () => {
+    assert.throws(() => dice({ data: new Int32Array([0, -1, 1, 0]), shape: [1, 4] }, m), {
+      name: "RangeError",
+      message: /prediction.*-1.*index 1/,
+    });
+    assert.throws(
+      () => dice({ data: new Float32Array([0, 0.5, 1, 0]), shape: [1, 4] }, m),
+      RangeError,
+    );
+    assert.throws(
+      () => dice(m, { data: new Uint8Array([0, 3, 1, 0]), shape: [1, 4] }, { numClasses: 2 }),
+      {
+        name: "RangeError",
+        message: /target.*\[0, 2\).*3/,
+      },
+    );
+    assert.throws(
+      () => dice({ data: new Float32Array([0, NaN, 1, 0, 1, 1, 0, 0]), shape: [1, 2, 4] }, m),
+      RangeError,
+    );
+    assert.throws(() => hausdorff(m, m, { spacing: [0] }), RangeError);
+    assert.throws(() => hausdorff(m, m, { spacing: [1, 1] }), TypeError);
+    assert.throws(() => hausdorff(m, m, { percentile: 101 }), RangeError);
+    assert.throws(() => hausdorff(m, m, { convention: "scipy" as "monai" }), RangeError);
+    assert.throws(() => dice(m, m, { classes: [5] }), RangeError);
+    assert.throws(() => dice(m, m, { empty: { both: "zero" as "nan" } }), RangeError);
+    assert.throws(() => surfaceDice(m, m, { tolerance: -1 }), RangeError);
+    assert.throws(() => surfaceDice(m, m, { tolerance: [1, 2] }), TypeError);
+    assert.throws(() => surfaceDice(m, m, {} as { tolerance: number }), TypeError);
+    assert.throws(() => computeMetrics(m, m, { metrics: ["nsd"] }), TypeError);
+    assert.throws(() => computeMetrics(m, m, { metrics: ["hd99" as "hd95"] }), RangeError);
+    assert.throws(() => computeMetrics(m, m, { empty: { hd: {} } as never }), RangeError);
+  });
+});
