@@ -1,0 +1,55 @@
+/**
+ * Settings from environment variables.
+ *
+ * @module
+ */
+import type { CreateAppOptions } from "./app.ts";
+
+function num(env: Record<string, string | undefined>, key: string): number | undefined {
+  const v = env[key];
+  if (v === undefined || v.trim() === "") return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new RangeError(`Expected ${key} to be a number > 0 but found ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/**
+ * Reads {@linkcode CreateAppOptions} from environment variables: `SEGLOSS_BACKEND` (default
+ * `cpu`), `SEGLOSS_TOKEN`, `SEGLOSS_MAX_BODY_BYTES`, `SEGLOSS_MAX_ELEMENTS`,
+ * `SEGLOSS_TIMEOUT_MS`, `SEGLOSS_COMPUTE` (`worker`, `inline` or `auto`), `SEGLOSS_WORKERS`.
+ * Unset or empty variables keep the defaults.
+ *
+ * @param env The variables (for example `Deno.env.toObject()`, `process.env`, or a Cloudflare
+ *   Worker's `env` bindings).
+ * @returns The options.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { appOptionsFromEnv } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const o = appOptionsFromEnv({ SEGLOSS_TOKEN: "t", SEGLOSS_TIMEOUT_MS: "5000" });
+ * assert.equal(o.token, "t");
+ * assert.equal(o.timeoutMs, 5000);
+ * assert.equal(o.backend, "cpu");
+ * ```
+ */
+export function appOptionsFromEnv(env: Record<string, string | undefined>): CreateAppOptions {
+  const compute = env.SEGLOSS_COMPUTE?.trim() || undefined;
+  if (compute !== undefined && !["worker", "inline", "auto"].includes(compute)) {
+    throw new RangeError(
+      `Expected SEGLOSS_COMPUTE to be worker, inline or auto but found ${JSON.stringify(compute)}`,
+    );
+  }
+  return {
+    backend: env.SEGLOSS_BACKEND?.trim() || "cpu",
+    token: env.SEGLOSS_TOKEN || undefined,
+    maxBodyBytes: num(env, "SEGLOSS_MAX_BODY_BYTES"),
+    maxElements: num(env, "SEGLOSS_MAX_ELEMENTS"),
+    timeoutMs: num(env, "SEGLOSS_TIMEOUT_MS"),
+    workers: num(env, "SEGLOSS_WORKERS"),
+    compute: compute as CreateAppOptions["compute"],
+  };
+}

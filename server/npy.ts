@@ -1,0 +1,373 @@
+/**
+ * NumPy `.npy` files (format versions 1.0, 2.0 and 3.0) to and from {@linkcode NdArray}s.
+ *
+ * Decoding is strict: a header that does not parse, data shorter or longer than the header
+ * declares, or a lying header length is a 400 (malformed); a well-formed file with a dtype or
+ * layout the service does not take (big-endian, Fortran order, object, string, structured) is
+ * a 422; a declared shape over the element limit is a 413, checked before any allocation.
+ *
+ * @module
+ */
+import type { NdArray, TypedArray } from "../core/ndarray.ts";
+import { badRequest, tooLarge, unprocessable } from "./errors.ts";
+
+/** The dtypes the service decodes (little-endian, `|` for one-byte types). */
+export type NpyDtype =
+  | "bool"
+  | "int8"
+  | "uint8"
+  | "int16"
+  | "uint16"
+  | "int32"
+  | "uint32"
+  | "int64"
+  | "uint64"
+  | "float16"
+  | "float32"
+  | "float64";
+
+interface DtypeInfo {
+  dtype: NpyDtype;
+  size: number;
+}
+
+/** numpy `descr` (without byte-order character) → dtype. */
+const DESCR: Record<string, DtypeInfo> = {
+  b1: { dtype: "bool", size: 1 },
+  i1: { dtype: "int8", size: 1 },
+  u1: { dtype: "uint8", size: 1 },
+  i2: { dtype: "int16", size: 2 },
+  u2: { dtype: "uint16", size: 2 },
+  i4: { dtype: "int32", size: 4 },
+  u4: { dtype: "uint32", size: 4 },
+  i8: { dtype: "int64", size: 8 },
+  u8: { dtype: "uint64", size: 8 },
+  f2: { dtype: "float16", size: 2 },
+  f4: { dtype: "float32", size: 4 },
+  f8: { dtype: "float64", size: 8 },
+};
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/** A decoded `.npy` file: the array and the dtype it was stored with. */
+export interface NpyArray extends NdArray {
+  /** The dtype in the file (the data may be widened: float16 → Float32Array). */
+  dtype: NpyDtype;
+}
+
+/** Options of {@linkcode decodeNpy}. */
+export interface DecodeNpyOptions {
+  /** Largest accepted element count (default: unlimited); more is a 413. */
+  maxElements?: number;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** Parses numpy's header dict literal strictly; throws a 400 on anything else. */
+function parseHeader(
+  text: string,
+  name: string,
+): { descr: string; fortran: boolean; shape: number[] } {
+  const t = text.trim();
+  if (!t.startsWith("{") || !t.endsWith("}")) {
+    throw badRequest(`Malformed .npy header in ${name}: expected a Python dict literal`);
+  }
+  const body = t.slice(1, -1);
+  // key: value pairs; values are a quoted string, True/False, or a tuple of integers
+  const re =
+    /\s*'([a-z_]+)'\s*:\s*('(?:[^'\\]|\\.)*'|True|False|\((?:\s*\d+\s*,?)*\s*\)|\[[^\]]*\])\s*(,|$)/y;
+  const seen = new Map<string, string>();
+  let pos = 0;
+  while (pos < body.length) {
+    if (body.slice(pos).trim() === "") break;
+    re.lastIndex = pos;
+    const m = re.exec(body);
+    if (!m) {
+      throw badRequest(
+        `Malformed .npy header in ${name}: cannot parse ${
+          JSON.stringify(body.slice(pos, pos + 40))
+        }`,
+      );
+    }
+    if (seen.has(m[1]!)) {
+      throw badRequest(`Malformed .npy header in ${name}: duplicate key '${m[1]}'`);
+    }
+    seen.set(m[1]!, m[2]!);
+    pos = re.lastIndex;
+    if (m[3] === "") break;
+  }
+  for (const key of ["descr", "fortran_order", "shape"]) {
+    if (!seen.has(key)) throw badRequest(`Malformed .npy header in ${name}: missing key '${key}'`);
+  }
+  if (seen.size !== 3) {
+    const extra = [...seen.keys()].filter((k) => !["descr", "fortran_order", "shape"].includes(k));
+    throw badRequest(`Malformed .npy header in ${name}: unexpected key '${extra[0]}'`);
+  }
+  const descrRaw = seen.get("descr")!;
+  const fortranRaw = seen.get("fortran_order")!;
+  const shapeRaw = seen.get("shape")!;
+  if (!descrRaw.startsWith("'")) {
+    // a list is a structured dtype: well-formed numpy, but not an array of numbers
+    if (descrRaw.startsWith("[")) {
+      throw unprocessable(
+        `Expected ${name} to have a numeric dtype but found a structured dtype ${descrRaw}`,
+      );
+    }
+    throw badRequest(`Malformed .npy header in ${name}: descr must be a string`);
+  }
+  if (fortranRaw !== "True" && fortranRaw !== "False") {
+    throw badRequest(`Malformed .npy header in ${name}: fortran_order must be True or False`);
+  }
+  if (!shapeRaw.startsWith("(")) {
+    throw badRequest(`Malformed .npy header in ${name}: shape must be a tuple of integers`);
+  }
+  const inner = shapeRaw.slice(1, -1).trim();
+  const shape = inner === ""
+    ? []
+    : inner.split(",").map((s) => s.trim()).filter((s, i, a) => !(s === "" && i === a.length - 1))
+      .map((s) => {
+        if (!/^\d+$/.test(s)) {
+          throw badRequest(`Malformed .npy header in ${name}: shape ${shapeRaw}`);
+        }
+        return Number(s);
+      });
+  return { descr: descrRaw.slice(1, -1), fortran: fortranRaw === "True", shape };
+}
+
+/**
+ * Decodes a NumPy `.npy` file (what `np.save` writes) into a typed array and shape.
+ * Supported dtypes: bool, int8/16/32/64, uint8/16/32/64, float16 (widened to float32),
+ * float32, float64; little-endian (or byte-order-free), C order.
+ *
+ * @param bytes The whole file.
+ * @param name The field name, quoted in error messages.
+ * @param options `maxElements`.
+ * @returns The array (`data` is a copy or an aligned view of `bytes`) and its file dtype.
+ * @throws {HttpError} 400 malformed, 413 too many elements, 422 unsupported dtype or layout.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeNpy({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] });
+ * const arr = decodeNpy(bytes, "input");
+ * assert.deepEqual(arr.shape, [2, 2]);
+ * assert.equal(arr.dtype, "float32");
+ * assert.deepEqual(Array.from(arr.data as Float32Array), [1, 2, 3, 4]);
+ * ```
+ */
+export function decodeNpy(
+  bytes: Uint8Array,
+  name: string,
+  options: DecodeNpyOptions = {},
+): NpyArray {
+  if (bytes.length < 10) {
+    throw badRequest(
+      `Malformed .npy file in ${name}: ${bytes.length} bytes is shorter than a header`,
+    );
+  }
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) {
+      throw badRequest(`Malformed .npy file in ${name}: missing the \\x93NUMPY magic string`);
+    }
+  }
+  const major = bytes[6]!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let headerLen: number;
+  let headerStart: number;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    headerStart = 10;
+  } else if (major === 2 || major === 3) {
+    if (bytes.length < 12) throw badRequest(`Malformed .npy file in ${name}: truncated header`);
+    headerLen = view.getUint32(8, true);
+    headerStart = 12;
+  } else {
+    throw badRequest(`Malformed .npy file in ${name}: unknown format version ${major}.${bytes[7]}`);
+  }
+  const dataStart = headerStart + headerLen;
+  if (dataStart > bytes.length) {
+    throw badRequest(
+      `Malformed .npy file in ${name}: header declares ${headerLen} bytes but only ${
+        bytes.length - headerStart
+      } follow`,
+    );
+  }
+  let text: string;
+  try {
+    text = new TextDecoder(major === 3 ? "utf-8" : "latin1", { fatal: true }).decode(
+      bytes.subarray(headerStart, dataStart),
+    );
+  } catch {
+    throw badRequest(`Malformed .npy file in ${name}: header is not valid text`);
+  }
+  const { descr, fortran, shape } = parseHeader(text, name);
+  const order = descr[0];
+  const code = descr.slice(1);
+  const info = DESCR[code];
+  if (!info || !["<", "|", "="].includes(order!)) {
+    const why = order === ">" && DESCR[code]
+      ? "big-endian data (save it with .astype('<" + code + "'))"
+      : code.startsWith("O")
+      ? "an object dtype"
+      : `dtype '${descr}'`;
+    throw unprocessable(
+      `Expected ${name} to be a little-endian bool, int, uint or float array but found ${why}`,
+    );
+  }
+  if ((order === "|") !== (info.size === 1) && order !== "=") {
+    throw badRequest(`Malformed .npy header in ${name}: byte order '${order}' with '${code}'`);
+  }
+  if (fortran && shape.filter((s) => s > 1).length > 1) {
+    throw unprocessable(
+      `Expected ${name} in C order but found fortran_order: True (save np.ascontiguousarray(x))`,
+    );
+  }
+  let count = 1;
+  for (const s of shape) count *= s;
+  const max = options.maxElements ?? Infinity;
+  if (count > max) {
+    throw tooLarge(
+      `Expected ${name} to have at most ${max} elements but its shape (${
+        shape.join(", ")
+      }) has ${count}`,
+    );
+  }
+  const byteLength = count * info.size;
+  const available = bytes.length - dataStart;
+  if (available < byteLength) {
+    throw badRequest(
+      `Truncated .npy data in ${name}: shape (${
+        shape.join(", ")
+      }) of ${info.dtype} needs ${byteLength} bytes but ${available} follow the header`,
+    );
+  }
+  if (available > byteLength) {
+    throw badRequest(
+      `Malformed .npy file in ${name}: ${available - byteLength} bytes after the declared data`,
+    );
+  }
+  const raw = bytes.subarray(dataStart, dataStart + byteLength);
+  return { data: toTyped(raw, info), shape, dtype: info.dtype };
+}
+
+function aligned(raw: Uint8Array, size: number): Uint8Array {
+  return raw.byteOffset % size === 0 ? raw : raw.slice();
+}
+
+function toTyped(raw: Uint8Array, info: DtypeInfo): TypedArray {
+  const n = raw.length / info.size;
+  switch (info.dtype) {
+    case "bool": {
+      const out = new Uint8Array(n);
+      for (let i = 0; i < n; i++) out[i] = raw[i] ? 1 : 0;
+      return out;
+    }
+    case "int8": {
+      const a = aligned(raw, 1);
+      return new Int8Array(a.buffer, a.byteOffset, n);
+    }
+    case "uint8":
+      return raw;
+    case "int16": {
+      const a = aligned(raw, 2);
+      return new Int16Array(a.buffer, a.byteOffset, n);
+    }
+    case "uint16": {
+      const a = aligned(raw, 2);
+      return new Uint16Array(a.buffer, a.byteOffset, n);
+    }
+    case "int32": {
+      const a = aligned(raw, 4);
+      return new Int32Array(a.buffer, a.byteOffset, n);
+    }
+    case "uint32": {
+      const a = aligned(raw, 4);
+      return new Uint32Array(a.buffer, a.byteOffset, n);
+    }
+    case "int64": {
+      const a = aligned(raw, 8);
+      return new BigInt64Array(a.buffer, a.byteOffset, n);
+    }
+    case "uint64": {
+      const a = aligned(raw, 8);
+      return new BigUint64Array(a.buffer, a.byteOffset, n);
+    }
+    case "float16": {
+      const a = aligned(raw, 2);
+      const h = new Uint16Array(a.buffer, a.byteOffset, n);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(h[i]!);
+      return out;
+    }
+    case "float32": {
+      const a = aligned(raw, 4);
+      return new Float32Array(a.buffer, a.byteOffset, n);
+    }
+    case "float64": {
+      const a = aligned(raw, 8);
+      return new Float64Array(a.buffer, a.byteOffset, n);
+    }
+  }
+}
+
+const ENCODE_DESCR: Record<string, string> = {
+  Float32Array: "<f4",
+  Float64Array: "<f8",
+  Uint8Array: "|u1",
+  Uint8ClampedArray: "|u1",
+  Int8Array: "|i1",
+  Int16Array: "<i2",
+  Uint16Array: "<u2",
+  Int32Array: "<i4",
+  Uint32Array: "<u4",
+  BigInt64Array: "<i8",
+  BigUint64Array: "<u8",
+};
+
+/**
+ * Encodes an array as a NumPy `.npy` file (format 1.0, C order, little-endian), readable with
+ * `np.load(io.BytesIO(body))`.
+ *
+ * @param array The array (any typed array segloss accepts).
+ * @returns The file's bytes.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { encodeNpy } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeNpy({ data: new Float32Array([0.5, 1.5]), shape: [2] });
+ * assert.equal(bytes.length, 64 + 8); // header padded to 64 bytes, then 2 float32
+ * assert.equal(new TextDecoder().decode(bytes.subarray(1, 6)), "NUMPY");
+ * ```
+ */
+export function encodeNpy(array: NdArray): Uint8Array {
+  const descr = ENCODE_DESCR[array.data.constructor.name];
+  if (!descr) {
+    throw new TypeError(`Expected a typed array but found ${array.data.constructor.name}`);
+  }
+  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const unpadded = 10 + header.length + 1;
+  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const out = new Uint8Array(10 + header.length + array.data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  out.set(
+    new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength),
+    10 + header.length,
+  );
+  return out;
+}

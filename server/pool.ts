@@ -1,0 +1,241 @@
+/**
+ * Where jobs run. The library's CPU work is synchronous, so a timer cannot interrupt it on the
+ * thread that runs it: the `"worker"` executor runs each job on a pool of Web Workers and
+ * terminates the Worker when the request's deadline passes (the work really stops; a fresh
+ * Worker takes its slot). The `"inline"` executor runs jobs on the request's own thread, for
+ * platforms without Workers (Cloudflare Workers, whose own CPU limit then stops runaway work).
+ *
+ * @module
+ */
+import type { Registry } from "../core/registry.ts";
+import { HttpError } from "./errors.ts";
+import { type Job, JobRunner, type TimedResult, transferables } from "./compute.ts";
+
+/** A failure inside the library, carried back as plain data. */
+export class JobError extends Error {
+  /** The original error's name (`TypeError`, `RangeError`, ...). */
+  readonly originalName: string;
+  /** The original stack, for the server log only. */
+  readonly originalStack: string | undefined;
+  /**
+   * @param name The original error's name.
+   * @param message Its message.
+   * @param stack Its stack (logged, never sent).
+   */
+  constructor(name: string, message: string, stack?: string) {
+    super(message);
+    this.name = "JobError";
+    this.originalName = name;
+    this.originalStack = stack;
+  }
+}
+
+/** Runs jobs before a deadline. */
+export interface Executor {
+  /** `"worker"` or `"inline"`. */
+  readonly mode: "worker" | "inline";
+  /**
+   * Runs a job; rejects with a 503 {@linkcode HttpError} when `deadline` (a
+   * `performance.now()` time) passes first, with a {@linkcode JobError} when the library throws.
+   */
+  run(job: Job, deadline: number): Promise<TimedResult>;
+  /** Stops every Worker and timer. */
+  close(): void;
+}
+
+function timeoutError(timeoutMs: number): HttpError {
+  return new HttpError(
+    503,
+    "timeout",
+    `The computation did not finish within the server's time limit of ${timeoutMs} ms and was stopped`,
+  );
+}
+
+function asJobError(e: unknown): JobError {
+  if (e instanceof JobError) return e;
+  if (e instanceof Error) return new JobError(e.name, e.message, e.stack);
+  return new JobError("Error", String(e));
+}
+
+/** Runs jobs on the calling thread. The deadline is checked before the work starts. */
+export class InlineExecutor implements Executor {
+  readonly mode = "inline" as const;
+  #runner: JobRunner;
+  #timeoutMs: number;
+  /**
+   * @param registry The plugin registry (default: the library's).
+   * @param defaultBackend The backend for configs that name none.
+   * @param timeoutMs The limit, for messages.
+   */
+  constructor(registry: Registry | undefined, defaultBackend: string, timeoutMs: number) {
+    this.#runner = new JobRunner(registry, defaultBackend);
+    this.#timeoutMs = timeoutMs;
+  }
+  async run(job: Job, deadline: number): Promise<TimedResult> {
+    if (performance.now() > deadline) throw timeoutError(this.#timeoutMs);
+    try {
+      return await this.#runner.run(job);
+    } catch (e) {
+      throw asJobError(e);
+    }
+  }
+  close(): void {
+    this.#runner.dispose();
+  }
+}
+
+interface Pending {
+  job: Job;
+  deadline: number;
+  resolve(r: TimedResult): void;
+  reject(e: unknown): void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface Slot {
+  worker: Worker | undefined;
+  busy: Pending | undefined;
+}
+
+/** Worker messages. */
+type Reply =
+  | { ok: true; out: TimedResult }
+  | { ok: false; name: string; message: string; stack?: string };
+
+/** Runs jobs on a pool of Web Workers; a job past its deadline has its Worker terminated. */
+export class WorkerPool implements Executor {
+  readonly mode = "worker" as const;
+  #slots: Slot[];
+  #queue: Pending[] = [];
+  #timeoutMs: number;
+  #maxQueue: number;
+  #defaultBackend: string;
+  #closed = false;
+
+  /**
+   * @param size Number of Workers.
+   * @param defaultBackend The backend for configs that name none.
+   * @param timeoutMs The limit, for messages.
+   * @param maxQueue Jobs waiting beyond this are refused with a 503.
+   */
+  constructor(size: number, defaultBackend: string, timeoutMs: number, maxQueue = 1024) {
+    this.#slots = Array.from({ length: Math.max(1, size) }, () => ({
+      worker: undefined,
+      busy: undefined,
+    }));
+    this.#timeoutMs = timeoutMs;
+    this.#maxQueue = maxQueue;
+    this.#defaultBackend = defaultBackend;
+  }
+
+  run(job: Job, deadline: number): Promise<TimedResult> {
+    if (this.#closed) {
+      return Promise.reject(new HttpError(503, "overloaded", "The server is shutting down"));
+    }
+    if (performance.now() > deadline) return Promise.reject(timeoutError(this.#timeoutMs));
+    if (this.#queue.length >= this.#maxQueue) {
+      return Promise.reject(
+        new HttpError(
+          503,
+          "overloaded",
+          `Too many requests waiting (${this.#maxQueue}); retry later`,
+        ),
+      );
+    }
+    return new Promise<TimedResult>((resolve, reject) => {
+      const p: Pending = { job, deadline, resolve, reject };
+      p.timer = setTimeout(() => this.#expire(p), Math.max(0, deadline - performance.now()));
+      this.#queue.push(p);
+      this.#pump();
+    });
+  }
+
+  #spawn(): Worker {
+    const w = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+    w.postMessage({ init: { defaultBackend: this.#defaultBackend } });
+    return w;
+  }
+
+  #pump(): void {
+    for (const slot of this.#slots) {
+      if (slot.busy || this.#queue.length === 0) continue;
+      const p = this.#queue.shift()!;
+      slot.busy = p;
+      if (!slot.worker) slot.worker = this.#attach(slot, this.#spawn());
+      try {
+        slot.worker.postMessage({ job: p.job }, transferables(p.job));
+      } catch (e) {
+        this.#finish(slot, p, () => p.reject(asJobError(e)));
+      }
+    }
+  }
+
+  #attach(slot: Slot, w: Worker): Worker {
+    w.onmessage = (e: MessageEvent<Reply>) => {
+      const p = slot.busy;
+      if (!p || slot.worker !== w) return;
+      const r = e.data;
+      this.#finish(
+        slot,
+        p,
+        () => r.ok ? p.resolve(r.out) : p.reject(new JobError(r.name, r.message, r.stack)),
+      );
+    };
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault(); // keep the server process alive
+      this.#crash(slot, w, e.message || "worker error");
+    };
+    w.onmessageerror = () => this.#crash(slot, w, "worker message could not be deserialized");
+    return w;
+  }
+
+  #crash(slot: Slot, w: Worker, message: string): void {
+    if (slot.worker !== w) return;
+    w.terminate();
+    slot.worker = undefined;
+    const p = slot.busy;
+    if (p) {
+      this.#finish(slot, p, () => p.reject(new JobError("Error", `Worker crashed: ${message}`)));
+    }
+  }
+
+  #finish(slot: Slot, p: Pending, settle: () => void): void {
+    clearTimeout(p.timer);
+    slot.busy = undefined;
+    settle();
+    this.#pump();
+  }
+
+  #expire(p: Pending): void {
+    const q = this.#queue.indexOf(p);
+    if (q >= 0) {
+      this.#queue.splice(q, 1);
+      p.reject(timeoutError(this.#timeoutMs));
+      return;
+    }
+    const slot = this.#slots.find((s) => s.busy === p);
+    if (!slot) return;
+    // the work is synchronous inside the Worker: terminating it is what stops it
+    slot.worker?.terminate();
+    slot.worker = undefined;
+    this.#finish(slot, p, () => p.reject(timeoutError(this.#timeoutMs)));
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const p of this.#queue) {
+      clearTimeout(p.timer);
+      p.reject(new HttpError(503, "overloaded", "The server is shutting down"));
+    }
+    this.#queue = [];
+    for (const slot of this.#slots) {
+      slot.worker?.terminate();
+      slot.worker = undefined;
+      if (slot.busy) {
+        clearTimeout(slot.busy.timer);
+        slot.busy.reject(new HttpError(503, "overloaded", "The server is shutting down"));
+        slot.busy = undefined;
+      }
+    }
+  }
+}

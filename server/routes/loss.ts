@@ -1,0 +1,132 @@
+/**
+ * `POST /v1/loss`: scores and target in, `{ total, terms, weights, gradient? }` out.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { NdArray } from "../../core/ndarray.ts";
+import { unprocessable } from "../errors.ts";
+import { encodeJsonArray, narrowBigInt, typeName } from "../arrays.ts";
+import { encodeNpy } from "../npy.ts";
+import {
+  type AppEnv,
+  arrayField,
+  declaredRank,
+  ElementBudget,
+  readFields,
+  type RouteContext,
+  valueField,
+  wantsNpy,
+} from "../context.ts";
+import type { LossResult } from "../compute.ts";
+import { runTimed, timingHeader } from "./timing.ts";
+
+/** The fields `POST /v1/loss` takes. */
+export const LOSS_FIELDS = [
+  "config",
+  "input",
+  "target",
+  "distance",
+  "spacing",
+  "epoch",
+  "gradient",
+] as const;
+
+/** Checks `spacing` is a list of numbers (the library checks its length and range). */
+export function spacingField(v: unknown): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "number")) {
+    throw unprocessable(`Expected spacing to be an array of numbers but found ${typeName(v)}`);
+  }
+  return v as number[];
+}
+
+function requireFloat(a: NdArray, name: string): NdArray {
+  const t = a.data.constructor.name;
+  if (t !== "Float32Array" && t !== "Float64Array") {
+    throw unprocessable(
+      `Expected ${name} to be float32 or float64 scores but found ${
+        t.replace("Array", "").toLowerCase()
+      }`,
+    );
+  }
+  return a;
+}
+
+/**
+ * The loss route as a sub-app.
+ *
+ * @param ctx Shared settings.
+ * @returns A Hono app with `POST /`.
+ */
+export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post("/", async (c) => {
+    const f = await readFields(c, LOSS_FIELDS);
+    const budget = new ElementBudget(ctx.maxElements);
+    const config = valueField(f, "config");
+    if (typeof config !== "object" || config === null || Array.isArray(config)) {
+      throw unprocessable(
+        `Expected config to be an object { losses, backend?, distance?, input?, schedule? } but found ${
+          typeName(config)
+        }`,
+      );
+    }
+    const input = arrayField(f, "input", "float32", budget);
+    if (!input) throw unprocessable("Expected the field input (scores (N, C, ...spatial))");
+    requireFloat(input, "input");
+    const inputRank = input.shape.length;
+    const targetRank = declaredRank(f, "target");
+    const target = arrayField(
+      f,
+      "target",
+      targetRank !== undefined && targetRank === inputRank - 1 ? "int32" : "float32",
+      budget,
+    );
+    if (!target) {
+      throw unprocessable(
+        "Expected the field target (labels (N, ...spatial) or one-hot (N, C, ...spatial))",
+      );
+    }
+    const distance = arrayField(f, "distance", "float32", budget);
+    if (distance) requireFloat(distance, "distance");
+    const spacing = spacingField(valueField(f, "spacing"));
+    const epoch = valueField(f, "epoch");
+    if (epoch !== undefined && (typeof epoch !== "number" || !Number.isFinite(epoch))) {
+      throw unprocessable(`Expected epoch to be a number but found ${typeName(epoch)}`);
+    }
+    const gradient = valueField(f, "gradient") ?? false;
+    if (typeof gradient !== "boolean") {
+      throw unprocessable(`Expected gradient to be true or false but found ${typeName(gradient)}`);
+    }
+    const timed = await runTimed(c, ctx.executor, {
+      kind: "loss",
+      config: config as Record<string, unknown>,
+      input,
+      target: narrowBigInt(target, "target"),
+      distance,
+      spacing,
+      epoch: epoch as number | undefined,
+      gradient,
+    });
+    const r = timed.result as LossResult;
+    const t0 = performance.now();
+    const summary = { total: r.total, terms: r.terms, weights: r.weights };
+    if (r.gradient && wantsNpy(c)) {
+      const body = encodeNpy(r.gradient);
+      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": "application/x-npy",
+        "X-Segloss-Result": JSON.stringify(summary),
+        "Server-Timing": timingHeader(c, timed, performance.now() - t0),
+      });
+    }
+    const json = JSON.stringify(
+      r.gradient ? { ...summary, gradient: encodeJsonArray(r.gradient) } : summary,
+    );
+    return c.body(json, 200, {
+      "Content-Type": "application/json",
+      "Server-Timing": timingHeader(c, timed, performance.now() - t0),
+    });
+  });
+  return app;
+}

@@ -1,0 +1,32 @@
+/**
+ * The Web Worker entry of the service's worker pool: runs one job at a time with the library
+ * and posts back the result (buffers transferred) or the error's name and message.
+ *
+ * @module
+ */
+import { type Job, JobRunner, transferables } from "./compute.ts";
+
+interface WorkerScope {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+let runner: JobRunner | undefined;
+
+scope.onmessage = async (e: MessageEvent) => {
+  const msg = e.data as { init?: { defaultBackend: string }; job?: Job };
+  if (msg.init) {
+    runner = new JobRunner(undefined, msg.init.defaultBackend);
+    return;
+  }
+  if (!msg.job) return;
+  runner ??= new JobRunner(undefined, "cpu");
+  try {
+    const out = await runner.run(msg.job);
+    scope.postMessage({ ok: true, out }, transferables(out.result));
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    scope.postMessage({ ok: false, name: error.name, message: error.message, stack: error.stack });
+  }
+};
