@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
+import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
+import { columnUnits, edtInto, markBuiltin } from "./edt_kernels.ts";
 
 /**
  * Exact Euclidean distance transform: the distance of every non-zero element to the nearest
@@ -29,115 +30,358 @@ import type { DistanceTransform, EdtOptions } from "../core/types.ts";
  * ```
  */
 export function edt(mask: NdArray, options: EdtOptions = {}): NdArray<Float32Array> {
+  const [spatial, spacing] = checkEdtArgs(mask, options);
+  const out = new Float32Array(mask.data.length);
+  edtInto(mask.data, out, spatial, spacing);
+  return { data: out, shape: [...mask.shape] };
+}
+
+/** Validates `mask` and `options`; returns the spatial extents and the spacing. */
+function checkEdtArgs(mask: NdArray, options: EdtOptions): [number[], number[]] {
   checkNdArray(mask, "mask");
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${String(options)}`);
+  }
   const shape = mask.shape;
   const spatialDims = options.spatialDims ?? shape.length;
   if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
     throw new RangeError(
-      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${spatialDims}`,
+      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${
+        String(spatialDims)
+      }`,
     );
   }
   const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
-  const spatial = shape.slice(shape.length - spatialDims);
-  const vol = sizeOf(spatial);
-  const count = mask.data.length / vol;
-  const out = new Float32Array(mask.data.length);
-  const f = new Float64Array(vol);
-  const src = mask.data;
-  const maxLen = Math.max(...spatial);
-  const v = new Int32Array(maxLen);
-  const z = new Float64Array(maxLen + 1);
-  const line = new Float64Array(maxLen);
-  const res = new Float64Array(maxLen);
-  for (let b = 0; b < count; b++) {
-    const off = b * vol;
-    let anyZero = false;
-    for (let i = 0; i < vol; i++) {
-      // loose comparison handles bigint arrays too
-      // deno-lint-ignore eqeqeq
-      const inside = src[off + i] != 0;
-      f[i] = inside ? Infinity : 0;
-      if (!inside) anyZero = true;
-    }
-    if (!anyZero) {
-      out.fill(Infinity, off, off + vol);
-      continue;
-    }
-    let stride = vol;
-    for (let ax = 0; ax < spatialDims; ax++) {
-      const n = spatial[ax]!;
-      stride /= n;
-      const s2 = spacing[ax]! * spacing[ax]!;
-      const outer = vol / (n * stride);
-      for (let o = 0; o < outer; o++) {
-        for (let inner = 0; inner < stride; inner++) {
-          const base = o * n * stride + inner;
-          for (let i = 0; i < n; i++) line[i] = f[base + i * stride]!;
-          envelope(line, res, n, s2, v, z);
-          for (let i = 0; i < n; i++) f[base + i * stride] = res[i]!;
-        }
-      }
-    }
-    for (let i = 0; i < vol; i++) out[off + i] = Math.sqrt(f[i]!);
-  }
-  return { data: out, shape: [...shape] };
+  return [shape.slice(shape.length - spatialDims), spacing];
 }
 
-/** 1-D squared distance transform of sampled function `f` with squared spacing `s2`. */
-function envelope(
-  f: Float64Array,
-  d: Float64Array,
-  n: number,
-  s2: number,
-  v: Int32Array,
-  z: Float64Array,
-): void {
-  let k = -1;
-  for (let q = 0; q < n; q++) {
-    const fq = f[q]!;
-    if (fq === Infinity) continue;
-    if (k < 0) {
-      k = 0;
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    let s: number;
-    for (;;) {
-      const p = v[k]!;
-      s = ((fq + s2 * q * q) - (f[p]! + s2 * p * p)) / (2 * s2 * (q - p));
-      if (s <= z[k]! && k > 0) k--;
-      else break;
-    }
-    if (s <= z[k]!) {
-      // k === 0 and the new parabola dominates everywhere
-      v[0] = q;
-      z[0] = -Infinity;
-      z[1] = Infinity;
-      continue;
-    }
-    k++;
-    v[k] = q;
-    z[k] = s;
-    z[k + 1] = Infinity;
+/**
+ * Options of {@linkcode edtParallel}: those of {@linkcode edt} plus the number of Workers.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { EdtParallelOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: EdtParallelOptions = { spacing: [1, 0.5], workers: 2 };
+ * assert.equal(o.workers, 2);
+ * ```
+ */
+export interface EdtParallelOptions extends EdtOptions {
+  /**
+   * How many Workers run the passes: a positive integer, or `"auto"` (default) for
+   * `navigator.hardwareConcurrency`.
+   */
+  workers?: number | "auto";
+}
+
+/** Checks a `workers` option and resolves `"auto"`. */
+function resolveWorkers(workers: unknown, name: string): number {
+  if (workers === undefined || workers === "auto") {
+    const hc = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
+      ?.hardwareConcurrency;
+    return Math.max(1, Math.min(64, Number.isInteger(hc) ? hc! : 1));
   }
-  if (k < 0) {
-    d.fill(Infinity, 0, n);
-    return;
+  if (typeof workers !== "number" || !Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(
+      `Expected ${name} to be "auto" or an integer >= 1 but found ${
+        typeof workers === "string" ? JSON.stringify(workers) : String(workers)
+      }`,
+    );
   }
-  let j = 0;
-  for (let q = 0; q < n; q++) {
-    while (z[j + 1]! < q) j++;
-    const p = v[j]!;
-    d[q] = s2 * (q - p) * (q - p) + f[p]!;
+  return workers;
+}
+
+type WorkerReply = { ok: true } | { ok: false; error: string };
+
+/**
+ * A set of Workers that run {@linkcode edtParallel}'s passes and stay up between calls, so
+ * repeated transforms pay neither the Worker start-up nor a cold JIT. Calls run one at a time
+ * (queued). Idle Workers are terminated after `idleMs` (they would otherwise keep the process
+ * alive) and restarted on the next call; {@linkcode EdtWorkerPool.close} ends them at once.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { createEdtWorkerPool, edt } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = createEdtWorkerPool({ workers: 2 });
+ * const mask = { data: new Uint8Array([1, 0, 1, 1]), shape: [2, 2] };
+ * try {
+ *   assert.deepEqual((await pool.edt(mask)).data, edt(mask).data);
+ * } finally {
+ *   pool.close();
+ * }
+ * ```
+ */
+export interface EdtWorkerPool {
+  /** The number of Workers. */
+  readonly size: number;
+  /**
+   * The exact EDT of {@linkcode edt}, computed by the pool's Workers.
+   *
+   * @param mask Any typed array plus shape; non-zero means "inside".
+   * @param options `spacing`, `spatialDims`.
+   * @returns float32 distances, same shape as `mask`.
+   */
+  edt(mask: NdArray, options?: EdtOptions): Promise<NdArray<Float32Array>>;
+  /** Terminates the Workers now (a later call starts them again). */
+  close(): void;
+}
+
+/**
+ * Options of {@linkcode createEdtWorkerPool}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { EdtWorkerPoolOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: EdtWorkerPoolOptions = { workers: "auto", idleMs: 500 };
+ * assert.equal(o.idleMs, 500);
+ * ```
+ */
+export interface EdtWorkerPoolOptions {
+  /** A positive integer, or `"auto"` (default) for `navigator.hardwareConcurrency`. */
+  workers?: number | "auto";
+  /** Terminate the Workers after this many idle milliseconds (default 1000; 0: right away). */
+  idleMs?: number;
+}
+
+/**
+ * Creates an {@linkcode EdtWorkerPool}: Workers (started on first use) that compute the exact
+ * EDT over shared memory. Every pass is cut into slabs of lines handed out through an atomic
+ * counter, so one large volume and a batch of volumes both use every thread, and the result
+ * is identical to {@linkcode edt}. The mask is copied once into a `SharedArrayBuffer` (1 byte
+ * per element) unless it already lives in one, and the result is copied out of shared memory
+ * into an ordinary `Float32Array`. Needs module Workers and `SharedArrayBuffer` (Deno, Bun);
+ * without them the pool computes with {@linkcode edt} on the calling thread.
+ *
+ * @param options `workers`, `idleMs`.
+ * @returns The pool; `close()` it when done, or let the idle timeout end the Workers.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { createEdtWorkerPool } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const pool = createEdtWorkerPool({ workers: 2 });
+ * const d = await pool.edt({ data: new Uint8Array([0, 1, 1]), shape: [3] }, { spacing: [2] });
+ * assert.deepEqual(Array.from(d.data), [0, 2, 4]);
+ * pool.close();
+ * ```
+ */
+export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWorkerPool {
+  const size = resolveWorkers(options.workers, "options.workers");
+  const idleMs = options.idleMs ?? 1000;
+  if (typeof idleMs !== "number" || !(idleMs >= 0)) {
+    throw new RangeError(`Expected options.idleMs to be a number >= 0 but found ${String(idleMs)}`);
+  }
+  const supported = typeof Worker !== "undefined" && typeof SharedArrayBuffer !== "undefined";
+  let workers: Worker[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const close = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    for (const w of workers) w.terminate();
+    workers = [];
+  };
+  const all = (msg: unknown) =>
+    Promise.all(workers.map((w) =>
+      new Promise<void>((resolve, reject) => {
+        w.onmessage = (e: MessageEvent<WorkerReply>) => {
+          if (e.data.ok) resolve();
+          else reject(new Error(`EDT worker failed: ${e.data.error}`));
+        };
+        w.onerror = (e: ErrorEvent) => {
+          e.preventDefault?.();
+          reject(new Error(`EDT worker failed: ${e.message}`));
+        };
+        w.postMessage(msg);
+      })
+    ));
+  const run = async (
+    mask: NdArray,
+    spatial: number[],
+    spacing: number[],
+  ): Promise<Float32Array> => {
+    const total = mask.data.length;
+    let shared: ArrayLike<number> | ArrayLike<bigint>;
+    if (mask.data.buffer instanceof SharedArrayBuffer) {
+      shared = mask.data as ArrayLike<number> | ArrayLike<bigint>;
+    } else {
+      const u8 = new Uint8Array(new SharedArrayBuffer(total));
+      const src = mask.data;
+      if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+        for (let i = 0; i < total; i++) u8[i] = src[i] === 0n ? 0 : 1;
+      } else {
+        const s = src as ArrayLike<number>;
+        for (let i = 0; i < total; i++) u8[i] = s[i] === 0 ? 0 : 1;
+      }
+      shared = u8;
+    }
+    const out = new Float32Array(new SharedArrayBuffer(total * 4));
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    if (workers.length === 0) {
+      const url = new URL("./edt_worker.ts", import.meta.url).href;
+      for (let i = 0; i < size; i++) workers.push(new Worker(url, { type: "module" }));
+    }
+    try {
+      await all({ type: "init", mask: shared, out, counter, maxLen: Math.max(...spatial) });
+      const d = spatial.length;
+      const chunkOf = (units: number) => Math.max(1, Math.ceil(units / (size * 16)));
+      const nLast = spatial[d - 1]!;
+      const rows = total / nLast;
+      Atomics.store(counter, 0, 0);
+      await all({
+        type: "pass",
+        kind: "row",
+        n: nLast,
+        stride: 1,
+        spacing: spacing[d - 1]!,
+        units: rows,
+        chunk: chunkOf(rows),
+        final: d === 1,
+      });
+      let stride = nLast;
+      for (let ax = d - 2; ax >= 0; ax--) {
+        const n = spatial[ax]!;
+        const units = columnUnits(total, n, stride);
+        Atomics.store(counter, 0, 0);
+        await all({
+          type: "pass",
+          kind: "column",
+          n,
+          stride,
+          spacing: spacing[ax]!,
+          units,
+          chunk: chunkOf(units),
+          final: ax === 0,
+        });
+        stride *= n;
+      }
+      // drop the references to this call's buffers
+      await all({
+        type: "init",
+        mask: new Uint8Array(0),
+        out: new Float32Array(0),
+        counter,
+        maxLen: 1,
+      });
+    } catch (err) {
+      close();
+      throw err;
+    }
+    return new Float32Array(out);
+  };
+  return {
+    size,
+    edt(mask: NdArray, edtOptions: EdtOptions = {}): Promise<NdArray<Float32Array>> {
+      let spatial: number[];
+      let spacing: number[];
+      try {
+        [spatial, spacing] = checkEdtArgs(mask, edtOptions);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (!supported) {
+        try {
+          return Promise.resolve(edt(mask, edtOptions));
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      const job = queue.then(async () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        try {
+          const data = await run(mask, spatial, spacing);
+          return { data, shape: [...mask.shape] };
+        } finally {
+          if (workers.length > 0) {
+            if (idleMs === 0) close();
+            else timer = setTimeout(close, idleMs);
+          }
+        }
+      });
+      queue = job.catch(() => {});
+      return job;
+    },
+    close,
+  };
+}
+
+/**
+ * The exact EDT of {@linkcode edt}, computed by Workers over shared memory (a one-shot
+ * {@linkcode createEdtWorkerPool}: the Workers are started for the call and terminated before
+ * it returns, also on error). The result is identical, element for element, to
+ * {@linkcode edt}. For repeated calls keep a pool (or an {@linkcode edtTransform} with
+ * `workers`) instead: it saves the Worker start-up and JIT warm-up of every call.
+ *
+ * @param mask Any typed array plus shape; non-zero means "inside".
+ * @param options `spacing`, `spatialDims` (see {@linkcode edt}) and `workers`.
+ * @returns float32 distances, same shape as `mask`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { edt, edtParallel } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const mask = { data: new Uint8Array([1, 1, 0, 1, 1, 1, 1, 1, 1]), shape: [3, 3] };
+ * const d = await edtParallel(mask, { spacing: [2, 1], workers: 2 });
+ * assert.deepEqual(d.data, edt(mask, { spacing: [2, 1] }).data);
+ * ```
+ */
+export async function edtParallel(
+  mask: NdArray,
+  options: EdtParallelOptions = {},
+): Promise<NdArray<Float32Array>> {
+  checkEdtArgs(mask, options);
+  const pool = createEdtWorkerPool({ workers: options.workers, idleMs: 0 });
+  try {
+    return await pool.edt(mask, options);
+  } finally {
+    pool.close();
   }
 }
 
 /**
- * The exact CPU EDT as a {@linkcode DistanceTransform} (the `edt` plugin).
+ * Options of {@linkcode edtTransform} (and of the `edt` plugin's `create`).
  *
- * @returns A transform whose `edt` wraps {@linkcode edt}.
+ * @example Basic usage
+ * ```ts
+ * import type { EdtTransformOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: EdtTransformOptions = { workers: "auto", parallelThreshold: 1 << 20 };
+ * assert.equal(o.workers, "auto");
+ * ```
+ */
+export interface EdtTransformOptions {
+  /**
+   * Workers for large masks (see {@linkcode edtParallel}): `"auto"` or a positive integer.
+   * Default: none, every call runs the synchronous {@linkcode edt}.
+   */
+  workers?: number | "auto";
+  /**
+   * Masks with at least this many elements go to the Workers when `workers` is set
+   * (default 2^21, about a 128³ volume).
+   */
+  parallelThreshold?: number;
+}
+
+/** Masks with at least this many elements use Workers when enabled. */
+const DEFAULT_PARALLEL_THRESHOLD = 1 << 21;
+
+/**
+ * The exact CPU EDT as a {@linkcode DistanceTransform} (the `edt` plugin), optionally
+ * splitting large masks across Workers.
+ *
+ * @param options `workers` and `parallelThreshold` (default: always synchronous).
+ * @returns A transform whose `edt` runs {@linkcode edt}, or a {@linkcode EdtWorkerPool} (kept
+ * between calls, ended after 1 s idle or by `dispose()`) for masks of at least
+ * `parallelThreshold` elements when `workers` is set.
  *
  * @example Basic usage
  * ```ts
@@ -146,12 +390,38 @@ function envelope(
  *
  * const d = await edtTransform().edt({ data: new Uint8Array([1, 0]), shape: [2] });
  * assert.deepEqual(Array.from(d.data), [1, 0]);
+ * const t = edtTransform({ workers: 2, parallelThreshold: 1 });
+ * const p = await t.edt({ data: new Uint8Array([1, 0]), shape: [2] });
+ * assert.deepEqual(Array.from(p.data), [1, 0]);
+ * t.dispose?.();
  * ```
  */
-export function edtTransform(): DistanceTransform {
-  return {
+export function edtTransform(options: EdtTransformOptions = {}): DistanceTransform {
+  const workers = options.workers;
+  if (workers !== undefined) resolveWorkers(workers, "options.workers");
+  const threshold = options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD;
+  if (typeof threshold !== "number" || !(threshold >= 0)) {
+    throw new RangeError(
+      `Expected options.parallelThreshold to be a number >= 0 but found ${String(threshold)}`,
+    );
+  }
+  let pool: EdtWorkerPool | undefined;
+  const transform: DistanceTransform = {
     name: "edt",
     exact: true,
-    edt: (mask, options) => Promise.resolve(edt(mask, options)),
+    edt: (mask, edtOptions) => {
+      if (workers !== undefined && mask?.data?.length >= threshold) {
+        pool ??= createEdtWorkerPool({ workers });
+        return pool.edt(mask, edtOptions);
+      }
+      try {
+        return Promise.resolve(edt(mask, edtOptions));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    dispose: () => pool?.close(),
   };
+  markBuiltin(transform);
+  return transform;
 }

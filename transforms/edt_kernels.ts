@@ -1,0 +1,266 @@
+/**
+ * Internal kernels of the exact EDT, shared by the synchronous {@linkcode edt} and the Worker
+ * module: a two-sweep pass along the innermost (contiguous) axis, then Felzenszwalb–Huttenlocher
+ * lower envelopes of parabolas along every other axis, on blocks of adjacent columns gathered
+ * into a small contiguous scratch. Every pass works in place on the float32 output, which holds
+ * squared physical distances until the last pass takes the square root.
+ *
+ * Not part of the public API (not exported from `mod.ts`).
+ *
+ * @module
+ */
+
+/** Columns gathered per block in the strided passes (16 float32 = one 64-byte cache line). */
+export const BLOCK = 16;
+
+/** A typed array of numbers (every accepted mask type except the bigint ones). */
+export type NumberMask = ArrayLike<number>;
+/** A bigint typed array mask. */
+export type BigMask = ArrayLike<bigint>;
+
+/**
+ * Pass along the innermost axis for rows `[r0, r1)` of length `n`: the distance (in voxels) to
+ * the nearest zero of the row, by a forward and a backward sweep; written as the squared
+ * physical distance `(d·s)²`, or as `d·s` when `final` (a 1-D transform). Rows without a zero
+ * get Infinity.
+ */
+export function rowPass(
+  mask: NumberMask,
+  out: Float32Array,
+  n: number,
+  s: number,
+  r0: number,
+  r1: number,
+  final: boolean,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const base = r * n;
+    let lastZero = -1;
+    for (let i = 0; i < n; i++) {
+      if (mask[base + i] === 0) {
+        lastZero = i;
+        out[base + i] = 0;
+      } else {
+        out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
+      }
+    }
+    if (lastZero < 0) continue;
+    finishRow(out, base, n, s, final);
+  }
+}
+
+/** {@linkcode rowPass} for bigint masks. */
+export function rowPassBig(
+  mask: BigMask,
+  out: Float32Array,
+  n: number,
+  s: number,
+  r0: number,
+  r1: number,
+  final: boolean,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const base = r * n;
+    let lastZero = -1;
+    for (let i = 0; i < n; i++) {
+      if (mask[base + i] === 0n) {
+        lastZero = i;
+        out[base + i] = 0;
+      } else {
+        out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
+      }
+    }
+    if (lastZero < 0) continue;
+    finishRow(out, base, n, s, final);
+  }
+}
+
+/** Backward sweep of a row holding forward distances (0 at zeros), then scale/square. */
+function finishRow(out: Float32Array, base: number, n: number, s: number, final: boolean): void {
+  let nextZero = Infinity;
+  if (final) {
+    for (let i = n - 1; i >= 0; i--) {
+      let d = out[base + i]!;
+      if (d === 0) nextZero = i;
+      else if (nextZero - i < d) d = nextZero - i;
+      out[base + i] = d * s;
+    }
+  } else {
+    const s2 = s * s;
+    for (let i = n - 1; i >= 0; i--) {
+      let d = out[base + i]!;
+      if (d === 0) nextZero = i;
+      else if (nextZero - i < d) d = nextZero - i;
+      out[base + i] = d * d * s2;
+    }
+  }
+}
+
+/** Scratch buffers of {@linkcode columnPass}, sized once for the longest axis. */
+export interface Scratch {
+  f: Float64Array;
+  res: Float64Array;
+  v: Int32Array;
+  z: Float64Array;
+  g: Float64Array;
+  fv: Float64Array;
+}
+
+/** Allocates scratch for axes up to `maxLen` long. */
+export function makeScratch(maxLen: number): Scratch {
+  return {
+    f: new Float64Array(BLOCK * maxLen),
+    res: new Float64Array(BLOCK * maxLen),
+    v: new Int32Array(maxLen),
+    z: new Float64Array(maxLen + 1),
+    g: new Float64Array(maxLen),
+    fv: new Float64Array(maxLen),
+  };
+}
+
+/** The number of work units of a strided pass: (outer index, block of columns) pairs. */
+export function columnUnits(total: number, n: number, stride: number): number {
+  return (total / (n * stride)) * Math.ceil(stride / BLOCK);
+}
+
+/**
+ * Strided pass along an axis of length `n` and stride `stride` (> 0) for work units
+ * `[u0, u1)` (see {@linkcode columnUnits}): squared distances in `out` become the squared
+ * distances of the lower envelope along this axis with squared spacing `s2`; the square root is
+ * taken when `final`.
+ */
+export function columnPass(
+  out: Float32Array,
+  n: number,
+  stride: number,
+  s2: number,
+  u0: number,
+  u1: number,
+  final: boolean,
+  scratch: Scratch,
+): void {
+  const nb = Math.ceil(stride / BLOCK);
+  const { f, res } = scratch;
+  for (let u = u0; u < u1; u++) {
+    const o = Math.floor(u / nb);
+    const j0 = (u - o * nb) * BLOCK;
+    const w = Math.min(BLOCK, stride - j0);
+    const base = o * n * stride + j0;
+    // gather w columns into f (column-major: column j at j*n)
+    for (let i = 0; i < n; i++) {
+      const src = base + i * stride;
+      for (let j = 0; j < w; j++) f[j * n + i] = out[src + j]!;
+    }
+    for (let j = 0; j < w; j++) envelope(f, res, j * n, n, s2, scratch);
+    if (final) {
+      for (let i = 0; i < n; i++) {
+        const dst = base + i * stride;
+        for (let j = 0; j < w; j++) out[dst + j] = Math.sqrt(res[j * n + i]!);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const dst = base + i * stride;
+        for (let j = 0; j < w; j++) out[dst + j] = res[j * n + i]!;
+      }
+    }
+  }
+}
+
+/**
+ * Lower envelope of the parabolas `s2·(x − p)² + f[p]` over one column `f[off .. off+n)`,
+ * sampled at every `x`, into `res[off .. off+n)` (Felzenszwalb & Huttenlocher 2012), skipping
+ * Infinity samples; a column of Infinity (or of zeros) is copied through. Division-free: the
+ * intersection tests are cross-multiplied and the final sweep compares neighbouring parabolas
+ * directly (the envelope's argmin is monotone in `x`).
+ */
+function envelope(
+  f: Float64Array,
+  res: Float64Array,
+  off: number,
+  n: number,
+  s2: number,
+  scratch: Scratch,
+): void {
+  const { v, g, fv } = scratch;
+  let k = -1;
+  let allZero = true;
+  for (let q = 0; q < n; q++) {
+    const fq = f[off + q]!;
+    if (fq === Infinity) {
+      allZero = false;
+      continue;
+    }
+    if (fq !== 0) allZero = false;
+    // parabola heights in units of s2: g = f/s2 + q², so the intersection of p < q lies at
+    // (g[q] - g[p]) / (2 (q - p))
+    const gq = fq + s2 * q * q;
+    // pop while the new parabola's intersection with the top is left of the top's own left
+    // intersection: (gq - g[k]) / (q - v[k]) <= (g[k] - g[k-1]) / (v[k] - v[k-1])
+    while (k > 0) {
+      const vk = v[k]!;
+      const gk = g[k]!;
+      if ((gq - gk) * (vk - v[k - 1]!) <= (gk - g[k - 1]!) * (q - vk)) k--;
+      else break;
+    }
+    k++;
+    v[k] = q;
+    g[k] = gq;
+    fv[k] = fq;
+  }
+  if (k < 0 || allZero) {
+    for (let q = 0; q < n; q++) res[off + q] = f[off + q]!;
+    return;
+  }
+  const z = scratch.z;
+  const inv = 1 / (2 * s2);
+  for (let i = 1; i <= k; i++) z[i] = (g[i]! - g[i - 1]!) * inv / (v[i]! - v[i - 1]!);
+  z[k + 1] = Infinity;
+  let j = 0;
+  for (let q = 0; q < n; q++) {
+    while (z[j + 1]! < q) j++;
+    const d = q - v[j]!;
+    res[off + q] = s2 * d * d + fv[j]!;
+  }
+}
+
+/**
+ * Runs every pass of the EDT of `total` elements whose trailing spatial extents are `spatial`
+ * (leading indices are independent volumes) into `out`, single-threaded.
+ */
+export function edtInto(
+  mask: NumberMask | BigMask,
+  out: Float32Array,
+  spatial: readonly number[],
+  spacing: readonly number[],
+): void {
+  const total = out.length;
+  const d = spatial.length;
+  const nLast = spatial[d - 1]!;
+  const final1 = d === 1;
+  if (typeof (mask as ArrayLike<unknown>)[0] === "bigint") {
+    rowPassBig(mask as BigMask, out, nLast, spacing[d - 1]!, 0, total / nLast, final1);
+  } else {
+    rowPass(mask as NumberMask, out, nLast, spacing[d - 1]!, 0, total / nLast, final1);
+  }
+  if (d === 1) return;
+  const scratch = makeScratch(Math.max(...spatial));
+  let stride = nLast;
+  for (let ax = d - 2; ax >= 0; ax--) {
+    const n = spatial[ax]!;
+    const units = columnUnits(total, n, stride);
+    columnPass(out, n, stride, spacing[ax]! * spacing[ax]!, 0, units, ax === 0, scratch);
+    stride *= n;
+  }
+}
+
+const builtin = new WeakSet<object>();
+
+/** Marks a transform made by `edtTransform` (signed distance maps then take a fast path). */
+export function markBuiltin(transform: object): void {
+  builtin.add(transform);
+}
+
+/** Whether `transform` was made by `edtTransform`. */
+export function isBuiltin(transform: object): boolean {
+  return builtin.has(transform);
+}
