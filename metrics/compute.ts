@@ -35,7 +35,17 @@ import {
  */
 export type MetricName = "dice" | "iou" | "hausdorff" | "hd95" | "assd" | "nsd";
 
-/** Every metric name, in report order. */
+/**
+ * Every metric name {@linkcode computeMetrics} knows, in report order.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { METRIC_NAMES } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(METRIC_NAMES.includes("hd95"));
+ * ```
+ */
 export const METRIC_NAMES: readonly MetricName[] = [
   "dice",
   "iou",

@@ -24,8 +24,23 @@
  *
  * @module
  */
-export * from "./input.ts";
-export * from "./result.ts";
-export * from "./overlap.ts";
-export * from "./surface.ts";
-export * from "./compute.ts";
+export type { EmptyPolicy, EmptyValue, MetricOptions } from "./input.ts";
+export type { MetricResult } from "./result.ts";
+export { dice, iou } from "./overlap.ts";
+export {
+  averageSurfaceDistance,
+  hausdorff,
+  type HausdorffOptions,
+  surfaceDice,
+  type SurfaceDiceOptions,
+  type SurfaceDistanceOptions,
+  surfaceVoxels,
+} from "./surface.ts";
+export {
+  computeMetrics,
+  type ComputeMetricsOptions,
+  jsonSafe,
+  METRIC_NAMES,
+  type MetricName,
+  type MetricsReport,
+} from "./compute.ts";

@@ -286,7 +286,19 @@ function sumOf(a: Float32Array): number {
   return s;
 }
 
-/** Options of {@linkcode hausdorff}. */
+/**
+ * Options of {@linkcode hausdorff}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { HausdorffOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * // medpy's pooled HD95 in millimetres
+ * const options: HausdorffOptions = { percentile: 95, convention: "medpy", spacing: [3, 1, 1] };
+ * assert.equal(options.convention, "medpy");
+ * ```
+ */
 export interface HausdorffOptions extends MetricOptions {
   /**
    * The percentile of the surface distances, in [0, 100]: 95 (default) gives HD95, 100 the
@@ -302,7 +314,19 @@ export interface HausdorffOptions extends MetricOptions {
   directed?: boolean;
 }
 
-/** Options of {@linkcode averageSurfaceDistance}. */
+/**
+ * Options of {@linkcode averageSurfaceDistance}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { SurfaceDistanceOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * // medpy's assd: the mean of the two directed means
+ * const options: SurfaceDistanceOptions = { convention: "medpy" };
+ * assert.equal(options.symmetric ?? true, true);
+ * ```
+ */
 export interface SurfaceDistanceOptions extends MetricOptions {
   /**
    * `"monai"` (default): the mean of both directed distance sets pooled; `"medpy"`: the mean
@@ -313,7 +337,19 @@ export interface SurfaceDistanceOptions extends MetricOptions {
   symmetric?: boolean;
 }
 
-/** Options of {@linkcode surfaceDice}. */
+/**
+ * Options of {@linkcode surfaceDice}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { SurfaceDiceOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * // 1 mm for class 1, 2 mm for class 2
+ * const options: SurfaceDiceOptions = { tolerance: [1, 2], classes: [1, 2] };
+ * assert.deepEqual(options.tolerance, [1, 2]);
+ * ```
+ */
 export interface SurfaceDiceOptions extends MetricOptions {
   /**
    * The tolerance τ in physical units (the unit of `spacing`), one for all classes or one

@@ -15,10 +15,10 @@ import {
   jsonSafe,
   type MetricOptions,
   type MetricResult,
-  percentileSorted,
   surfaceDice,
   surfaceVoxels,
 } from "../metrics/mod.ts";
+import { percentileSorted } from "../metrics/surface.ts";
 import type { NdArray } from "../core/ndarray.ts";
 
 type Encoded = number | "NaN" | "Infinity" | "-Infinity";
