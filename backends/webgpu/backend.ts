@@ -1,0 +1,510 @@
+/**
+ * The `webgpu` backend: raw WGSL kernels on `navigator.gpu` (or a device the caller hands in).
+ * One fused pass for the statistics, one for the gradient; signed distance maps are computed on
+ * the device by the `jfa` transform when it shares the backend's device, so they never leave
+ * GPU memory.
+ *
+ * @module
+ */
+import { type FloatArray, formatShape, sizeOf } from "../../core/ndarray.ts";
+import { STAT_TERMS } from "../../core/types.ts";
+import type {
+  Backend,
+  BackendBatch,
+  GradientCoefficients,
+  PreparedBatch,
+  Statistics,
+  StatTerm,
+} from "../../core/types.ts";
+import type { BackendPlugin } from "../../core/registry.ts";
+import { signedDistance } from "../../transforms/signed_distance.ts";
+import { JFA_INTERNAL, type JfaTransform } from "../../transforms/jfa.ts";
+import { encodeFlood, jfaSteps } from "../../transforms/jfa_gpu.ts";
+import { floodGeometry } from "../../transforms/jfa_kernels.ts";
+import {
+  BUFFER,
+  cachedPipeline,
+  checkBindingSize,
+  DeviceSource,
+  dispatchSize,
+  isWebgpuAvailable,
+  readBuffer,
+  uploadBuffer,
+} from "./device.ts";
+import {
+  GRAD_WG,
+  gradientWgsl,
+  STATS_CB,
+  STATS_WG,
+  statsWgsl,
+  type TargetKind,
+} from "./kernels.ts";
+
+/**
+ * Options of {@linkcode createWebgpuBackend}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { WebgpuBackendOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: WebgpuBackendOptions = {};
+ * assert.equal(o.device, undefined);
+ * ```
+ */
+export interface WebgpuBackendOptions {
+  /**
+   * A GPUDevice to run on (for example tfjs-backend-webgpu's). Default: the shared default
+   * device (the one `jfaTransform()` uses too). A lost device handed in is an error; the
+   * default device is replaced after a loss.
+   */
+  device?: GPUDevice;
+}
+
+/**
+ * The WebGPU backend, with the device it runs on.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { createWebgpuBackend, isWebgpuAvailable } from "@segloss/segloss";
+ * import type { WebgpuBackend } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   const b: WebgpuBackend = createWebgpuBackend();
+ *   assert.equal(b.name, "webgpu");
+ *   b.dispose();
+ * }
+ * ```
+ */
+export interface WebgpuBackend extends Backend {
+  /** Always `"webgpu"`. */
+  readonly name: "webgpu";
+  /** The device in use now (requested on first use unless handed in). */
+  device(): Promise<GPUDevice>;
+}
+
+interface Shape {
+  n: number;
+  c: number;
+  v: number;
+  spatial: number[];
+}
+
+function checkBatch(batch: BackendBatch): Shape {
+  if (typeof batch !== "object" || batch === null) {
+    throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
+  }
+  const { input, numClasses: C } = batch;
+  if (
+    !input || !(input.data instanceof Float32Array || input.data instanceof Float64Array) ||
+    !Array.isArray(input.shape)
+  ) {
+    throw new TypeError(
+      "Expected batch.input to be an NdArray over a Float32Array or Float64Array",
+    );
+  }
+  const shape = input.shape;
+  if (shape.length < 3 || sizeOf(shape) !== input.data.length) {
+    throw new TypeError(
+      `Expected batch.input to have shape (N, C, ...spatial) matching its ${input.data.length} elements but found ${
+        formatShape(shape)
+      }`,
+    );
+  }
+  if (shape[1] !== C) {
+    throw new RangeError(
+      `Expected batch.numClasses to equal batch.input.shape[1] (${shape[1]}) but found ${C}`,
+    );
+  }
+  if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
+    throw new RangeError(
+      `Expected batch.inputKind to be "logits" or "probs" but found ${
+        JSON.stringify(batch.inputKind)
+      }`,
+    );
+  }
+  const n = shape[0]!, spatial = shape.slice(2), v = sizeOf(spatial);
+  if (batch.labels && batch.onehot) {
+    throw new TypeError("Expected batch.labels or batch.onehot, not both");
+  }
+  if (batch.labels && batch.labels.length !== n * v) {
+    throw new TypeError(
+      `Expected batch.labels to have ${n * v} elements but found ${batch.labels.length}`,
+    );
+  }
+  if (batch.onehot && batch.onehot.length !== n * C * v) {
+    throw new TypeError(
+      `Expected batch.onehot to have ${n * C * v} elements but found ${batch.onehot.length}`,
+    );
+  }
+  if (batch.distance && batch.distance.data.length !== n * C * v) {
+    throw new TypeError(
+      `Expected batch.distance to have shape ${formatShape(shape)} but found ${
+        formatShape(batch.distance.shape)
+      }`,
+    );
+  }
+  return { n, c: C, v, spatial };
+}
+
+/** Labels for the distance maps, as the cpu backend defines them (ignored → 0, argmax). */
+function distanceLabels(batch: BackendBatch, s: Shape): Int32Array {
+  const { n, c: C, v: V } = s;
+  const out = new Int32Array(n * V);
+  if (batch.labels) {
+    const ig = batch.ignoreIndex;
+    for (let i = 0; i < out.length; i++) {
+      const l = batch.labels[i]!;
+      out[i] = l >= 0 && l < C && l !== ig ? l : 0;
+    }
+    return out;
+  }
+  const oh = batch.onehot!;
+  for (let k = 0; k < n; k++) {
+    for (let v = 0; v < V; v++) {
+      let best = 0, bv = oh[k * C * V + v]!;
+      for (let c = 1; c < C; c++) {
+        const x = oh[(k * C + c) * V + v]!;
+        if (x > bv) {
+          bv = x;
+          best = c;
+        }
+      }
+      out[k * V + v] = best;
+    }
+  }
+  return out;
+}
+
+function toF32(a: FloatArray): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}
+
+function paramsBuffer(device: GPUDevice, s: Shape, g: number, batch: BackendBatch): GPUBuffer {
+  const u = new Uint32Array(8);
+  const i = new Int32Array(u.buffer);
+  u[0] = s.n;
+  u[1] = s.v;
+  u[2] = g;
+  i[3] = batch.ignoreIndex ?? 0;
+  u[4] = batch.ignoreIndex !== undefined ? 1 : 0;
+  u[5] = s.n * s.v;
+  return uploadBuffer(device, u, BUFFER.UNIFORM);
+}
+
+/**
+ * Creates the WebGPU backend. `prepare` uploads the batch (scores as float32, labels as
+ * int32); `statistics` runs one fused pass (softmax on the fly, every requested sum,
+ * workgroup reductions to float32 partials summed on the CPU in float64); `gradient` runs one
+ * pass (through the softmax for logits) and reads dL/dinput back (float64 for float64 input).
+ * When `pphi` is needed and no maps were given, the maps come from
+ * `batch.distanceRequest.transform`: on the device itself if it is a `jfa` transform on the
+ * same device (no round trip), otherwise `signedDistance` on the CPU, uploaded once. Methods
+ * reject with an Error when no WebGPU adapter exists or the device is lost mid-call; after a
+ * loss of the default device the next `prepare` gets a fresh one.
+ *
+ * @param options `device`.
+ * @returns The backend.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { createWebgpuBackend, isWebgpuAvailable } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   const backend = createWebgpuBackend();
+ *   const prepared = await backend.prepare({
+ *     input: { data: new Float32Array([0, 0]), shape: [1, 2, 1] },
+ *     inputKind: "logits",
+ *     numClasses: 2,
+ *     labels: new Int32Array([1]),
+ *   });
+ *   const stats = await prepared.statistics(new Set(["pt"]));
+ *   assert.ok(Math.abs(stats.sums.pt![1]! - 0.5) < 1e-6);
+ *   const g = await prepared.gradient({ tOverP: new Float64Array([1, 1]) });
+ *   assert.deepEqual(Array.from(g), [-0.5, 0.5]);
+ *   prepared.dispose();
+ *   backend.dispose();
+ * }
+ * ```
+ */
+export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuBackend {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${options}`);
+  }
+  const source = new DeviceSource(options.device);
+  const live = new Set<PreparedBatch>();
+  return {
+    name: "webgpu",
+    device: () => source.get(),
+    async prepare(batch: BackendBatch): Promise<PreparedBatch> {
+      const s = checkBatch(batch);
+      const device = await source.get();
+      const { n, c: C, v: V } = s;
+      const bytes = n * C * V * 4;
+      checkBindingSize(device, bytes, "batch.input as float32");
+      const logits = batch.inputKind === "logits";
+      const target: TargetKind = batch.labels ? "labels" : batch.onehot ? "onehot" : "none";
+      const owned: GPUBuffer[] = [];
+      const own = (b: GPUBuffer) => (owned.push(b), b);
+      const input = own(uploadBuffer(device, toF32(batch.input.data)));
+      const targetBuf = batch.labels
+        ? own(uploadBuffer(device, batch.labels))
+        : batch.onehot
+        ? own(uploadBuffer(device, toF32(batch.onehot)))
+        : undefined;
+      let phi: GPUBuffer | undefined = batch.distance
+        ? own(uploadBuffer(device, toF32(batch.distance.data)))
+        : undefined;
+      let phiReady: Promise<GPUBuffer> | undefined;
+      let disposed = false;
+
+      const ensurePhi = (): Promise<GPUBuffer> => {
+        if (phi) return Promise.resolve(phi);
+        phiReady ??= (async () => {
+          const req = batch.distanceRequest;
+          if (!req) {
+            throw new TypeError(
+              "Expected batch.distance or batch.distanceRequest for a distance term but found neither",
+            );
+          }
+          if (target === "none") {
+            throw new TypeError(
+              "Expected a target (labels or one-hot) to compute distance maps from",
+            );
+          }
+          const labels = distanceLabels(batch, s);
+          const t = req.transform as Partial<JfaTransform>;
+          const jfaSource = t[JFA_INTERNAL];
+          if (jfaSource && (await jfaSource.get()) === device) {
+            phi = own(
+              signedOnDevice(device, labels, s, req.spacing, req.convention, t.refinement!),
+            );
+          } else {
+            const d = await signedDistance({ data: labels, shape: [n, ...s.spatial] }, {
+              numClasses: C,
+              spacing: req.spacing,
+              convention: req.convention,
+              transform: req.transform,
+            });
+            phi = own(uploadBuffer(device, d.data));
+          }
+          return phi;
+        })();
+        return phiReady;
+      };
+
+      const G = Math.max(1, Math.min(4096, Math.ceil(V / (STATS_WG * 16))));
+      const statsParams = own(paramsBuffer(device, s, G, batch));
+      const check = () => {
+        if (disposed) throw new Error("This prepared batch was disposed");
+      };
+
+      const prepared: PreparedBatch = {
+        async statistics(terms: ReadonlySet<StatTerm>): Promise<Statistics> {
+          check();
+          for (const term of terms) {
+            if (!STAT_TERMS.includes(term)) {
+              throw new RangeError(
+                `Expected statistic terms among ${STAT_TERMS.join(", ")} but found ${
+                  JSON.stringify(term)
+                }`,
+              );
+            }
+          }
+          const list = STAT_TERMS.filter((t) => terms.has(t));
+          const sums: Partial<Record<StatTerm, Float64Array>> = {};
+          if (list.length === 0) return { numSamples: n, numClasses: C, voxels: V, sums };
+          const wantPhi = terms.has("pphi");
+          const phiBuf = wantPhi ? await ensurePhi() : undefined;
+          const T = list.length;
+          const pipeline = cachedPipeline(
+            device,
+            `stats:${C}:${list.join(",")}:${logits}:${target}:${wantPhi}`,
+            () => statsWgsl(C, list, logits, target, wantPhi),
+          );
+          const partialBytes = n * G * C * T * 4;
+          const partials = device.createBuffer({
+            size: partialBytes,
+            usage: BUFFER.STORAGE | BUFFER.COPY_SRC,
+          });
+          try {
+            const entries: GPUBindGroupEntry[] = [
+              { binding: 0, resource: { buffer: statsParams } },
+              { binding: 1, resource: { buffer: input } },
+              ...(targetBuf ? [{ binding: 2, resource: { buffer: targetBuf } }] : []),
+              ...(phiBuf ? [{ binding: 3, resource: { buffer: phiBuf } }] : []),
+              { binding: 4, resource: { buffer: partials } },
+            ];
+            const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+            const enc = device.createCommandEncoder();
+            const pass = enc.beginComputePass();
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(0, bg);
+            pass.dispatchWorkgroups(G, n * Math.ceil(C / STATS_CB));
+            pass.end();
+            device.queue.submit([enc.finish()]);
+            const part = new Float32Array(await readBuffer(device, partials, partialBytes));
+            const acc = new Float64Array(n * C * T);
+            for (let k = 0; k < n; k++) {
+              for (let g = 0; g < G; g++) {
+                const base = (k * G + g) * C * T;
+                for (let i = 0; i < C * T; i++) {
+                  acc[k * C * T + i] = acc[k * C * T + i]! + part[base + i]!;
+                }
+              }
+            }
+            list.forEach((term, j) => {
+              const out = new Float64Array(n * C);
+              for (let k = 0; k < n * C; k++) out[k] = acc[k * T + j]!;
+              sums[term] = out;
+            });
+          } finally {
+            partials.destroy();
+          }
+          return { numSamples: n, numClasses: C, voxels: V, sums };
+        },
+
+        async gradient(coefficients: GradientCoefficients): Promise<FloatArray> {
+          check();
+          const NC = n * C;
+          const keys = ["t", "one", "p", "phi", "tOverP"] as const;
+          const cf = new Float32Array(NC * 5);
+          for (let j = 0; j < 5; j++) {
+            const arr = coefficients[keys[j]!];
+            if (arr === undefined) continue;
+            if (!(arr instanceof Float64Array) || arr.length !== NC) {
+              throw new TypeError(
+                `Expected gradient coefficient ${
+                  keys[j]
+                } to be a Float64Array of length ${NC} but found ${
+                  (arr as { constructor?: { name?: string } })?.constructor?.name
+                } of length ${(arr as { length?: number })?.length}`,
+              );
+            }
+            for (let k = 0; k < NC; k++) cf[k * 5 + j] = arr[k]!;
+          }
+          const usePhi = coefficients.phi?.some((x) => x !== 0) ?? false;
+          const phiBuf = usePhi ? await ensurePhi() : undefined;
+          const pipeline = cachedPipeline(
+            device,
+            `grad:${C}:${logits}:${target}:${usePhi}`,
+            () => gradientWgsl(C, logits, target, usePhi),
+          );
+          const cfBuf = uploadBuffer(device, cf);
+          const out = device.createBuffer({ size: bytes, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
+          try {
+            const entries: GPUBindGroupEntry[] = [
+              { binding: 0, resource: { buffer: statsParams } },
+              { binding: 1, resource: { buffer: input } },
+              ...(targetBuf ? [{ binding: 2, resource: { buffer: targetBuf } }] : []),
+              ...(phiBuf ? [{ binding: 3, resource: { buffer: phiBuf } }] : []),
+              { binding: 4, resource: { buffer: cfBuf } },
+              { binding: 5, resource: { buffer: out } },
+            ];
+            const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+            const enc = device.createCommandEncoder();
+            const pass = enc.beginComputePass();
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(0, bg);
+            const [gx, gy] = dispatchSize(
+              Math.ceil((n * V) / GRAD_WG),
+              device.limits.maxComputeWorkgroupsPerDimension,
+            );
+            pass.dispatchWorkgroups(gx, gy);
+            pass.end();
+            device.queue.submit([enc.finish()]);
+            const res = new Float32Array(await readBuffer(device, out, bytes));
+            return batch.input.data instanceof Float64Array ? Float64Array.from(res) : res;
+          } finally {
+            cfBuf.destroy();
+            out.destroy();
+          }
+        },
+
+        dispose() {
+          if (disposed) return;
+          disposed = true;
+          live.delete(prepared);
+          for (const b of owned) b.destroy();
+          owned.length = 0;
+        },
+      };
+      live.add(prepared);
+      return prepared;
+    },
+    dispose() {
+      for (const p of [...live]) p.dispose();
+    },
+  };
+}
+
+/**
+ * Signed maps `(N, C, V)` computed on `device` from distance labels: one flood per (n, c)
+ * volume (both sides at once), flags zeroing absent and whole-volume classes.
+ */
+function signedOnDevice(
+  device: GPUDevice,
+  labels: Int32Array,
+  s: Shape,
+  spacing: readonly number[],
+  convention: "kervadec" | "signed" | "inner-zero",
+  refinement: JfaTransform["refinement"],
+): GPUBuffer {
+  const { n, c: C, v: V } = s;
+  const flags = new Uint32Array(n * C);
+  const counts = new Int32Array(C);
+  for (let k = 0; k < n; k++) {
+    counts.fill(0);
+    for (let v = 0; v < V; v++) counts[labels[k * V + v]!]!++;
+    for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
+  }
+  const shift = convention === "kervadec"
+    ? 1
+    : convention === "inner-zero"
+    ? Math.min(...spacing)
+    : 0;
+  const labelsBuf = uploadBuffer(device, labels);
+  const flagsBuf = uploadBuffer(device, flags);
+  const out = device.createBuffer({ size: n * C * V * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  const transient = encodeFlood(device, pass, {
+    geometry: floodGeometry(s.spatial),
+    volumes: n * C,
+    spacing,
+    steps: jfaSteps(Math.max(...s.spatial), refinement),
+    init: { kind: "labels", buffer: labelsBuf, numClasses: C },
+    final: { kind: "signed", flags: flagsBuf, shift },
+    out,
+  });
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  // destroying after submit is allowed: the memory is freed once the queued work completes
+  for (const b of [labelsBuf, flagsBuf, ...transient]) b.destroy();
+  return out;
+}
+
+/**
+ * The `webgpu` backend plugin: priority 10 (above `cpu`), available when a WebGPU adapter
+ * exists, so `backend: "auto"` picks it where it can and falls back to `cpu` elsewhere.
+ * Options: `device` (a GPUDevice).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { webgpuPlugin } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(webgpuPlugin.name, "webgpu");
+ * assert.ok((webgpuPlugin.priority ?? 0) > 0);
+ * ```
+ */
+export const webgpuPlugin: BackendPlugin<"webgpu"> = {
+  kind: "backend",
+  name: "webgpu",
+  description: "WebGPU (WGSL) fused statistics and gradient passes; jfa maps stay on the device",
+  priority: 10,
+  isAvailable: () => isWebgpuAvailable(),
+  create: (options) => createWebgpuBackend((options ?? {}) as WebgpuBackendOptions),
+};

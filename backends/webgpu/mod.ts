@@ -1,0 +1,13 @@
+/**
+ * The WebGPU backend and its device helpers (raw WGSL, no dependencies). Nothing here touches
+ * `navigator.gpu` until a function is called.
+ *
+ * @module
+ */
+export { getDefaultWebgpuDevice, isWebgpuAvailable, requestWebgpuDevice } from "./device.ts";
+export {
+  createWebgpuBackend,
+  type WebgpuBackend,
+  type WebgpuBackendOptions,
+  webgpuPlugin,
+} from "./backend.ts";

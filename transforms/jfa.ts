@@ -1,0 +1,218 @@
+/**
+ * The `jfa` distance transform: a jump flood on WebGPU, seeded with every zero voxel, with
+ * refinement passes, per-axis spacing, 2-D and 3-D, the whole batch in one submit.
+ *
+ * @module
+ */
+import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
+import type { DistanceTransform, EdtOptions } from "../core/types.ts";
+import type { DistancePlugin } from "../core/registry.ts";
+import {
+  BUFFER,
+  checkBindingSize,
+  DeviceSource,
+  isWebgpuAvailable,
+  readBuffer,
+  uploadBuffer,
+} from "../backends/webgpu/device.ts";
+import { encodeFlood, JFA_REFINEMENTS, type JfaRefinement, jfaSteps } from "./jfa_gpu.ts";
+import { floodGeometry } from "./jfa_kernels.ts";
+
+export type { JfaRefinement } from "./jfa_gpu.ts";
+
+/**
+ * Options of {@linkcode jfaTransform}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { JfaOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: JfaOptions = { refinement: "jfa+2" };
+ * assert.equal(o.refinement, "jfa+2");
+ * ```
+ */
+export interface JfaOptions {
+  /**
+   * A GPUDevice to run on (for example the one of tfjs-backend-webgpu). Default: the shared
+   * default device, which the `webgpu` backend uses too.
+   */
+  device?: GPUDevice;
+  /**
+   * Refinement passes after the log-step flood (default `"1+jfa+2"`, the most accurate choice
+   * measured on our test masks; see the README).
+   */
+  refinement?: JfaRefinement;
+}
+
+/** Internal handle the webgpu backend uses to keep signed maps on the device. */
+export const JFA_INTERNAL: unique symbol = Symbol("segloss.jfa");
+
+/**
+ * The jump-flood {@linkcode DistanceTransform}. Besides `edt`, it tells which device it runs
+ * on, so the `webgpu` backend can compute signed maps straight into GPU memory.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { isWebgpuAvailable, jfaTransform } from "@segloss/segloss";
+ * import type { JfaTransform } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   const t: JfaTransform = jfaTransform();
+ *   assert.equal(t.exact, false);
+ *   t.dispose();
+ * }
+ * ```
+ */
+export interface JfaTransform extends DistanceTransform {
+  /** Always `"jfa"`. */
+  readonly name: "jfa";
+  /** Always false: a jump flood may miss the nearest seed at a few voxels. */
+  readonly exact: false;
+  /** The refinement in use. */
+  readonly refinement: JfaRefinement;
+  /** The device this transform runs on (requested on first use unless handed in). */
+  device(): Promise<GPUDevice>;
+  /** Internal: the device source (shared with the webgpu backend). */
+  readonly [JFA_INTERNAL]: DeviceSource;
+  /** Releases nothing the caller owns; present for the interface. */
+  dispose(): void;
+}
+
+/**
+ * Creates the jump-flood distance transform. `edt(mask, { spacing, spatialDims })` has the
+ * exact `edt`'s semantics (distance of every non-zero voxel to the nearest zero voxel of its
+ * own volume, zeros stay 0, a volume without zeros gets Infinity), computed on WebGPU for
+ * every volume of the batch in one submit. Spatial volumes of 1 to 3 axes.
+ *
+ * Accuracy (tests): vs the exact EDT at most 1e-4 of the voxels differ by more than 1e-3, and
+ * no voxel by more than one voxel spacing.
+ *
+ * @param options `device`, `refinement`.
+ * @returns The transform; its methods reject with an Error when no WebGPU adapter exists.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { isWebgpuAvailable, jfaTransform } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   const jfa = jfaTransform();
+ *   const d = await jfa.edt({ data: new Uint8Array([0, 1, 1, 1]), shape: [1, 4] }, {
+ *     spacing: [1, 2],
+ *   });
+ *   assert.deepEqual(Array.from(d.data), [0, 2, 4, 6]);
+ * }
+ * ```
+ */
+export function jfaTransform(options: JfaOptions = {}): JfaTransform {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${options}`);
+  }
+  const refinement = options.refinement ?? "1+jfa+2";
+  if (!JFA_REFINEMENTS.includes(refinement)) {
+    throw new RangeError(
+      `Expected options.refinement to be one of ${
+        JFA_REFINEMENTS.map((r) => JSON.stringify(r)).join(", ")
+      } but found ${JSON.stringify(refinement)}`,
+    );
+  }
+  const source = new DeviceSource(options.device);
+  return {
+    name: "jfa",
+    exact: false,
+    refinement,
+    [JFA_INTERNAL]: source,
+    device: () => source.get(),
+    edt: (mask, opts) => jfaEdt(source, refinement, mask, opts ?? {}),
+    dispose() {},
+  };
+}
+
+async function jfaEdt(
+  source: DeviceSource,
+  refinement: JfaRefinement,
+  mask: NdArray,
+  options: EdtOptions,
+): Promise<NdArray<Float32Array>> {
+  checkNdArray(mask, "mask");
+  const shape = mask.shape;
+  const spatialDims = options.spatialDims ?? shape.length;
+  if (
+    !Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > Math.min(3, shape.length)
+  ) {
+    throw new RangeError(
+      `Expected options.spatialDims to be an integer in [1, ${
+        Math.min(3, shape.length)
+      }] but found ${spatialDims}`,
+    );
+  }
+  const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
+  const spatial = shape.slice(shape.length - spatialDims);
+  const geometry = floodGeometry(spatial);
+  const V = sizeOf(spatial);
+  const count = mask.data.length / V;
+  const src = mask.data;
+  const bytes = new Uint8Array(mask.data.length);
+  for (let i = 0; i < bytes.length; i++) {
+    // deno-lint-ignore eqeqeq
+    bytes[i] = src[i] != 0 ? 1 : 0;
+  }
+  const device = await source.get();
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const perChunk = Math.floor(limit / (V * 4));
+  checkBindingSize(device, V * 4, "one jfa volume");
+  const steps = jfaSteps(Math.max(...spatial), refinement);
+  const out = new Float32Array(mask.data.length);
+  for (let first = 0; first < count; first += perChunk) {
+    const vols = Math.min(perChunk, count - first);
+    const n = vols * V;
+    const maskBuf = uploadBuffer(device, bytes.subarray(first * V, first * V + n));
+    const outBuf = device.createBuffer({
+      size: n * 4,
+      usage: BUFFER.STORAGE | BUFFER.COPY_SRC,
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const transient = encodeFlood(device, pass, {
+      geometry,
+      volumes: vols,
+      spacing,
+      steps,
+      init: { kind: "mask", buffer: maskBuf },
+      final: { kind: "edt" },
+      out: outBuf,
+    });
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    try {
+      const res = await readBuffer(device, outBuf, n * 4);
+      out.set(new Float32Array(res), first * V);
+    } finally {
+      for (const t of [maskBuf, outBuf, ...transient]) t.destroy();
+    }
+  }
+  return { data: out, shape: [...shape] };
+}
+
+/**
+ * The `jfa` distance plugin: the WebGPU jump flood. Options: `device` (a GPUDevice) and
+ * `refinement`. Available when a WebGPU adapter exists.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { jfaPlugin } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(jfaPlugin.name, "jfa");
+ * assert.equal(typeof (await jfaPlugin.isAvailable!()), "boolean");
+ * ```
+ */
+export const jfaPlugin: DistancePlugin<"jfa"> = {
+  kind: "distance",
+  name: "jfa",
+  description: "Jump flood distance transform on WebGPU (approximate; 1e-4 voxels off at most)",
+  isAvailable: () => isWebgpuAvailable(),
+  create: (options) => jfaTransform(options as JfaOptions | undefined),
+};

@@ -1,0 +1,215 @@
+/**
+ * The jump flood on a GPUDevice (internal): pipelines, bind groups and the encoding of a whole
+ * flood (seed init, every step, final distances) into ONE compute pass, so a transform is one
+ * submit however many steps it takes.
+ *
+ * @module
+ */
+import { BUFFER, cachedPipeline, dispatchSize } from "../backends/webgpu/device.ts";
+import {
+  type FloodGeometry,
+  JFA_PARAMS_BYTES,
+  JFA_WG,
+  jfaFinalEdtWgsl,
+  jfaFinalSignedWgsl,
+  jfaInitLabelsWgsl,
+  jfaInitMaskWgsl,
+  jfaStepWgsl,
+} from "./jfa_kernels.ts";
+
+/**
+ * Which refinement passes follow the log-step flood: `"jfa"` none, `"jfa+1"` one step of 1,
+ * `"jfa+2"` steps 2 and 1, `"1+jfa"` a step of 1 first, `"1+jfa+1"` both, `"1+jfa+2"` a
+ * step of 1 first and steps 2, 1 after, `"jfa+4+2+1"` three more, `"2jfa"` a second round.
+ */
+export type JfaRefinement =
+  | "jfa"
+  | "jfa+1"
+  | "jfa+2"
+  | "1+jfa"
+  | "1+jfa+1"
+  | "1+jfa+2"
+  | "jfa+4+2+1"
+  | "2jfa";
+
+/** The refinements accepted by {@linkcode jfaSteps}. */
+export const JFA_REFINEMENTS: readonly JfaRefinement[] = [
+  "jfa",
+  "jfa+1",
+  "jfa+2",
+  "1+jfa",
+  "1+jfa+1",
+  "1+jfa+2",
+  "jfa+4+2+1",
+  "2jfa",
+];
+
+/**
+ * The step sequence of a flood over a volume whose largest extent is `maxExtent`: powers of
+ * two from `2^(ceil(log2 maxExtent) - 1)` down to 1, plus the refinement passes.
+ */
+export function jfaSteps(maxExtent: number, refinement: JfaRefinement): number[] {
+  const log: number[] = [];
+  if (maxExtent > 1) {
+    for (let k = 2 ** (Math.ceil(Math.log2(maxExtent)) - 1); k >= 1; k /= 2) log.push(k);
+  } else {
+    return [];
+  }
+  switch (refinement) {
+    case "jfa":
+      return log;
+    case "jfa+1":
+      return [...log, 1];
+    case "jfa+2":
+      return [...log, 2, 1];
+    case "1+jfa":
+      return [1, ...log];
+    case "1+jfa+1":
+      return [1, ...log, 1];
+    case "1+jfa+2":
+      return [1, ...log, 2, 1];
+    case "jfa+4+2+1":
+      return [...log, 4, 2, 1];
+    case "2jfa":
+      return [...log, ...log];
+  }
+}
+
+interface Layouts {
+  three: GPUBindGroupLayout;
+  four: GPUBindGroupLayout;
+}
+const layoutCache = new WeakMap<GPUDevice, Layouts>();
+
+function layouts(device: GPUDevice): Layouts {
+  let l = layoutCache.get(device);
+  if (!l) {
+    const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
+    const entries: GPUBindGroupLayoutEntry[] = [
+      { binding: 0, visibility: COMPUTE, buffer: { type: "uniform", hasDynamicOffset: true } },
+      { binding: 1, visibility: COMPUTE, buffer: { type: "read-only-storage" } },
+      { binding: 2, visibility: COMPUTE, buffer: { type: "storage" } },
+    ];
+    l = {
+      three: device.createBindGroupLayout({ entries }),
+      four: device.createBindGroupLayout({
+        entries: [
+          ...entries,
+          { binding: 3, visibility: COMPUTE, buffer: { type: "read-only-storage" } },
+        ],
+      }),
+    };
+    layoutCache.set(device, l);
+  }
+  return l;
+}
+
+function geomKey(g: FloodGeometry): string {
+  return `${g.w}x${g.h}x${g.d}:${g.two ? 1 : 0}${g.three ? 1 : 0}`;
+}
+
+/** What a flood starts from and what it writes. */
+export interface FloodSpec {
+  /** Spatial geometry of every volume. */
+  geometry: FloodGeometry;
+  /** Number of volumes. */
+  volumes: number;
+  /** Spacing per spatial axis, in the order of the array's axes. */
+  spacing: readonly number[];
+  /** Step strides. */
+  steps: readonly number[];
+  /**
+   * Seeds: a byte mask (4 per u32 word; non-zero = member, flood only fills members) or i32
+   * labels `(N, V)` for `volumes = N·numClasses` class volumes (flood fills both sides).
+   */
+  init:
+    | { kind: "mask"; buffer: GPUBuffer }
+    | { kind: "labels"; buffer: GPUBuffer; numClasses: number };
+  /** Output: unsigned EDT of members, or signed maps with per-volume flags and a shift. */
+  final: { kind: "edt" } | { kind: "signed"; flags: GPUBuffer; shift: number };
+  /** The float32 output buffer, `volumes · V` elements. */
+  out: GPUBuffer;
+}
+
+/**
+ * Encodes a whole flood into `pass` (a compute pass: dispatches in it are ordered and see
+ * each other's writes). Returns the transient buffers, to destroy after the submit completes.
+ */
+export function encodeFlood(
+  device: GPUDevice,
+  pass: GPUComputePassEncoder,
+  spec: FloodSpec,
+): GPUBuffer[] {
+  const g = spec.geometry;
+  const key = geomKey(g);
+  const L = layouts(device);
+  const initP = spec.init.kind === "mask"
+    ? cachedPipeline(device, `jfa-init-mask:${key}`, () => jfaInitMaskWgsl(g), L.three)
+    : cachedPipeline(device, `jfa-init-labels:${key}`, () => jfaInitLabelsWgsl(g), L.three);
+  const stepP = cachedPipeline(device, `jfa-step:${key}`, () => jfaStepWgsl(g), L.three);
+  const finalP = spec.final.kind === "edt"
+    ? cachedPipeline(device, `jfa-final-edt:${key}`, () => jfaFinalEdtWgsl(g), L.three)
+    : cachedPipeline(device, `jfa-final-signed:${key}`, () => jfaFinalSignedWgsl(g), L.four);
+
+  const V = g.w * g.h * g.d;
+  const total = spec.volumes * V;
+  const align = Math.max(JFA_PARAMS_BYTES, device.limits.minUniformBufferOffsetAlignment);
+  const slots = spec.steps.length + 1;
+  const ubytes = new ArrayBuffer(slots * align);
+  const dims = spec.spacing.length;
+  const sx = spec.spacing[dims - 1]!;
+  const sy = dims >= 2 ? spec.spacing[dims - 2]! : 1;
+  const sz = dims === 3 ? spec.spacing[0]! : 1;
+  const shift = spec.final.kind === "signed" ? spec.final.shift : 0;
+  const extra = spec.init.kind === "labels" ? spec.init.numClasses : 0;
+  const fixedZero = spec.init.kind === "mask" ? 1 : 0;
+  for (let s = 0; s < slots; s++) {
+    const f = new Float32Array(ubytes, s * align, 4);
+    f.set([sx, sy, sz, shift]);
+    const u = new Int32Array(ubytes, s * align + 16, 4);
+    u.set([s < spec.steps.length ? spec.steps[s]! : 0, total, fixedZero, extra]);
+  }
+  const uniform = device.createBuffer({
+    size: ubytes.byteLength,
+    usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
+  });
+  device.queue.writeBuffer(uniform, 0, ubytes);
+  const seedBytes = Math.max(4, total * 4);
+  const a = device.createBuffer({ size: seedBytes, usage: BUFFER.STORAGE });
+  const b = device.createBuffer({ size: seedBytes, usage: BUFFER.STORAGE });
+  const ub = { buffer: uniform, size: JFA_PARAMS_BYTES };
+  const bg = (layout: GPUBindGroupLayout, src: GPUBuffer, dst: GPUBuffer, flags?: GPUBuffer) =>
+    device.createBindGroup({
+      layout,
+      entries: [
+        { binding: 0, resource: ub },
+        { binding: 1, resource: { buffer: src } },
+        { binding: 2, resource: { buffer: dst } },
+        ...(flags ? [{ binding: 3, resource: { buffer: flags } }] : []),
+      ],
+    });
+  const [gx, gy] = dispatchSize(
+    Math.ceil(total / JFA_WG),
+    device.limits.maxComputeWorkgroupsPerDimension,
+  );
+  const initBg = bg(L.three, spec.init.buffer, a);
+  const ab = bg(L.three, a, b);
+  const ba = bg(L.three, b, a);
+  pass.setPipeline(initP);
+  pass.setBindGroup(0, initBg, [0]);
+  pass.dispatchWorkgroups(gx, gy);
+  pass.setPipeline(stepP);
+  let cur = a;
+  for (let s = 0; s < spec.steps.length; s++) {
+    pass.setBindGroup(0, cur === a ? ab : ba, [s * align]);
+    pass.dispatchWorkgroups(gx, gy);
+    cur = cur === a ? b : a;
+  }
+  const finalBg = spec.final.kind === "edt"
+    ? bg(L.three, cur, spec.out)
+    : bg(L.four, cur, spec.out, spec.final.flags);
+  pass.setPipeline(finalP);
+  pass.setBindGroup(0, finalBg, [(slots - 1) * align]);
+  pass.dispatchWorkgroups(gx, gy);
+  return [uniform, a, b];
+}
