@@ -10,10 +10,12 @@ import { generalizedDicePlugin } from "../loss/generalized_dice.ts";
 import { crossEntropyPlugin } from "../loss/cross_entropy.ts";
 import { boundaryPlugin } from "../loss/boundary.ts";
 import { cpuPlugin } from "../backends/cpu.ts";
+import { webgpuPlugin } from "../backends/webgpu/backend.ts";
+import { jfaPlugin } from "../transforms/jfa.ts";
 
 /**
- * Every built-in plugin: distance transforms `edt` (and `jfa` once the WebGPU backend lands),
- * losses `dice`, `generalized-dice`, `cross-entropy`, `boundary`, backends `cpu` (and `webgpu`).
+ * Every built-in plugin: distance transforms `edt` and `jfa` (WebGPU), losses `dice`,
+ * `generalized-dice`, `cross-entropy`, `boundary`, backends `cpu` and `webgpu`.
  *
  * @example Basic usage
  * ```ts
@@ -30,6 +32,8 @@ export const builtinPlugins = [
   crossEntropyPlugin,
   boundaryPlugin,
   cpuPlugin,
+  jfaPlugin,
+  webgpuPlugin,
 ] as const;
 
 /**
