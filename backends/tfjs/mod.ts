@@ -1,0 +1,66 @@
+/**
+ * segloss for TensorFlow.js (`@segloss/segloss/tfjs`): the segloss losses written with
+ * tfjs-core ops, for training with `tf.grad` / optimizers, and the `tfjs` backend of
+ * `createScorer`. Importing `@segloss/segloss` does not load tfjs; this module does.
+ *
+ * - {@linkcode diceLossTf}, {@linkcode generalizedDiceLossTf}, {@linkcode crossEntropyLossTf},
+ *   {@linkcode boundaryLossTf}: `tf.Tensor` in, differentiable scalar `tf.Tensor` out
+ *   (channels-first by default, `layout: "channels-last"` for NHWC models).
+ * - {@linkcode createTfjsLoss}: a weighted, scheduled combination (the `createScorer` config)
+ *   as one differentiable function, with signed distance maps from any DistanceTransform.
+ * - {@linkcode tfjsPlugin} / {@linkcode tfjsRegistry}: `createScorer({ backend: "tfjs" })`.
+ * - {@linkcode registerTfjsWebgpu}: tfjs-backend-webgpu on a GPUDevice segloss shares, so the
+ *   `jfa` distance maps become tensors without a CPU readback ({@linkcode signedDistanceTfWebgpu}).
+ *
+ * Global state: tfjs keeps one global engine, backend registry and gradient registry. This
+ * module changes nothing at import. On first use, the losses register gradients for the
+ * kernels they run that have none yet ({@linkcode registerLossGradients}, never replacing
+ * one). You choose and register the tfjs backend (`import "@tensorflow/tfjs-backend-cpu"`).
+ *
+ * @example Training step with dice + boundary loss
+ * ```ts
+ * import { createTfjsLoss } from "@segloss/segloss/tfjs";
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import assert from "node:assert/strict";
+ *
+ * await tf.setBackend("cpu");
+ * const loss = createTfjsLoss({
+ *   input: "logits",
+ *   losses: [{ name: "dice" }, { name: "boundary" }],
+ *   schedule: { kind: "rebalance" },
+ * });
+ * const labels = tf.tensor3d([0, 1, 1, 0], [1, 2, 2], "int32");
+ * const distance = await loss.distance(labels);
+ * const logits = tf.variable(tf.zeros([1, 2, 2, 2]));
+ * const optimizer = tf.train.sgd(0.5);
+ * const before = loss.compute(logits, labels, { distance }).arraySync();
+ * for (let i = 0; i < 5; i++) {
+ *   optimizer.minimize(() => loss.compute(logits, labels, { distance }));
+ * }
+ * assert.ok(loss.compute(logits, labels, { distance }).arraySync() < before);
+ * ```
+ *
+ * @module
+ */
+export { LOSS_GRADIENT_KERNELS, registerLossGradients } from "./gradients.ts";
+export type { Layout, TensorLike } from "./tensors.ts";
+export {
+  boundaryLossTf,
+  crossEntropyLossTf,
+  diceLossTf,
+  generalizedDiceLossTf,
+  softmaxTf,
+  type TfjsInputOptions,
+} from "./losses.ts";
+export {
+  createTfjsLoss,
+  signedDistanceTf,
+  type SignedDistanceTfOptions,
+  type TfjsLoss,
+  type TfjsLossConfig,
+  type TfjsLossRequest,
+  type TfjsLossTerms,
+} from "./combined.ts";
+export { createTfjsBackend, type TfjsBackendOptions, tfjsPlugin, tfjsRegistry } from "./backend.ts";
+export * from "./webgpu.ts";
