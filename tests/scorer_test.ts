@@ -1,0 +1,359 @@
+// createScorer: totals against independent numpy numbers (make_loss_fixtures.py), distance
+// handling, "auto" backends, config and request validation, the CPU backend directly.
+// Runs under `deno test` and `bun test`.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  builtinPlugins,
+  createCpuBackend,
+  createRegistry,
+  createScorer,
+  edt,
+  type NdArray,
+  signedDistance,
+} from "../mod.ts";
+import type { BackendPlugin, DistancePlugin, ScorerConfig } from "../mod.ts";
+import fixtures from "./fixtures/loss_cases.json" with { type: "json" };
+
+function close(actual: number, expected: number, tol: number, what: string) {
+  const err = Math.abs(actual - expected);
+  assert.ok(
+    err <= tol * Math.max(1, Math.abs(expected)),
+    `${what}: expected ${expected}, got ${actual} (error ${err})`,
+  );
+}
+
+const allCases = [...fixtures.cases, ...fixtures.binary_cases];
+
+describe("scorer totals match numpy (make_loss_fixtures.py)", () => {
+  for (const s of fixtures.scorer) {
+    const c = allCases.find((x) => x.name === s.case)!;
+    for (const kind of ["float32", "float64"] as const) {
+      test(`${s.case}, ${s.config.losses.map((l) => l.name).join(" + ")}, epoch ${s.epoch} (${kind})`, async () => {
+        const scorer = await createScorer(s.config as ScorerConfig);
+        const data = kind === "float32" ? Float32Array.from(c.logits) : Float64Array.from(c.logits);
+        const r = await scorer.evaluate({
+          input: { data, shape: c.shape },
+          target: { data: Int32Array.from(c.labels), shape: [c.shape[0]!, ...c.shape.slice(2)] },
+          epoch: s.epoch,
+          gradient: true,
+          ...(c.spacing ? { spacing: c.spacing } : {}),
+        });
+        // float32 maps (square roots) limit the float64 agreement to ~1e-8
+        const tol = kind === "float32" ? 1e-5 : 1e-7;
+        close(r.total, s.total, tol, "total");
+        assert.deepEqual(Object.keys(r.terms), Object.keys(s.terms));
+        for (const [k, v] of Object.entries(s.terms)) close(r.terms[k]!, v, tol, k);
+        for (const [k, v] of Object.entries(s.weights as Record<string, number>)) {
+          close(r.weights[k]!, v, 1e-12, `weight ${k}`);
+        }
+        assert.deepEqual(r.gradient!.shape, c.shape);
+        assert.ok(
+          r.gradient!.data instanceof (kind === "float32" ? Float32Array : Float64Array),
+        );
+        scorer.dispose();
+      });
+    }
+  }
+});
+
+describe("distance maps", () => {
+  const c = fixtures.cases[3]!; // 3-D with spacing
+  const input = { data: Float32Array.from(c.logits), shape: c.shape };
+  const target = { data: Int32Array.from(c.labels), shape: [c.shape[0]!, ...c.shape.slice(2)] };
+
+  test("precomputed maps give the same result as computed ones, and skip the transform", async () => {
+    let calls = 0;
+    const counting: DistancePlugin<"counting"> = {
+      kind: "distance",
+      name: "counting",
+      create: () => ({
+        name: "counting",
+        exact: true,
+        edt: (m, o) => {
+          calls++;
+          return Promise.resolve(edt(m, o));
+        },
+      }),
+    };
+    const registry = createRegistry([...builtinPlugins, counting]);
+    const config: ScorerConfig = {
+      distance: "counting",
+      losses: [{ name: "dice" }, { name: "boundary" }],
+    };
+    const scorer = await createScorer(config, { registry });
+    const a = await scorer.evaluate({ input, target, spacing: c.spacing!, gradient: true });
+    assert.equal(calls, 1);
+    const distance = { data: Float32Array.from(c.signed_distance), shape: c.shape };
+    const b = await scorer.evaluate({ input, target, distance, gradient: true });
+    assert.equal(calls, 1, "no transform call with precomputed maps");
+    close(a.total, b.total, 1e-6, "total");
+    a.gradient!.data.forEach((x, i) => close(x, b.gradient!.data[i]!, 1e-6, `g[${i}]`));
+    // without a distance loss the transform is never called
+    const dice = await createScorer({ distance: "counting", losses: [{ name: "dice" }] }, {
+      registry,
+    });
+    await dice.evaluate({ input, target, gradient: true });
+    assert.equal(calls, 1);
+    scorer.dispose();
+    dice.dispose();
+  });
+
+  test("spacing changes the boundary term as the fixture says", async () => {
+    const scorer = await createScorer({ losses: [{ name: "boundary" }] });
+    const withSpacing = await scorer.evaluate({ input, target, spacing: c.spacing! });
+    const without = await scorer.evaluate({ input, target });
+    const expected = c.expected.find((e) =>
+      e.loss === "boundary" && Object.keys(e.options).length === 0
+    )!;
+    close(withSpacing.terms.boundary!, expected.value, 1e-5, "boundary with spacing");
+    assert.ok(Math.abs(without.terms.boundary! - expected.value) > 1e-3);
+    scorer.dispose();
+  });
+
+  test("signed distance convention is configurable", async () => {
+    const scorer = await createScorer({ convention: "signed", losses: [{ name: "boundary" }] });
+    const r = await scorer.evaluate({ input, target });
+    const phi = await signedDistance(target, { numClasses: 3, convention: "signed" });
+    const ref = await createScorer({ losses: [{ name: "boundary" }] });
+    const q = await ref.evaluate({ input, target, distance: phi });
+    close(r.terms.boundary!, q.terms.boundary!, 1e-9, "signed");
+    scorer.dispose();
+    ref.dispose();
+  });
+});
+
+describe("backends", () => {
+  // only the cpu backend of the built-ins, so the test does not depend on the machine's GPU
+  const base = builtinPlugins.filter((p) => p.kind !== "backend" || p.name === "cpu");
+  const fake = (name: string, priority: number, available: boolean): BackendPlugin => ({
+    kind: "backend",
+    name,
+    priority,
+    isAvailable: () => available,
+    create: () => ({ ...createCpuBackend(), name }),
+  });
+
+  test('"auto" picks the highest-priority available backend and reports it', async () => {
+    const registry = createRegistry([
+      ...base,
+      fake("fast-but-absent", 10, false),
+      fake("second", 5, true),
+    ]);
+    const s = await createScorer({ backend: "auto", losses: [{ name: "dice" }] }, { registry });
+    assert.equal(s.backend, "second");
+    s.dispose();
+    const plain = await createScorer({ backend: "auto", losses: [{ name: "dice" }] }, {
+      registry: createRegistry([...base, fake("fast-but-absent", 10, false)]),
+    });
+    assert.equal(plain.backend, "cpu");
+    plain.dispose();
+    await assert.rejects(
+      createScorer({ backend: "fast-but-absent", losses: [{ name: "dice" }] }, {
+        registry: createRegistry([...base, fake("fast-but-absent", 10, false)]),
+      }),
+      (e: Error) => e instanceof RangeError && /not available/.test(e.message),
+    );
+  });
+
+  test("the CPU backend computes sums from a one-hot target and honours the ignore label", async () => {
+    const backend = createCpuBackend();
+    const input = { data: new Float64Array([0.2, 0.4, 0.6, 0.8, 0.6, 0.4]), shape: [1, 2, 3] };
+    const oh = await backend.prepare({
+      input,
+      inputKind: "probs",
+      numClasses: 2,
+      onehot: new Float64Array([1, 0, 0.5, 0, 1, 0.5]),
+    });
+    const s = await oh.statistics(new Set(["pt", "p", "p2", "t", "t2", "tlogp"]));
+    close(s.sums.pt![0]!, 0.2 + 0.3, 1e-12, "pt0");
+    close(s.sums.t2![1]!, 1.25, 1e-12, "t2");
+    close(s.sums.tlogp![1]!, Math.log(0.6) + 0.5 * Math.log(0.4), 1e-12, "tlogp");
+    close(s.sums.p2![0]!, 0.04 + 0.16 + 0.36, 1e-12, "p2");
+    const lab = await backend.prepare({
+      input,
+      inputKind: "probs",
+      numClasses: 2,
+      labels: new Int32Array([0, 7, 1]),
+      ignoreIndex: 7,
+    });
+    const t = await lab.statistics(new Set(["t", "pt"]));
+    assert.deepEqual(Array.from(t.sums.t!), [1, 1]);
+    close(t.sums.pt![1]!, 0.4, 1e-12, "pt1");
+    await assert.rejects(lab.statistics(new Set(["pphi"])), TypeError);
+    await assert.rejects(lab.statistics(new Set(["bogus" as never])), RangeError);
+  });
+});
+
+describe("config validation", () => {
+  const bad: [string, unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+    ["unknown loss", { losses: [{ name: "focal" }] }, RangeError, /"focal".*"dice"/],
+    ["empty losses", { losses: [] }, TypeError, /config\.losses/],
+    ["unknown key", { losses: [{ name: "dice" }], lossses: 1 }, TypeError, /"lossses"/],
+    ["negative weight", { losses: [{ name: "dice", weight: -1 }] }, RangeError, /weight/],
+    ["bad input kind", { input: "logit", losses: [{ name: "dice" }] }, RangeError, /config\.input/],
+    [
+      "bad loss option",
+      { losses: [{ name: "dice", options: { squared: 1 } }] },
+      TypeError,
+      /squared/,
+    ],
+    [
+      "unknown loss option",
+      { losses: [{ name: "boundary", options: { idc: [1] } }] },
+      TypeError,
+      /"idc"/,
+    ],
+    [
+      "bad schedule",
+      { losses: [{ name: "dice" }], schedule: { kind: "cosine" } },
+      RangeError,
+      /schedule\.kind/,
+    ],
+    [
+      "bad floor",
+      { losses: [{ name: "dice" }], schedule: { kind: "rebalance", floor: 2 } },
+      RangeError,
+      /floor/,
+    ],
+    [
+      "unknown backend",
+      { backend: "cuda", losses: [{ name: "dice" }] },
+      RangeError,
+      /"cuda".*"cpu"/,
+    ],
+    [
+      "unknown distance",
+      { distance: "fmm", losses: [{ name: "boundary" }] },
+      RangeError,
+      /"fmm".*"edt"/,
+    ],
+    ["bad convention", { convention: "sdf", losses: [{ name: "dice" }] }, RangeError, /convention/],
+    [
+      "two ignore labels",
+      {
+        losses: [{ name: "cross-entropy", options: { ignoreIndex: 1 } }, {
+          name: "cross-entropy",
+          options: { ignoreIndex: 2 },
+        }],
+      },
+      RangeError,
+      /ignoreIndex/,
+    ],
+    ["not an object", "dice", TypeError, /config/],
+  ];
+  for (const [what, config, E, re] of bad) {
+    test(`createScorer() rejects ${what}`, async () => {
+      await assert.rejects(
+        createScorer(config as ScorerConfig),
+        (e: Error) => e instanceof E && re.test(e.message),
+      );
+    });
+  }
+});
+
+describe("evaluate() validation", () => {
+  const input = { data: new Float32Array(16), shape: [2, 2, 2, 2] };
+  const target = { data: new Uint8Array([0, 1, 1, 0, 1, 1, 0, 0]), shape: [2, 2, 2] };
+  const cases: [string, Record<string, unknown>, typeof TypeError | typeof RangeError, RegExp][] = [
+    [
+      "NaN input",
+      { input: { data: new Float32Array(16).fill(NaN), shape: [2, 2, 2, 2] } },
+      RangeError,
+      /input.*NaN/,
+    ],
+    [
+      "shape/data mismatch",
+      { input: { data: new Float32Array(15), shape: [2, 2, 2, 2] } },
+      TypeError,
+      /input\.data.*16/,
+    ],
+    [
+      "integer input",
+      { input: { data: new Int32Array(16), shape: [2, 2, 2, 2] } },
+      TypeError,
+      /Float32Array/,
+    ],
+    [
+      "4 spatial axes",
+      { input: { data: new Float32Array(64), shape: [2, 2, 2, 2, 2, 2] } },
+      TypeError,
+      /rank/,
+    ],
+    [
+      "empty input",
+      { input: { data: new Float32Array(0), shape: [2, 2, 0, 2] } },
+      RangeError,
+      /input\.shape\[2\]/,
+    ],
+    [
+      "labels out of range",
+      { target: { data: new Uint8Array([0, 1, 2, 0, 0, 0, 0, 0]), shape: [2, 2, 2] } },
+      RangeError,
+      /\[0, 2\).*found 2/,
+    ],
+    [
+      "batch mismatch",
+      { target: { data: new Uint8Array(4), shape: [1, 2, 2] } },
+      TypeError,
+      /batch size.*2.*1/,
+    ],
+    [
+      "class mismatch",
+      { target: { data: new Float32Array(24), shape: [2, 3, 2, 2] } },
+      RangeError,
+      /classes/,
+    ],
+    ["zero spacing", { spacing: [1, 0] }, RangeError, /spacing\[1\]/],
+    ["negative spacing", { spacing: [-1, 1] }, RangeError, /spacing\[0\]/],
+    ["wrong spacing length", { spacing: [1, 1, 1] }, TypeError, /spacing.*2/],
+    ["negative epoch", { epoch: -1 }, RangeError, /epoch/],
+    ["unknown key", { gradients: true }, TypeError, /"gradients"/],
+    [
+      "bad distance",
+      { distance: { data: new Float32Array(8), shape: [2, 1, 2, 2] } },
+      TypeError,
+      /distance/,
+    ],
+    [
+      "NaN distance",
+      { distance: { data: new Float32Array(16).fill(NaN), shape: [2, 2, 2, 2] } },
+      RangeError,
+      /distance/,
+    ],
+  ];
+  for (const [what, patch, E, re] of cases) {
+    test(`evaluate() rejects ${what}`, async () => {
+      const scorer = await createScorer({ losses: [{ name: "dice" }, { name: "boundary" }] });
+      await assert.rejects(
+        scorer.evaluate({ input, target, ...patch } as never),
+        (e: Error) => e instanceof E && re.test(e.message),
+      );
+      scorer.dispose();
+    });
+  }
+  test("evaluate() after dispose() throws", async () => {
+    const scorer = await createScorer({ losses: [{ name: "dice" }] });
+    scorer.dispose();
+    await assert.rejects(scorer.evaluate({ input, target }), TypeError);
+  });
+  test("1-D spatial input and any integer label type work", async () => {
+    const scorer = await createScorer({
+      input: "probs",
+      losses: [{ name: "dice", options: { smoothNr: 0, smoothDr: 0 } }],
+    });
+    for (const L of [Uint8Array, Int16Array, Uint32Array, Float64Array]) {
+      const r = await scorer.evaluate({
+        input: { data: new Float64Array([1, 0, 0, 1]), shape: [1, 2, 2] } as NdArray,
+        target: { data: new L([0, 1]), shape: [1, 2] },
+      });
+      close(r.total, 0, 1e-12, L.name);
+    }
+    const big = await scorer.evaluate({
+      input: { data: new Float64Array([1, 0, 0, 1]), shape: [1, 2, 2] },
+      target: { data: new BigInt64Array([0n, 1n]), shape: [1, 2] },
+    });
+    close(big.total, 0, 1e-12, "bigint labels");
+    scorer.dispose();
+  });
+});
