@@ -117,21 +117,47 @@ export interface PreparedLabels {
   numClasses: number;
 }
 
+function labelError(name: string, raw: unknown, i: number, numClasses?: number): RangeError {
+  const expected = numClasses === undefined
+    ? "non-negative integer labels"
+    : `integer labels in [0, ${numClasses})`;
+  return new RangeError(
+    `Expected ${name} to hold ${expected} but found ${String(raw)} at flat index ${i}`,
+  );
+}
+
+/** Integer typed arrays whose values are exact in an int32 (checked by range). */
+function isSmallIntArray(
+  a: unknown,
+): a is Uint8Array | Uint8ClampedArray | Int8Array | Uint16Array | Int16Array | Int32Array {
+  return a instanceof Uint8Array || a instanceof Uint8ClampedArray || a instanceof Int8Array ||
+    a instanceof Uint16Array || a instanceof Int16Array || a instanceof Int32Array;
+}
+
 function toLabels(arr: NdArray, name: string, out: Int32Array, numClasses?: number): number {
   const src = arr.data;
-  let max = 0;
   const limit = numClasses ?? Infinity;
+  if (isSmallIntArray(src)) {
+    // fast path: a range scan, then a native copy
+    let min = 0;
+    let max = 0;
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i]!;
+      if (v > max) max = v;
+      else if (v < min) min = v;
+    }
+    if (min < 0 || max >= limit) {
+      const i = src.findIndex((v) => v < 0 || v >= limit);
+      throw labelError(name, src[i], i, numClasses);
+    }
+    out.set(src);
+    return max;
+  }
+  let max = 0;
   for (let i = 0; i < src.length; i++) {
     const raw = src[i]!;
     const v = typeof raw === "bigint" ? Number(raw) : raw;
-    if (!Number.isInteger(v) || v < 0 || v >= limit) {
-      const expected = numClasses === undefined
-        ? "non-negative integer labels"
-        : `integer labels in [0, ${numClasses})`;
-      throw new RangeError(
-        `Expected ${name} to hold ${expected} but found ${String(raw)} at flat index ${i}`,
-      );
-    }
+    if (!Number.isInteger(v) || v < 0 || v >= limit) throw labelError(name, raw, i, numClasses);
     out[i] = v;
     if (v > max) max = v;
   }

@@ -82,8 +82,8 @@ function stridesOf(spatial: readonly number[]): number[] {
 
 /**
  * Marks, inside the box `[lo, hi]` of one volume at `off`, the surface voxels of class `c` of
- * `pred` (bit 1) and `target` (bit 2) into `flags` (box-shaped, row-major). Returns the two
- * counts.
+ * `pred` (bit 1) and `target` (bit 2) into `flags` (box-shaped, row-major, zeroed). Returns
+ * the two counts.
  */
 function markSurfaces(
   pred: Int32Array,
@@ -96,40 +96,55 @@ function markSurfaces(
   c: number,
   flags: Uint8Array,
 ): [number, number] {
-  const d = spatial.length;
-  const last = d - 1;
-  const rowLen = hi[last]! - lo[last]! + 1;
-  const coord = lo.slice();
-  let nP = 0;
-  let nT = 0;
-  let k = 0;
+  return [
+    markOne(pred, 1, off, spatial, strides, lo, hi, c, flags),
+    markOne(target, 2, off, spatial, strides, lo, hi, c, flags),
+  ];
+}
+
+function markOne(
+  arr: Int32Array,
+  bit: number,
+  off: number,
+  spatial: readonly number[],
+  strides: readonly number[],
+  lo: readonly number[],
+  hi: readonly number[],
+  c: number,
+  flags: Uint8Array,
+): number {
+  const last = spatial.length - 1;
+  const x0 = lo[last]!;
+  const x1 = hi[last]!;
   const nLast = spatial[last]!;
+  const coord = lo.slice();
+  // per row: the offsets of the two neighbours along each outer axis, 0 where the neighbour
+  // is outside the volume (the voxel itself then stands in: never background)
+  const neg = new Int32Array(Math.max(last, 1));
+  const pos = new Int32Array(Math.max(last, 1));
+  let count = 0;
+  let k = 0;
   for (;;) {
-    // start of a row along the last axis at coord (outer axes), lo[last]
     let base = off;
-    for (let a = 0; a < last; a++) base += coord[a]! * strides[a]!;
-    for (let j = 0; j < rowLen; j++, k++) {
-      const x = lo[last]! + j;
-      const g = base + x;
-      let f = 0;
-      for (let which = 0; which < 2; which++) {
-        const arr = which === 0 ? pred : target;
-        if (arr[g] !== c) continue;
-        let surf = (x > 0 && arr[g - 1] !== c) || (x < nLast - 1 && arr[g + 1] !== c);
-        for (let a = 0; a < last && !surf; a++) {
-          const s = strides[a]!;
-          const ca = coord[a]!;
-          if ((ca > 0 && arr[g - s] !== c) || (ca < spatial[a]! - 1 && arr[g + s] !== c)) {
-            surf = true;
-          }
-        }
-        if (surf) f |= which === 0 ? 1 : 2;
-      }
-      if (f & 1) nP++;
-      if (f & 2) nT++;
-      flags[k] = f;
+    for (let a = 0; a < last; a++) {
+      const ca = coord[a]!;
+      const s = strides[a]!;
+      base += ca * s;
+      neg[a] = ca > 0 ? s : 0;
+      pos[a] = ca < spatial[a]! - 1 ? s : 0;
     }
-    // advance the odometer over the outer axes
+    for (let x = x0; x <= x1; x++, k++) {
+      const g = base + x;
+      if (arr[g] !== c) continue;
+      let surf = (x > 0 && arr[g - 1] !== c) || (x < nLast - 1 && arr[g + 1] !== c);
+      for (let a = 0; a < last && !surf; a++) {
+        surf = arr[g - neg[a]!] !== c || arr[g + pos[a]!] !== c;
+      }
+      if (surf) {
+        flags[k] = flags[k]! | bit;
+        count++;
+      }
+    }
     let a = last - 1;
     while (a >= 0) {
       if (coord[a]! < hi[a]!) {
@@ -141,7 +156,7 @@ function markSurfaces(
     }
     if (a < 0) break;
   }
-  return [nP, nT];
+  return count;
 }
 
 /**
