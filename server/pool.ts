@@ -111,6 +111,9 @@ export class WorkerPool implements Executor {
   #maxQueue: number;
   #defaultBackend: string;
   #closed = false;
+  #workerUrl: string;
+  /** Counters for tests and monitoring: Workers started and terminated on a deadline. */
+  readonly stats = { spawned: 0, timedOut: 0 };
 
   /**
    * @param size Number of Workers.
@@ -118,7 +121,14 @@ export class WorkerPool implements Executor {
    * @param timeoutMs The limit, for messages.
    * @param maxQueue Jobs waiting beyond this are refused with a 503.
    */
-  constructor(size: number, defaultBackend: string, timeoutMs: number, maxQueue = 1024) {
+  constructor(
+    size: number,
+    defaultBackend: string,
+    timeoutMs: number,
+    maxQueue = 1024,
+    workerUrl: string | URL = new URL("./worker.ts", import.meta.url),
+  ) {
+    this.#workerUrl = String(workerUrl);
     this.#slots = Array.from({ length: Math.max(1, size) }, () => ({
       worker: undefined,
       busy: undefined,
@@ -151,7 +161,8 @@ export class WorkerPool implements Executor {
   }
 
   #spawn(): Worker {
-    const w = new Worker(new URL("./worker.ts", import.meta.url).href, { type: "module" });
+    const w = new Worker(this.#workerUrl, { type: "module" });
+    this.stats.spawned++;
     w.postMessage({ init: { defaultBackend: this.#defaultBackend } });
     return w;
   }
@@ -217,6 +228,7 @@ export class WorkerPool implements Executor {
     if (!slot) return;
     // the work is synchronous inside the Worker: terminating it is what stops it
     slot.worker?.terminate();
+    this.stats.timedOut++;
     slot.worker = undefined;
     this.#finish(slot, p, () => p.reject(timeoutError(this.#timeoutMs)));
   }
