@@ -5,7 +5,7 @@
  * @module
  */
 import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
-import type { DistanceTransform, EdtOptions } from "../core/types.ts";
+import type { DistanceTransform, EdtOptions, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import {
   BUFFER,
@@ -15,7 +15,13 @@ import {
   readBuffer,
   uploadBuffer,
 } from "../backends/webgpu/device.ts";
-import { encodeFlood, JFA_REFINEMENTS, type JfaRefinement, jfaSteps } from "./jfa_gpu.ts";
+import {
+  encodeFlood,
+  JFA_REFINEMENTS,
+  type JfaRefinement,
+  jfaSteps,
+  signedMapsOnDevice,
+} from "./jfa_gpu.ts";
 import { floodGeometry } from "./jfa_kernels.ts";
 
 export type { JfaRefinement } from "./jfa_gpu.ts";
@@ -43,6 +49,28 @@ export interface JfaOptions {
    * measured on our test masks; see the README).
    */
   refinement?: JfaRefinement;
+}
+
+/**
+ * Options of {@linkcode JfaTransform.signedDistance} (as for `signedDistance`, without the
+ * transform).
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { JfaSignedOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: JfaSignedOptions = { numClasses: 3, convention: "signed" };
+ * assert.equal(o.numClasses, 3);
+ * ```
+ */
+export interface JfaSignedOptions {
+  /** C: labels must lie in `[0, C)`. */
+  numClasses: number;
+  /** Voxel size per spatial axis (default all 1). */
+  spacing?: readonly number[];
+  /** Sign convention (default `"kervadec"`). */
+  convention?: SignedDistanceConvention;
 }
 
 /** Internal handle the webgpu backend uses to keep signed maps on the device. */
@@ -74,6 +102,18 @@ export interface JfaTransform extends DistanceTransform {
   readonly refinement: JfaRefinement;
   /** The device this transform runs on (requested on first use unless handed in). */
   device(): Promise<GPUDevice>;
+  /**
+   * Signed distance maps of a label batch computed entirely on the device (one flood per
+   * (sample, class) volume fills both sides), returned as a GPU buffer that stays there:
+   * float32 `(N, C, ...spatial)`, the same values as `signedDistance(target, { transform })`
+   * (absent and whole-volume classes get zero maps). The caller owns the buffer (destroy it).
+   */
+  signedDistanceBuffer(
+    target: NdArray,
+    options: JfaSignedOptions,
+  ): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }>;
+  /** Like `signedDistanceBuffer`, read back into an NdArray. */
+  signedDistance(target: NdArray, options: JfaSignedOptions): Promise<NdArray<Float32Array>>;
   /** Internal: the device source (shared with the webgpu backend). */
   readonly [JFA_INTERNAL]: DeviceSource;
   /** Releases nothing the caller owns; present for the interface. */
@@ -126,8 +166,79 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
     [JFA_INTERNAL]: source,
     device: () => source.get(),
     edt: (mask, opts) => jfaEdt(source, refinement, mask, opts ?? {}),
+    signedDistanceBuffer: (target, opts) => jfaSignedBuffer(source, refinement, target, opts),
+    async signedDistance(target, opts) {
+      const { buffer, shape, device } = await jfaSignedBuffer(source, refinement, target, opts);
+      try {
+        const data = new Float32Array(await readBuffer(device, buffer, sizeOf(shape) * 4));
+        return { data, shape };
+      } finally {
+        buffer.destroy();
+      }
+    },
     dispose() {},
   };
+}
+
+async function jfaSignedBuffer(
+  source: DeviceSource,
+  refinement: JfaRefinement,
+  target: NdArray,
+  options: JfaSignedOptions,
+): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }> {
+  checkNdArray(target, "target");
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${options}`);
+  }
+  const { numClasses } = options;
+  if (!Number.isInteger(numClasses) || numClasses < 1) {
+    throw new RangeError(
+      `Expected options.numClasses to be an integer >= 1 but found ${numClasses}`,
+    );
+  }
+  if (target.shape.length < 2 || target.shape.length > 4) {
+    throw new TypeError(
+      `Expected target to have shape (N, ...spatial) with 1 to 3 spatial axes but found [${
+        target.shape.join(", ")
+      }]`,
+    );
+  }
+  const n = target.shape[0]!;
+  const spatial = target.shape.slice(1);
+  const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
+  const convention = options.convention ?? "kervadec";
+  if (!["kervadec", "signed", "inner-zero"].includes(convention)) {
+    throw new RangeError(
+      `Expected options.convention to be "kervadec", "signed" or "inner-zero" but found ${
+        JSON.stringify(convention)
+      }`,
+    );
+  }
+  floodGeometry(spatial);
+  const src = target.data;
+  const labels = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const l = Number(src[i]);
+    if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
+      throw new RangeError(
+        `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
+      );
+    }
+    labels[i] = l;
+  }
+  const device = await source.get();
+  checkBindingSize(device, n * numClasses * sizeOf(spatial) * 4, "the signed maps");
+  const buffer = signedMapsOnDevice(
+    device,
+    labels,
+    n,
+    numClasses,
+    spatial,
+    spacing,
+    convention,
+    refinement,
+  );
+  return { buffer, shape: [n, numClasses, ...spatial], device };
 }
 
 async function jfaEdt(

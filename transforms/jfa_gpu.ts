@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { BUFFER, cachedPipeline, dispatchSize } from "../backends/webgpu/device.ts";
+import { BUFFER, cachedPipeline, dispatchSize, uploadBuffer } from "../backends/webgpu/device.ts";
 import {
   type FloodGeometry,
+  floodGeometry,
   JFA_PARAMS_BYTES,
   JFA_WG,
   jfaFinalEdtWgsl,
@@ -212,4 +213,54 @@ export function encodeFlood(
   pass.setBindGroup(0, finalBg, [(slots - 1) * align]);
   pass.dispatchWorkgroups(gx, gy);
   return [uniform, a, b];
+}
+
+/**
+ * Signed maps `(N, C, V)` computed on `device` from distance labels: one flood per (n, c)
+ * volume (both sides at once), flags zeroing absent and whole-volume classes. `labels` must lie
+ * in `[0, C)`. The caller owns (and destroys) the returned buffer.
+ */
+export function signedMapsOnDevice(
+  device: GPUDevice,
+  labels: Int32Array,
+  n: number,
+  C: number,
+  spatial: readonly number[],
+  spacing: readonly number[],
+  convention: "kervadec" | "signed" | "inner-zero",
+  refinement: JfaRefinement,
+): GPUBuffer {
+  let V = 1;
+  for (const e of spatial) V *= e;
+  const flags = new Uint32Array(n * C);
+  const counts = new Int32Array(C);
+  for (let k = 0; k < n; k++) {
+    counts.fill(0);
+    for (let v = 0; v < V; v++) counts[labels[k * V + v]!]!++;
+    for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
+  }
+  const shift = convention === "kervadec"
+    ? 1
+    : convention === "inner-zero"
+    ? Math.min(...spacing)
+    : 0;
+  const labelsBuf = uploadBuffer(device, labels);
+  const flagsBuf = uploadBuffer(device, flags);
+  const out = device.createBuffer({ size: n * C * V * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  const transient = encodeFlood(device, pass, {
+    geometry: floodGeometry(spatial),
+    volumes: n * C,
+    spacing,
+    steps: jfaSteps(Math.max(...spatial), refinement),
+    init: { kind: "labels", buffer: labelsBuf, numClasses: C },
+    final: { kind: "signed", flags: flagsBuf, shift },
+    out,
+  });
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  // destroying after submit is allowed: the memory is freed once the queued work completes
+  for (const b of [labelsBuf, flagsBuf, ...transient]) b.destroy();
+  return out;
 }

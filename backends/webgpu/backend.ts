@@ -19,8 +19,7 @@ import type {
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { JFA_INTERNAL, type JfaTransform } from "../../transforms/jfa.ts";
-import { encodeFlood, jfaSteps } from "../../transforms/jfa_gpu.ts";
-import { floodGeometry } from "../../transforms/jfa_kernels.ts";
+import { signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
 import {
   BUFFER,
   cachedPipeline,
@@ -279,7 +278,16 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
           const jfaSource = t[JFA_INTERNAL];
           if (jfaSource && (await jfaSource.get()) === device) {
             phi = own(
-              signedOnDevice(device, labels, s, req.spacing, req.convention, t.refinement!),
+              signedMapsOnDevice(
+                device,
+                labels,
+                n,
+                C,
+                s.spatial,
+                req.spacing,
+                req.convention,
+                t.refinement!,
+              ),
             );
           } else {
             const d = await signedDistance({ data: labels, shape: [n, ...s.spatial] }, {
@@ -438,52 +446,6 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
       for (const p of [...live]) p.dispose();
     },
   };
-}
-
-/**
- * Signed maps `(N, C, V)` computed on `device` from distance labels: one flood per (n, c)
- * volume (both sides at once), flags zeroing absent and whole-volume classes.
- */
-function signedOnDevice(
-  device: GPUDevice,
-  labels: Int32Array,
-  s: Shape,
-  spacing: readonly number[],
-  convention: "kervadec" | "signed" | "inner-zero",
-  refinement: JfaTransform["refinement"],
-): GPUBuffer {
-  const { n, c: C, v: V } = s;
-  const flags = new Uint32Array(n * C);
-  const counts = new Int32Array(C);
-  for (let k = 0; k < n; k++) {
-    counts.fill(0);
-    for (let v = 0; v < V; v++) counts[labels[k * V + v]!]!++;
-    for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
-  }
-  const shift = convention === "kervadec"
-    ? 1
-    : convention === "inner-zero"
-    ? Math.min(...spacing)
-    : 0;
-  const labelsBuf = uploadBuffer(device, labels);
-  const flagsBuf = uploadBuffer(device, flags);
-  const out = device.createBuffer({ size: n * C * V * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  const transient = encodeFlood(device, pass, {
-    geometry: floodGeometry(s.spatial),
-    volumes: n * C,
-    spacing,
-    steps: jfaSteps(Math.max(...s.spatial), refinement),
-    init: { kind: "labels", buffer: labelsBuf, numClasses: C },
-    final: { kind: "signed", flags: flagsBuf, shift },
-    out,
-  });
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  // destroying after submit is allowed: the memory is freed once the queued work completes
-  for (const b of [labelsBuf, flagsBuf, ...transient]) b.destroy();
-  return out;
 }
 
 /**

@@ -191,7 +191,7 @@ export class DeviceSource {
   /** The device to use now (a fresh default after a loss; an Error for a lost own device). */
   async get(): Promise<GPUDevice> {
     if (this.#own) {
-      const lost = deviceLostReason(this.#own);
+      const lost = deviceLostReason(this.#own) ?? await lostNow(this.#own);
       if (lost !== undefined) {
         throw new Error(
           `The GPUDevice handed in was lost (${lost}); create a new backend/transform with a ` +
@@ -210,6 +210,12 @@ export class DeviceSource {
   }
 }
 
+/** The loss reason if `device.lost` has already settled (checked without waiting). */
+async function lostNow(device: GPUDevice): Promise<string | undefined> {
+  const info = await Promise.race([device.lost, Promise.resolve(undefined)]);
+  return info ? `${info.reason ?? "unknown"}: ${info.message || "(no message)"}` : undefined;
+}
+
 /** Rejects with a clear Error when `device` is lost before `p` settles (no hang). */
 export function raceLoss<T>(device: GPUDevice, p: Promise<T>, what: string): Promise<T> {
   const lost = device.lost.then((info) => {
@@ -217,7 +223,19 @@ export function raceLoss<T>(device: GPUDevice, p: Promise<T>, what: string): Pro
       `WebGPU device lost during ${what} (${info.reason ?? "unknown"}: ${info.message})`,
     );
   });
-  return Promise.race([p, lost]);
+  lost.catch(() => {}); // if the device is lost after `p` settled, nobody is waiting
+  const guarded = p.catch(async (e) => {
+    // a failed operation on a device that is being lost: report the loss, not the symptom
+    const timer = new Promise<undefined>((r) => setTimeout(() => r(undefined), 100));
+    const info = await Promise.race([device.lost, timer]);
+    if (info) {
+      throw new Error(
+        `WebGPU device lost during ${what} (${info.reason ?? "unknown"}: ${info.message})`,
+      );
+    }
+    throw e;
+  });
+  return Promise.race([guarded, lost]);
 }
 
 /**
