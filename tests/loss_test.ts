@@ -182,8 +182,18 @@ describe("random 2-D and 3-D cases (make_loss_fixtures.py)", () => {
         for (const e of c.expected) {
           const what = `${e.loss} ${JSON.stringify(e.options)}`;
           if (e.loss === "boundary") {
-            close(boundaryLoss(probs, refPhi, e.options), e.value, tol, `${what} (fixture maps)`);
-            close(boundaryLoss(probs, phi, e.options), e.value, 1e-5, `${what} (our maps)`);
+            close(
+              boundaryLoss(probs, refPhi, e.options as never),
+              e.value,
+              tol,
+              `${what} (fixture maps)`,
+            );
+            close(
+              boundaryLoss(probs, phi, e.options as never),
+              e.value,
+              1e-5,
+              `${what} (our maps)`,
+            );
           } else {
             const fn = REGION[e.loss as keyof typeof REGION];
             close(fn(probs, labels, e.options as never), e.value, tol, what);

@@ -43,8 +43,10 @@ describe("scorer totals match numpy (make_loss_fixtures.py)", () => {
         const tol = kind === "float32" ? 1e-5 : 1e-7;
         close(r.total, s.total, tol, "total");
         assert.deepEqual(Object.keys(r.terms), Object.keys(s.terms));
-        for (const [k, v] of Object.entries(s.terms)) close(r.terms[k]!, v, tol, k);
-        for (const [k, v] of Object.entries(s.weights as Record<string, number>)) {
+        for (const [k, v] of Object.entries(s.terms as unknown as Record<string, number>)) {
+          close(r.terms[k]!, v, tol, k);
+        }
+        for (const [k, v] of Object.entries(s.weights as unknown as Record<string, number>)) {
           close(r.weights[k]!, v, 1e-12, `weight ${k}`);
         }
         assert.deepEqual(r.gradient!.shape, c.shape);
