@@ -49,6 +49,36 @@ export function rowPass(
   }
 }
 
+/**
+ * {@linkcode rowPass} for the mask `labels !== cls` (zeros where the label is `cls`): the
+ * distance of every voxel to the nearest voxel of class `cls` along the row.
+ */
+export function rowPassClass(
+  labels: Int32Array,
+  cls: number,
+  out: Float32Array,
+  n: number,
+  s: number,
+  r0: number,
+  r1: number,
+  final: boolean,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const base = r * n;
+    let lastZero = -1;
+    for (let i = 0; i < n; i++) {
+      if (labels[base + i] === cls) {
+        lastZero = i;
+        out[base + i] = 0;
+      } else {
+        out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
+      }
+    }
+    if (lastZero < 0) continue;
+    finishRow(out, base, n, s, final);
+  }
+}
+
 /** {@linkcode rowPass} for bigint masks. */
 export function rowPassBig(
   mask: BigMask,
@@ -167,6 +197,18 @@ export function columnPass(
 }
 
 /**
+ * Columns whose mean squared distance is at most `NEAR2·s2` (a search radius of a few samples)
+ * use a direct outward search: cheaper than the envelope's unpredictable branches on noisy
+ * masks (random label maps).
+ */
+const NEAR2 = 16;
+
+function allInfinite(f: Float64Array, off: number, n: number): boolean {
+  for (let q = 0; q < n; q++) if (f[off + q] !== Infinity) return false;
+  return true;
+}
+
+/**
  * Lower envelope of the parabolas `s2·(x − p)² + f[p]` over one column `f[off .. off+n)`,
  * sampled at every `x`, into `res[off .. off+n)` (Felzenszwalb & Huttenlocher 2012), skipping
  * Infinity samples; a column of Infinity (or of zeros) is copied through. Division-free: the
@@ -181,16 +223,41 @@ function envelope(
   s2: number,
   scratch: Scratch,
 ): void {
-  const { v, g, fv } = scratch;
-  let k = -1;
-  let allZero = true;
+  let maxF = 0;
+  let sumF = 0;
   for (let q = 0; q < n; q++) {
     const fq = f[off + q]!;
-    if (fq === Infinity) {
-      allZero = false;
-      continue;
+    sumF += fq;
+    if (fq > maxF) maxF = fq;
+  }
+  if (maxF === 0 || maxF === Infinity && allInfinite(f, off, n)) {
+    for (let q = 0; q < n; q++) res[off + q] = f[off + q]!;
+    return;
+  }
+  if (sumF <= NEAR2 * s2 * n) {
+    // answers lie a few samples away on average: a direct outward search beats the envelope
+    for (let q = 0; q < n; q++) {
+      let best = f[off + q]!;
+      for (let dd = 1; s2 * dd * dd < best; dd++) {
+        const c = s2 * dd * dd;
+        if (q >= dd) {
+          const x = f[off + q - dd]! + c;
+          if (x < best) best = x;
+        }
+        if (q + dd < n) {
+          const x = f[off + q + dd]! + c;
+          if (x < best) best = x;
+        }
+      }
+      res[off + q] = best;
     }
-    if (fq !== 0) allZero = false;
+    return;
+  }
+  const { v, g, fv } = scratch;
+  let k = -1;
+  for (let q = 0; q < n; q++) {
+    const fq = f[off + q]!;
+    if (fq === Infinity) continue;
     // parabola heights in units of s2: g = f/s2 + q², so the intersection of p < q lies at
     // (g[q] - g[p]) / (2 (q - p))
     const gq = fq + s2 * q * q;
@@ -206,10 +273,6 @@ function envelope(
     v[k] = q;
     g[k] = gq;
     fv[k] = fq;
-  }
-  if (k < 0 || allZero) {
-    for (let q = 0; q < n; q++) res[off + q] = f[off + q]!;
-    return;
   }
   const z = scratch.z;
   const inv = 1 / (2 * s2);
@@ -232,22 +295,51 @@ export function edtInto(
   out: Float32Array,
   spatial: readonly number[],
   spacing: readonly number[],
+  scratch?: Scratch,
 ): void {
   const total = out.length;
   const d = spatial.length;
   const nLast = spatial[d - 1]!;
-  const final1 = d === 1;
   if (typeof (mask as ArrayLike<unknown>)[0] === "bigint") {
-    rowPassBig(mask as BigMask, out, nLast, spacing[d - 1]!, 0, total / nLast, final1);
+    rowPassBig(mask as BigMask, out, nLast, spacing[d - 1]!, 0, total / nLast, d === 1);
   } else {
-    rowPass(mask as NumberMask, out, nLast, spacing[d - 1]!, 0, total / nLast, final1);
+    rowPass(mask as NumberMask, out, nLast, spacing[d - 1]!, 0, total / nLast, d === 1);
   }
+  stridedPasses(out, spatial, spacing, scratch);
+}
+
+/**
+ * The distance of every voxel of `out` (one or more volumes of extents `spatial`) to the
+ * nearest voxel whose label is `cls`, single-threaded.
+ */
+export function classDistanceInto(
+  labels: Int32Array,
+  cls: number,
+  out: Float32Array,
+  spatial: readonly number[],
+  spacing: readonly number[],
+  scratch?: Scratch,
+): void {
+  const d = spatial.length;
+  const nLast = spatial[d - 1]!;
+  rowPassClass(labels, cls, out, nLast, spacing[d - 1]!, 0, out.length / nLast, d === 1);
+  stridedPasses(out, spatial, spacing, scratch);
+}
+
+/** Every pass after the first: along each other spatial axis, innermost first. */
+function stridedPasses(
+  out: Float32Array,
+  spatial: readonly number[],
+  spacing: readonly number[],
+  scratch?: Scratch,
+): void {
+  const d = spatial.length;
   if (d === 1) return;
-  const scratch = makeScratch(Math.max(...spatial));
-  let stride = nLast;
+  scratch ??= makeScratch(Math.max(...spatial));
+  let stride = spatial[d - 1]!;
   for (let ax = d - 2; ax >= 0; ax--) {
     const n = spatial[ax]!;
-    const units = columnUnits(total, n, stride);
+    const units = columnUnits(out.length, n, stride);
     columnPass(out, n, stride, spacing[ax]! * spacing[ax]!, 0, units, ax === 0, scratch);
     stride *= n;
   }
