@@ -15,7 +15,7 @@ import type {
   Statistics,
   StatTerm,
 } from "../../core/types.ts";
-import type { BackendPlugin } from "../../core/registry.ts";
+import type { BackendPlugin, Registry } from "../../core/registry.ts";
 import { createRegistry } from "../../core/registry.ts";
 import { builtinPlugins } from "../../plugins/builtin.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
@@ -418,4 +418,4 @@ export const tfjsPlugin: BackendPlugin<"tfjs"> = {
  * assert.equal(tfjsRegistry.get("backend", "cpu").name, "cpu");
  * ```
  */
-export const tfjsRegistry = createRegistry([...builtinPlugins, tfjsPlugin] as const);
+export const tfjsRegistry: Registry = createRegistry([...builtinPlugins, tfjsPlugin] as const);
