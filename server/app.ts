@@ -22,6 +22,7 @@ import { type Executor, InlineExecutor, JobError, WorkerPool } from "./pool.ts";
 import { lossRoutes } from "./routes/loss.ts";
 import { distanceRoutes } from "./routes/distance.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { SERVER_VERSION } from "./version.ts";
 
@@ -294,6 +295,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   v1.route("/loss", lossRoutes(ctx));
   v1.route("/distance", distanceRoutes(ctx));
   v1.route("/plugins", pluginRoutes(ctx));
+  v1.route("/metrics", metricsRoutes(ctx));
   const methods: [string, string][] = [["/loss", "POST"], ["/distance", "POST"], [
     "/plugins",
     "GET",

@@ -9,6 +9,7 @@ import type { NdArray } from "../core/ndarray.ts";
 import type { Registry } from "../core/registry.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
 import { createScorer, signedDistance } from "../mod.ts";
+import { type MetricsJob, type MetricsJobResult, runMetricsJob } from "./routes/metrics_job.ts";
 
 /** A `POST /v1/loss` job. */
 export interface LossJob {
@@ -51,7 +52,7 @@ export interface DistanceJob {
 }
 
 /** Any job. */
-export type Job = LossJob | DistanceJob;
+export type Job = LossJob | DistanceJob | MetricsJob;
 
 /** What a loss job returns. */
 export interface LossResult {
@@ -76,7 +77,7 @@ export interface DistanceResult {
 }
 
 /** Any result. */
-export type JobResult = LossResult | DistanceResult;
+export type JobResult = LossResult | DistanceResult | MetricsJobResult;
 
 /** A result with the library's own compute time. */
 export interface TimedResult {
@@ -145,6 +146,7 @@ export class JobRunner {
    * @returns The result and the library's compute time.
    */
   async run(job: Job): Promise<TimedResult> {
+    if (job.kind === "metrics") return runMetricsJob(job);
     if (job.kind === "loss") {
       const scorer = await this.#scorer(job.config);
       const t0 = performance.now();

@@ -4,6 +4,7 @@
  * @module
  */
 import { SERVER_VERSION } from "./version.ts";
+import { metricsOpenApi } from "./routes/metrics.ts";
 
 type Json = Record<string, unknown>;
 
@@ -257,6 +258,7 @@ export function openApiDocument(): Record<string, unknown> {
       license: { name: "MIT", identifier: "MIT" },
     },
     paths: {
+      ...metricsOpenApi().paths,
       "/v1/loss": {
         post: {
           operationId: "loss",
@@ -338,7 +340,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
     },
     components: {
-      schemas,
+      schemas: { ...schemas, ...metricsOpenApi().schemas },
       responses: {
         BadRequest: errorResponse(
           "Malformed body: bad JSON, broken .npy header, truncated data, bad multipart",
