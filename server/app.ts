@@ -300,6 +300,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
     "/plugins",
     "GET",
   ]];
+  methods.push(["/metrics", "POST"]);
   for (const [path, allow] of methods) {
     v1.all(path, (c) =>
       errorResponse(

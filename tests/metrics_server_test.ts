@@ -211,6 +211,7 @@ describe("POST /v1/metrics", () => {
     );
     await expectError(await postJson({ prediction: m, target: m, extra: 1 }), 422, /extra/);
     await expectError(await postJson("{not json"), 400);
+    await expectError(await app.request("/v1/metrics"), 405, /POST \/v1\/metrics/);
     const res = await app.request("/v1/metrics", {
       method: "POST",
       headers: { "Content-Type": "text/plain" },
