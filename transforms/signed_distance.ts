@@ -139,7 +139,7 @@ export async function signedDistance(
     const dpos = d.data.subarray(2 * k * vol, (2 * k + 1) * vol);
     const dneg = d.data.subarray((2 * k + 1) * vol, (2 * k + 2) * vol);
     for (let v = 0; v < vol; v++) {
-      out[k * vol + v] = pos[v] ? -(dpos[v]! - shift) : dneg[v]!;
+      out[k * vol + v] = pos[v] ? shift - dpos[v]! : dneg[v]!;
     }
   }
   return { data: out, shape: outShape };

@@ -1,0 +1,251 @@
+// Signed distance maps: the official one_hot2dist values of reference.json (independent scipy
+// re-derivation, ../shared/reference), the three conventions on random label maps
+// (tests/fixtures/signed_distance_cases.json from tests/fixtures/make_edt_fixtures.py), the
+// fast label-map path against a generic DistanceTransform, and bad input.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import reference from "./fixtures/reference/reference.json" with { type: "json" };
+import fixtures from "./fixtures/signed_distance_cases.json" with { type: "json" };
+import {
+  type DistanceTransform,
+  edt,
+  edtPlugin,
+  type NdArray,
+  signedDistance,
+  type SignedDistanceConvention,
+} from "../mod.ts";
+
+interface SdCase {
+  name: string;
+  shape: number[];
+  numClasses: number;
+  labels: number[];
+  spacing?: number[];
+  kervadec: number[];
+  signed: number[];
+  "inner-zero": number[];
+}
+const cases = fixtures.cases as SdCase[];
+const conventions: SignedDistanceConvention[] = ["kervadec", "signed", "inner-zero"];
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string) {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (!(Math.abs(a - e) <= 1e-5 * Math.max(1, Math.abs(e)))) {
+      assert.fail(`${label}: element ${i} is ${a}, expected ${e} (scipy)`);
+    }
+  }
+}
+
+/** A DistanceTransform that is not the built-in one (so the generic path runs), counting calls. */
+function generic(): DistanceTransform & { calls: number } {
+  const t = {
+    name: "generic",
+    exact: true,
+    calls: 0,
+    edt(mask: NdArray, options?: { spacing?: readonly number[]; spatialDims?: number }) {
+      t.calls++;
+      return Promise.resolve(edt(mask, options));
+    },
+  };
+  return t;
+}
+
+describe("signedDistance() reproduces one_hot2dist (reference.json, all cases)", () => {
+  for (const c of reference.cases) {
+    test(c.name, async () => {
+      const [n, numClasses, ...spatial] = c.shape as number[];
+      const target = { data: new Int32Array(c.labels), shape: [n!, ...spatial] };
+      const spacing = c.spacing ?? undefined;
+      const fast = await signedDistance(target, { numClasses: numClasses!, spacing });
+      assert.deepEqual(fast.shape, c.shape);
+      assertClose(fast.data, c.signed_distance_kervadec, `${c.name} (fast path)`);
+      const g = generic();
+      const slow = await signedDistance(target, { numClasses: numClasses!, spacing, transform: g });
+      assertClose(slow.data, c.signed_distance_kervadec, `${c.name} (generic transform)`);
+      assert.equal(g.calls, 1);
+    });
+  }
+});
+
+describe("signedDistance() conventions match scipy on random label maps", () => {
+  for (const c of cases) {
+    for (const convention of conventions) {
+      test(`${c.name}, ${convention}`, async () => {
+        const target = { data: new Uint8Array(c.labels), shape: c.shape };
+        const o = { numClasses: c.numClasses, spacing: c.spacing, convention };
+        const fast = await signedDistance(target, o);
+        assert.deepEqual(fast.shape, [c.shape[0], c.numClasses, ...c.shape.slice(1)]);
+        assertClose(fast.data, c[convention], `${c.name} ${convention} (fast path)`);
+        const slow = await signedDistance(target, { ...o, transform: generic() });
+        assertClose(slow.data, c[convention], `${c.name} ${convention} (generic transform)`);
+      });
+    }
+  }
+});
+
+test("signedDistance() gives zero maps for absent and whole-volume classes", async () => {
+  // sample 0: classes 0 and 1; sample 1: all class 2 (fills the volume)
+  const labels = new Int32Array([0, 1, 1, 0, 2, 2, 2, 2]);
+  for (const transform of [undefined, generic()]) {
+    const d = await signedDistance({ data: labels, shape: [2, 2, 2] }, {
+      numClasses: 3,
+      transform,
+    });
+    const map = (n: number, c: number) =>
+      Array.from(d.data.subarray((n * 3 + c) * 4, (n * 3 + c + 1) * 4));
+    assert.deepEqual(map(0, 2), [0, 0, 0, 0]); // absent
+    assert.deepEqual(map(1, 0), [0, 0, 0, 0]); // absent
+    assert.deepEqual(map(1, 2), [0, 0, 0, 0]); // whole volume
+    // class 0 of sample 0 (diagonal): inside -(1 - 1) = 0, outside distance 1
+    assert.deepEqual(map(0, 0), [0, 1, 1, 0]);
+    assert.ok(d.data.every(Number.isFinite));
+  }
+});
+
+test("signedDistance() never mixes samples", async () => {
+  // sample 0 has class 1 at its last row; sample 1 has class 1 only at (3, 0)
+  const labels = new Uint8Array(2 * 4 * 4);
+  labels.fill(1, 12, 16);
+  labels[16 + 12] = 1;
+  const d = await signedDistance({ data: labels, shape: [2, 4, 4] }, { numClasses: 2 });
+  // sample 1, class 1, voxel (0, 3): distance to (3, 0) is sqrt(18), not 1 (the border voxel
+  // of sample 0 would be 1 away if the batch were stacked)
+  const v = d.data[(1 * 2 + 1) * 16 + 3]!;
+  assert.ok(Math.abs(v - Math.sqrt(18)) < 1e-6, `got ${v}`);
+});
+
+test("signedDistance() accepts integer labels in any typed array", async () => {
+  const c = cases[0]!;
+  for (
+    const data of [
+      new Int8Array(c.labels),
+      new Uint16Array(c.labels),
+      new Float32Array(c.labels),
+      new Float64Array(c.labels),
+      BigInt64Array.from(c.labels.map(BigInt)),
+      BigUint64Array.from(c.labels.map(BigInt)),
+    ]
+  ) {
+    const d = await signedDistance({ data, shape: c.shape }, {
+      numClasses: c.numClasses,
+      spacing: c.spacing,
+    });
+    assertClose(d.data, c.kervadec, `${c.name} as ${data.constructor.name}`);
+  }
+});
+
+test("signedDistance() with the edt plugin's Worker transform", async () => {
+  const c = cases[1]!;
+  const transform = await edtPlugin.create({ workers: 2, parallelThreshold: 0 });
+  try {
+    const d = await signedDistance({ data: new Int32Array(c.labels), shape: c.shape }, {
+      numClasses: c.numClasses,
+      spacing: c.spacing,
+      convention: "signed",
+      transform,
+    });
+    assertClose(d.data, c.signed, c.name);
+  } finally {
+    transform.dispose?.();
+  }
+});
+
+describe("signedDistance() rejects bad input naming the argument", () => {
+  const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
+  const cases: [string, () => Promise<unknown>, ErrorConstructor, RegExp][] = [
+    ["numClasses 0", () => signedDistance(target, { numClasses: 0 }), RangeError, /numClasses/],
+    ["numClasses 1.5", () => signedDistance(target, { numClasses: 1.5 }), RangeError, /numClasses/],
+    [
+      "numClasses NaN",
+      () => signedDistance(target, { numClasses: NaN }),
+      RangeError,
+      /numClasses.*NaN/,
+    ],
+    [
+      "label = numClasses",
+      () => signedDistance({ data: new Uint8Array([0, 2]), shape: [1, 2] }, { numClasses: 2 }),
+      RangeError,
+      /target labels in \[0, 2\).*2/,
+    ],
+    [
+      "negative label",
+      () => signedDistance({ data: new Int32Array([0, -1]), shape: [1, 2] }, { numClasses: 2 }),
+      RangeError,
+      /target labels.*-1/,
+    ],
+    [
+      "fractional label",
+      () => signedDistance({ data: new Float32Array([0, 0.5]), shape: [1, 2] }, { numClasses: 2 }),
+      RangeError,
+      /target labels.*0\.5/,
+    ],
+    [
+      "NaN label",
+      () => signedDistance({ data: new Float32Array([0, NaN]), shape: [1, 2] }, { numClasses: 2 }),
+      RangeError,
+      /target labels.*NaN/,
+    ],
+    [
+      "no spatial axis",
+      () => signedDistance({ data: new Uint8Array([0, 1]), shape: [2] }, { numClasses: 2 }),
+      TypeError,
+      /target.*shape/,
+    ],
+    [
+      "spacing length",
+      () => signedDistance(target, { numClasses: 2, spacing: [1, 1] }),
+      TypeError,
+      /options\.spacing/,
+    ],
+    [
+      "spacing 0",
+      () => signedDistance(target, { numClasses: 2, spacing: [0] }),
+      RangeError,
+      /options\.spacing\[0\]/,
+    ],
+    [
+      "convention",
+      () =>
+        signedDistance(target, {
+          numClasses: 2,
+          convention: "sdf" as SignedDistanceConvention,
+        }),
+      RangeError,
+      /options\.convention.*sdf/,
+    ],
+    [
+      "transform",
+      () =>
+        signedDistance(target, {
+          numClasses: 2,
+          transform: {} as DistanceTransform,
+        }),
+      TypeError,
+      /options\.transform/,
+    ],
+    [
+      "shape/data mismatch",
+      () => signedDistance({ data: new Uint8Array(3), shape: [1, 4] }, { numClasses: 2 }),
+      TypeError,
+      /target\.data/,
+    ],
+    [
+      "empty",
+      () => signedDistance({ data: new Uint8Array(0), shape: [1, 0] }, { numClasses: 2 }),
+      RangeError,
+      /target\.shape\[1\]/,
+    ],
+  ];
+  for (const [name, fn, type, message] of cases) {
+    test(name, async () => {
+      await assert.rejects(fn, (err: Error) => {
+        assert.ok(err instanceof type, `${name}: ${err.constructor.name}: ${err.message}`);
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+});
