@@ -208,8 +208,8 @@ describe("jfa", () => {
         ] as const
       ) {
         const spatial = shape.slice(1);
-        const lab = new Uint8Array(shape.reduce((a, b) => a * b, 1));
-        const one = spatial.reduce((a, b) => a * b, 1);
+        const lab = new Uint8Array((shape as readonly number[]).reduce((a, b) => a * b, 1));
+        const one = (spatial as number[]).reduce((a, b) => a * b, 1);
         for (let s = 0; s < shape[0]; s++) {
           const m1 = balls([...spatial], 8, 10, 42 + s);
           const m2 = balls([...spatial], 4, 6, 52 + s);

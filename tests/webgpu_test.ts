@@ -15,7 +15,7 @@ import {
   requestWebgpuDevice,
   webgpuPlugin,
 } from "../mod.ts";
-import type { EvaluateResult, NdArray, ScorerConfig } from "../mod.ts";
+import type { EvaluateResult, NdArray, Registry, ScorerConfig } from "../mod.ts";
 import { gpuTest, rng } from "./webgpu_gate.ts";
 
 const reference = JSON.parse(
@@ -60,7 +60,7 @@ const LOSSES: ScorerConfig["losses"] = [
 async function run(
   config: Partial<ScorerConfig>,
   request: Parameters<Awaited<ReturnType<typeof createScorer>>["evaluate"]>[0],
-  registry = defaultRegistry,
+  registry: Registry = defaultRegistry,
 ): Promise<EvaluateResult> {
   const scorer = await createScorer({ losses: LOSSES, ...config } as ScorerConfig, {
     registry,
