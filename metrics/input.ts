@@ -330,6 +330,15 @@ export function resolveEmpty(
   if (policy !== undefined && (typeof policy !== "object" || policy === null)) {
     throw new TypeError(`Expected options.empty to be an object but found ${policy}`);
   }
+  for (const key of Object.keys(policy ?? {})) {
+    if (key !== "both" && key !== "prediction" && key !== "target") {
+      throw new RangeError(
+        `Expected options.empty keys to be both, prediction or target but found ${
+          JSON.stringify(key)
+        }`,
+      );
+    }
+  }
   let diag = 0;
   for (let i = 0; i < spatial.length; i++) diag += (spatial[i]! * spacing[i]!) ** 2;
   diag = Math.sqrt(diag);

@@ -301,6 +301,7 @@ describe("bad input", () => {
     assert.throws(() => hausdorff(m, m, { convention: "scipy" as "monai" }), RangeError);
     assert.throws(() => dice(m, m, { classes: [5] }), RangeError);
     assert.throws(() => dice(m, m, { empty: { both: "zero" as "nan" } }), RangeError);
+    assert.throws(() => dice(m, m, { empty: { bothEmpty: 1 } as never }), RangeError);
     assert.throws(() => surfaceDice(m, m, { tolerance: -1 }), RangeError);
     assert.throws(() => surfaceDice(m, m, { tolerance: [1, 2] }), TypeError);
     assert.throws(() => surfaceDice(m, m, {} as { tolerance: number }), TypeError);
