@@ -44,6 +44,29 @@ export type Fields =
   | { kind: "json"; obj: Record<string, unknown> }
   | { kind: "multipart"; parts: Map<string, MultipartValue> };
 
+/** How deep a JSON body or JSON part may nest (arrays and objects). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Throws a 400 when `value` nests deeper than {@linkcode MAX_JSON_DEPTH} (iteratively). */
+export function checkDepth(value: unknown, where: string): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (d > MAX_JSON_DEPTH) {
+      throw badRequest(`Malformed ${where}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    if (Array.isArray(v)) {
+      // flat number arrays are the common case: only push containers
+      for (const x of v) if (typeof x === "object" && x !== null) stack.push([x, d + 1]);
+    } else {
+      for (const x of Object.values(v)) {
+        if (typeof x === "object" && x !== null) stack.push([x, d + 1]);
+      }
+    }
+  }
+}
+
 /** The media type of a Content-Type header, lowercased, without parameters. */
 export function mediaType(header: string | undefined): string {
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
@@ -74,6 +97,7 @@ export async function readFields(c: Context<AppEnv>, allowed: readonly string[])
       const why = e instanceof SyntaxError ? e.message : "nesting too deep";
       throw badRequest(`Malformed JSON body: ${why}`.slice(0, 300));
     }
+    checkDepth(obj, "JSON body");
     if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
       throw unprocessable(`Expected the JSON body to be an object but found ${typeName(obj)}`);
     }
@@ -121,8 +145,9 @@ export function valueField(f: Fields, name: string): unknown {
       `Expected the multipart field ${name} to be a JSON text part but found a file`,
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(part);
+    value = JSON.parse(part);
   } catch (e) {
     throw badRequest(
       `Malformed JSON in the multipart field ${name}: ${e instanceof Error ? e.message : e}`.slice(
@@ -131,6 +156,8 @@ export function valueField(f: Fields, name: string): unknown {
       ),
     );
   }
+  checkDepth(value, `multipart field ${name}`);
+  return value;
 }
 
 /**

@@ -4,7 +4,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { appOptionsFromEnv, createApp, decodeNpy, encodeNpy } from "../server/mod.ts";
 import type { LogEntry } from "../server/mod.ts";
-import { buildMultipart } from "../server/multipart.ts";
+import { buildMultipart, parseMultipart } from "../server/multipart.ts";
 import { WorkerPool } from "../server/pool.ts";
 import { createRegistry, defaultRegistry } from "../mod.ts";
 import type { LossPlugin } from "../mod.ts";
@@ -678,5 +678,81 @@ describe("settings", () => {
     assert.throws(() => appOptionsFromEnv({ SEGLOSS_TIMEOUT_MS: "-5" }), RangeError);
     assert.throws(() => appOptionsFromEnv({ SEGLOSS_COMPUTE: "gpu" }), RangeError);
     assert.throws(() => createApp({ timeoutMs: 0 }), RangeError);
+  });
+});
+
+describe("codecs", () => {
+  test("parseMultipart: quoted boundary, preamble, file parts as bytes, strict errors", () => {
+    const enc = new TextEncoder();
+    const ok = parseMultipart(
+      enc.encode(
+        '--bq\r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n' +
+          '--bq\r\nContent-Disposition: form-data; name="f"; filename="x.npy"\r\n\r\n\u0001\u0002\r\n--bq--\r\n',
+      ),
+      'multipart/form-data; boundary="bq"',
+    );
+    assert.equal(ok.get("a"), "hello");
+    assert.deepEqual(Array.from(ok.get("f") as Uint8Array), [1, 2]);
+    const status = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as { status?: number }).status;
+      }
+      return 200;
+    };
+    const mp = (s: string, ct = "multipart/form-data; boundary=bq") =>
+      status(() => parseMultipart(enc.encode(s), ct));
+    assert.equal(mp('--bq\r\nContent-Disposition: form-data; name="a"\r\n\r\nhel'), 400); // truncated
+    assert.equal(mp("--bq\r\nContent-Type: text/plain\r\n\r\nx\r\n--bq--"), 400); // no disposition
+    assert.equal(mp("--bq\r\nContent-Disposition: form-data\r\n\r\nx\r\n--bq--"), 400); // no name
+    assert.equal(mp("no delimiter at all"), 400);
+    assert.equal(mp("--bq--", "multipart/form-data"), 400); // no boundary parameter
+    const twice = '--bq\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n' +
+      '--bq\r\nContent-Disposition: form-data; name="a"\r\n\r\n2\r\n--bq--';
+    assert.equal(mp(twice), 422);
+  });
+
+  test("decodeNpy: format 2.0, float16, bool, a 1-d Fortran array, and round trips", () => {
+    const v2 = rawNpy(
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }    \n",
+      new Uint8Array(new Float64Array([1.5, -2]).buffer),
+      2,
+    );
+    assert.deepEqual(Array.from(decodeNpy(v2, "x").data as Float64Array), [1.5, -2]);
+    // float16: 1.0 = 0x3c00, -2.0 = 0xc000, 0.5 = 0x3800, inf = 0x7c00
+    const f16 = rawNpy(
+      "{'descr': '<f2', 'fortran_order': False, 'shape': (4,), }\n",
+      new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x3800, 0x7c00]).buffer),
+    );
+    const h = decodeNpy(f16, "x");
+    assert.equal(h.dtype, "float16");
+    assert.deepEqual(Array.from(h.data as Float32Array), [1, -2, 0.5, Infinity]);
+    const b = decodeNpy(
+      rawNpy(
+        "{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }\n",
+        new Uint8Array([0, 1, 7]),
+      ),
+      "x",
+    );
+    assert.deepEqual([b.dtype, Array.from(b.data as Uint8Array)], ["bool", [0, 1, 1]]);
+    const f1 = decodeNpy(
+      rawNpy(
+        "{'descr': '<i4', 'fortran_order': True, 'shape': (1, 2), }\n",
+        new Uint8Array(new Int32Array([3, 4]).buffer),
+      ),
+      "x",
+    );
+    assert.deepEqual(Array.from(f1.data as Int32Array), [3, 4]);
+    for (
+      const data of [new Uint16Array([1, 2]), new Int8Array([-1, 2]), new BigUint64Array([5n])]
+    ) {
+      const round = decodeNpy(encodeNpy({ data, shape: [data.length] }), "x");
+      assert.deepEqual(
+        Array.from(round.data as ArrayLike<number>),
+        Array.from(data as ArrayLike<number>),
+      );
+      assert.equal(round.data.constructor, data.constructor);
+    }
   });
 });
