@@ -20,6 +20,7 @@ import {
   JFA_REFINEMENTS,
   type JfaRefinement,
   jfaSteps,
+  releaseScratch,
   signedMapsOnDevice,
 } from "./jfa_gpu.ts";
 import { floodGeometry } from "./jfa_kernels.ts";
@@ -116,7 +117,7 @@ export interface JfaTransform extends DistanceTransform {
   signedDistance(target: NdArray, options: JfaSignedOptions): Promise<NdArray<Float32Array>>;
   /** Internal: the device source (shared with the webgpu backend). */
   readonly [JFA_INTERNAL]: DeviceSource;
-  /** Releases nothing the caller owns; present for the interface. */
+  /** Frees the scratch buffers kept on the device between calls (the device stays). */
   dispose(): void;
 }
 
@@ -176,7 +177,9 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
         buffer.destroy();
       }
     },
-    dispose() {},
+    dispose() {
+      source.peek().then((d) => d && releaseScratch(d), () => {});
+    },
   };
 }
 

@@ -109,6 +109,35 @@ function geomKey(g: FloodGeometry): string {
   return `${g.w}x${g.h}x${g.d}:${g.two ? 1 : 0}${g.three ? 1 : 0}`;
 }
 
+const scratch = new WeakMap<GPUDevice, { a: GPUBuffer; b: GPUBuffer }>();
+
+/** The two ping-pong seed buffers of at least `bytes`, reused across floods on `device`. */
+function seedBuffers(device: GPUDevice, bytes: number): [GPUBuffer, GPUBuffer] {
+  let s = scratch.get(device);
+  if (!s || s.a.size < bytes) {
+    if (s) {
+      s.a.destroy();
+      s.b.destroy();
+    }
+    const size = Math.max(bytes, s ? s.a.size : 0);
+    s = {
+      a: device.createBuffer({ size, usage: BUFFER.STORAGE }),
+      b: device.createBuffer({ size, usage: BUFFER.STORAGE }),
+    };
+    scratch.set(device, s);
+  }
+  return [s.a, s.b];
+}
+
+/** Frees the seed buffers kept for `device` (the next flood allocates them again). */
+export function releaseScratch(device: GPUDevice): void {
+  const s = scratch.get(device);
+  if (!s) return;
+  scratch.delete(device);
+  s.a.destroy();
+  s.b.destroy();
+}
+
 /** What a flood starts from and what it writes. */
 export interface FloodSpec {
   /** Spatial geometry of every volume. */
@@ -134,7 +163,9 @@ export interface FloodSpec {
 
 /**
  * Encodes a whole flood into `pass` (a compute pass: dispatches in it are ordered and see
- * each other's writes). Returns the transient buffers, to destroy after the submit completes.
+ * each other's writes). Returns the transient buffers, to destroy after the submit (the two
+ * seed buffers are kept per device and reused: submits on one queue run in order, so reuse is
+ * safe; {@linkcode releaseScratch} frees them).
  */
 export function encodeFlood(
   device: GPUDevice,
@@ -175,9 +206,7 @@ export function encodeFlood(
     usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
   });
   device.queue.writeBuffer(uniform, 0, ubytes);
-  const seedBytes = Math.max(4, total * 4);
-  const a = device.createBuffer({ size: seedBytes, usage: BUFFER.STORAGE });
-  const b = device.createBuffer({ size: seedBytes, usage: BUFFER.STORAGE });
+  const [a, b] = seedBuffers(device, Math.max(4, total * 4));
   const ub = { buffer: uniform, size: JFA_PARAMS_BYTES };
   const bg = (layout: GPUBindGroupLayout, src: GPUBuffer, dst: GPUBuffer, flags?: GPUBuffer) =>
     device.createBindGroup({
@@ -212,7 +241,7 @@ export function encodeFlood(
   pass.setPipeline(finalP);
   pass.setBindGroup(0, finalBg, [(slots - 1) * align]);
   pass.dispatchWorkgroups(gx, gy);
-  return [uniform, a, b];
+  return [uniform];
 }
 
 /**

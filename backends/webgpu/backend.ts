@@ -19,7 +19,7 @@ import type {
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { JFA_INTERNAL, type JfaTransform } from "../../transforms/jfa.ts";
-import { signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
+import { releaseScratch, signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
 import {
   BUFFER,
   cachedPipeline,
@@ -444,6 +444,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
     },
     dispose() {
       for (const p of [...live]) p.dispose();
+      source.peek().then((d) => d && releaseScratch(d), () => {});
     },
   };
 }

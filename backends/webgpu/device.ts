@@ -183,6 +183,17 @@ export class DeviceSource {
     this.#own = device;
   }
 
+  /** The device in use if one was handed in or the default was already requested. */
+  async peek(): Promise<GPUDevice | undefined> {
+    if (this.#own) return this.#own;
+    if (!defaultDevice) return undefined;
+    try {
+      return await defaultDevice;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Whether the device was handed in by the caller. */
   get external(): boolean {
     return this.#own !== undefined;
