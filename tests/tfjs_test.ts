@@ -642,7 +642,7 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
           )(x));
           assert.equal(maps, 0, "no GPU buffer was mapped for reading");
           // tfjs's own record of the tensor: a GPU resource, no CPU values
-          const info = (w.backend as unknown as {
+          const info = (tf.backend() as unknown as {
             tensorMap: { get(id: unknown): { values: unknown; resource: unknown } };
           }).tensorMap.get(phi.dataId);
           assert.equal(info.values, null);

@@ -27,6 +27,7 @@
  * await tf.setBackend("cpu");
  * const loss = createTfjsLoss({
  *   input: "logits",
+ *   numClasses: 2,
  *   losses: [{ name: "dice" }, { name: "boundary" }],
  *   schedule: { kind: "rebalance" },
  * });

@@ -29,6 +29,7 @@ export type Layout = "channels-first" | "channels-last";
  * ```ts
  * import type { TensorLike } from "@segloss/segloss/tfjs";
  * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
  * import assert from "node:assert/strict";
  *
  * const a: TensorLike = { data: new Float32Array([1, 2]), shape: [1, 2] };
