@@ -16,6 +16,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import type { Registry } from "../core/registry.ts";
+import { defaultRegistry } from "../mod.ts";
 import { errorBody, type ErrorCode, HttpError, isClientError, tooLarge } from "./errors.ts";
 import type { AppEnv, RouteContext } from "./context.ts";
 import { type Executor, InlineExecutor, JobError, WorkerPool } from "./pool.ts";
@@ -221,7 +222,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
     maxElements,
     executor,
     registry: async () =>
-      (options.registry as Registry | undefined) ?? (await import("../mod.ts")).defaultRegistry,
+      (options.registry as Registry | undefined) ?? (defaultRegistry as unknown as Registry),
   };
 
   const app = new Hono<AppEnv>();

@@ -8,7 +8,7 @@
 import type { NdArray } from "../core/ndarray.ts";
 import type { Registry } from "../core/registry.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
-import { createScorer, signedDistance } from "../mod.ts";
+import { createScorer, defaultRegistry, signedDistance } from "../mod.ts";
 import { type MetricsJob, type MetricsJobResult, runMetricsJob } from "./routes/metrics_job.ts";
 
 /** A `POST /v1/loss` job. */
@@ -172,7 +172,7 @@ export class JobRunner {
       }
       return { result, computeMs };
     }
-    const registry = this.#registry ?? (await import("../mod.ts")).defaultRegistry;
+    const registry = this.#registry ?? (defaultRegistry as unknown as Registry);
     const plugin = registry.get("distance", job.transform);
     const t0 = performance.now();
     const transform = await plugin.create();

@@ -1,0 +1,186 @@
+// The edge claim, tested: server/main.ts bundled into one ES module (deno bundle under Deno,
+// bun build under Bun) runs inside workerd, Cloudflare's Workers runtime (npm package
+// `workerd`), on loopback, with tests/workerd/config.capnp; one /v1/loss request (JSON) and one
+// multipart .npy request are scored through it and checked against numpy/scipy values
+// (tests/fixtures/server_cases.json). Skipped, with a message, only when the binary cannot run.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { decodeNpy, encodeNpy } from "../server/mod.ts";
+import { buildMultipart } from "../server/multipart.ts";
+import cases from "./fixtures/server_cases.json" with { type: "json" };
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const small = cases.small2d;
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The workerd binary the npm package installed, if it runs here. */
+async function workerdBinary(): Promise<string | undefined> {
+  const candidates = [
+    join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"),
+    join(ROOT, "node_modules/@cloudflare/workerd-linux-arm64/bin/workerd"),
+    join(ROOT, "node_modules/@cloudflare/workerd-darwin-64/bin/workerd"),
+    join(ROOT, "node_modules/@cloudflare/workerd-darwin-arm64/bin/workerd"),
+    join(ROOT, "node_modules/.bin/workerd"),
+  ];
+  for (const bin of candidates) {
+    if (!existsSync(bin)) continue;
+    try {
+      await run(bin, ["--version"]);
+      return bin;
+    } catch {
+      // present but cannot run on this machine
+    }
+  }
+  return undefined;
+}
+
+describe("the bundled app inside workerd", () => {
+  let bin: string | undefined;
+  let dir = "";
+  let child: ChildProcess | undefined;
+  let url = "";
+  let log = "";
+
+  before(async () => {
+    bin = await workerdBinary();
+    if (!bin) return;
+    dir = mkdtempSync(join(tmpdir(), "segloss-workerd-"));
+    const out = join(dir, "worker.js");
+    if (isBun) {
+      await run(process.execPath, [
+        "build",
+        "server/main.ts",
+        "--target=browser",
+        "--format=esm",
+        "--outfile",
+        out,
+      ]);
+    } else {
+      await run("deno", [
+        "bundle",
+        "--platform",
+        "browser",
+        "--format",
+        "esm",
+        "-o",
+        out,
+        "server/main.ts",
+      ]);
+    }
+    copyFileSync(join(ROOT, "tests/workerd/config.capnp"), join(dir, "config.capnp"));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    child = spawn(bin, [
+      "serve",
+      join(dir, "config.capnp"),
+      "--socket-addr",
+      `http=127.0.0.1:${port}`,
+    ], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (d) => (log += d));
+    child.stderr?.on("data", (d) => (log += d));
+    for (let i = 0; i < 300; i++) {
+      try {
+        if ((await fetch(`${url}/healthz`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`workerd did not start within 30 s:\n${log}`);
+  });
+
+  after(() => {
+    child?.kill("SIGTERM");
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("GET /healthz: the service runs inline (no Web Workers in workerd)", async (t) => {
+    if (!bin) return t.skip("the workerd binary from the npm package cannot run on this machine");
+    const body = await (await fetch(`${url}/healthz`)).json();
+    assert.equal(body.status, "ok");
+    assert.equal(body.compute, "inline");
+  });
+
+  test("POST /v1/loss (JSON) through workerd matches numpy/scipy", async (t) => {
+    if (!bin) return t.skip("the workerd binary from the npm package cannot run on this machine");
+    const res = await fetch(`${url}/v1/loss`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ config: small.config, input: small.input, target: small.target }),
+    });
+    assert.equal(res.status, 200, log);
+    const body = await res.json();
+    assert.ok(Math.abs(body.total - small.total) < 1e-5, `${body.total} vs ${small.total}`);
+    assert.ok(Math.abs(body.terms.dice - small.terms.dice) < 1e-5);
+    assert.ok(Math.abs(body.terms.boundary - small.terms.boundary) < 1e-5);
+  });
+
+  test("POST /v1/loss (multipart .npy, gradient as .npy) through workerd matches finite differences", async (t) => {
+    if (!bin) return t.skip("the workerd binary from the npm package cannot run on this machine");
+    const { body, contentType } = buildMultipart([
+      { name: "config", value: JSON.stringify(small.config) },
+      { name: "gradient", value: "true" },
+      {
+        name: "input",
+        value: encodeNpy({ data: new Float32Array(small.input.data), shape: small.input.shape }),
+      },
+      {
+        name: "target",
+        value: encodeNpy({ data: new Uint8Array(small.target.data), shape: small.target.shape }),
+      },
+    ]);
+    const res = await fetch(`${url}/v1/loss`, {
+      method: "POST",
+      headers: { "Content-Type": contentType, Accept: "application/x-npy" },
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(res.status, 200, log);
+    const summary = JSON.parse(res.headers.get("x-segloss-result")!);
+    assert.ok(Math.abs(summary.total - small.total) < 1e-5);
+    const grad = decodeNpy(new Uint8Array(await res.arrayBuffer()), "gradient");
+    small.gradient.forEach((g: number, i: number) =>
+      assert.ok(Math.abs((grad.data[i] as number) - g) < 1e-5)
+    );
+  });
+
+  test("a malformed body through workerd is a 400, not a crash", async (t) => {
+    if (!bin) return t.skip("the workerd binary from the npm package cannot run on this machine");
+    const res = await fetch(`${url}/v1/loss`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: "{oops",
+    });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.code, "bad_request");
+  });
+});
