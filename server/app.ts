@@ -221,8 +221,10 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   const ctx: RouteContext = {
     maxElements,
     executor,
-    registry: async () =>
-      (options.registry as Registry | undefined) ?? (defaultRegistry as unknown as Registry),
+    registry: () =>
+      Promise.resolve(
+        (options.registry as Registry | undefined) ?? (defaultRegistry as unknown as Registry),
+      ),
   };
 
   const app = new Hono<AppEnv>();
