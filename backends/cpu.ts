@@ -19,21 +19,27 @@ import { signedDistance } from "../transforms/signed_distance.ts";
 import { computeGradient, computeStatistics, type KernelBatch } from "../loss/kernel.ts";
 
 /**
- * Options of {@linkcode createCpuBackend} (none yet; the object is accepted so that configs
- * can carry `backendOptions` uniformly).
+ * Options of {@linkcode createCpuBackend}.
  *
  * @example Basic usage
  * ```ts
  * import type { CpuBackendOptions } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
- * const o: CpuBackendOptions = {};
- * assert.deepEqual(o, {});
+ * const o: CpuBackendOptions = { cacheProbabilities: false };
+ * assert.equal(o.cacheProbabilities, false);
  * ```
  */
-export type CpuBackendOptions = Record<string, never>;
+export interface CpuBackendOptions {
+  /**
+   * For logits: keep the softmax probabilities of the statistics pass (one buffer the size
+   * of the input) so that the gradient pass needs no second softmax (default true; false
+   * saves that memory and recomputes).
+   */
+  cacheProbabilities?: boolean;
+}
 
-function checkBatch(batch: BackendBatch): KernelBatch {
+function checkBatch(batch: BackendBatch, cache: boolean): KernelBatch {
   if (typeof batch !== "object" || batch === null) {
     throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
   }
@@ -97,6 +103,13 @@ function checkBatch(batch: BackendBatch): KernelBatch {
     ...(batch.onehot ? { onehot: batch.onehot } : {}),
     ...(batch.ignoreIndex !== undefined ? { ignoreIndex: batch.ignoreIndex } : {}),
     ...(batch.distance ? { distance: batch.distance.data } : {}),
+    ...(cache && batch.inputKind === "logits"
+      ? {
+        probs: input.data instanceof Float64Array
+          ? new Float64Array(input.data.length)
+          : new Float32Array(input.data.length),
+      }
+      : {}),
   };
 }
 
@@ -136,7 +149,7 @@ function distanceLabels(k: KernelBatch): Int32Array {
  * dL/dinput in one pass (float64 for float64 input, else float32). With a one-hot target the
  * maps are computed from its argmax; voxels with the ignore label count as background there.
  *
- * @param _options Reserved (see {@linkcode CpuBackendOptions}).
+ * @param options See {@linkcode CpuBackendOptions}.
  * @returns The backend.
  *
  * @example Basic usage
@@ -158,11 +171,32 @@ function distanceLabels(k: KernelBatch): Int32Array {
  * assert.deepEqual(Array.from(g), [-0.5, 0.5]);
  * ```
  */
-export function createCpuBackend(_options: CpuBackendOptions = {}): Backend {
+export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== "cacheProbabilities") {
+      throw new TypeError(
+        `Expected backend options keys among cacheProbabilities but found ${JSON.stringify(key)}`,
+      );
+    }
+  }
+  const cache = options.cacheProbabilities ?? true;
+  if (typeof cache !== "boolean") {
+    throw new TypeError(
+      `Expected options.cacheProbabilities to be a boolean but found ${JSON.stringify(cache)}`,
+    );
+  }
   return {
     name: "cpu",
     prepare(batch: BackendBatch): Promise<PreparedBatch> {
-      const k = checkBatch(batch);
+      let k: KernelBatch;
+      try {
+        k = checkBatch(batch, cache);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       let distanceReady: Promise<void> | undefined;
       const ensureDistance = (): Promise<void> => {
         if (k.distance) return Promise.resolve();
@@ -205,6 +239,8 @@ export function createCpuBackend(_options: CpuBackendOptions = {}): Backend {
         },
         dispose() {
           k.distance = undefined;
+          k.probs = undefined;
+          k.probsReady = false;
         },
       };
       return Promise.resolve(prepared);
@@ -231,5 +267,5 @@ export const cpuPlugin: BackendPlugin<"cpu"> = {
   description: "Typed arrays, zero dependencies: one fused statistics pass, one gradient pass",
   priority: 0,
   isAvailable: () => true,
-  create: () => createCpuBackend(),
+  create: (options) => createCpuBackend(options as CpuBackendOptions | undefined),
 };

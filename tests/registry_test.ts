@@ -189,7 +189,7 @@ describe("third-party plugins", () => {
     euclid.dispose();
   });
 
-  test("a plugin registered later under a built-in name replaces it", async () => {
+  test("a plugin registered later under a built-in name replaces it", () => {
     const mine: LossPlugin<"dice"> = { ...tversky, name: "dice" } as unknown as LossPlugin<"dice">;
     const r = createRegistry([...builtinPlugins, mine]);
     assert.equal(r.get("loss", "dice"), mine);

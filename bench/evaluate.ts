@@ -1,0 +1,163 @@
+/**
+ * `evaluate` on the classic example (logits 16x8x64x64 standard normal, labels 16x64x64
+ * uniform over 8 classes): softmax, signed distance maps per sample and class, dice +
+ * 0.01·boundary, gradient — segloss's CPU backend against a numpy/scipy reimplementation of
+ * the official PyTorch-style computation (bench/evaluate_ref.py), in one run on the same
+ * data, with ratios.
+ *
+ * Run: `deno run -A bench/evaluate.ts` (or `bun bench/evaluate.ts`); `REPEATS=30` to change
+ * the number of timed runs.
+ *
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createScorer, signedDistance } from "../mod.ts";
+
+const N = 16, C = 8, H = 64, W = 64;
+const REPEATS = Number(
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
+    .REPEATS ?? 20,
+);
+
+/** Deterministic standard normals (mulberry32 + Box–Muller). */
+function normals(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(u())), th = 2 * Math.PI * u();
+    out[i] = r * Math.cos(th);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(th);
+  }
+  return out;
+}
+
+const logits = normals(N * C * H * W, 1);
+const labels = new Uint8Array(N * H * W);
+{
+  const r = normals(N * H * W, 2);
+  // uniform over the 8 classes from the normal's CDF bucket (deterministic, exact uniform
+  // would need another generator; the bucket of Φ(x) is uniform)
+  const erf = (x: number) => {
+    const t = 1 / (1 + 0.3275911 * Math.abs(x));
+    const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t +
+          0.254829592) * t * Math.exp(-x * x);
+    return x >= 0 ? y : -y;
+  };
+  for (let i = 0; i < labels.length; i++) {
+    const phi = 0.5 * (1 + erf(r[i]! / Math.SQRT2));
+    labels[i] = Math.min(C - 1, Math.floor(phi * C));
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// ---- ours
+const input = { data: logits, shape: [N, C, H, W] };
+const target = { data: labels, shape: [N, H, W] };
+const scorer = await createScorer({
+  backend: "cpu",
+  input: "logits",
+  losses: [{ name: "dice" }, { name: "boundary", weight: 0.01 }],
+});
+let result = await scorer.evaluate({ input, target, gradient: true });
+for (let i = 0; i < 3; i++) result = await scorer.evaluate({ input, target, gradient: true });
+const tEval: number[] = [];
+for (let i = 0; i < REPEATS; i++) {
+  const t0 = performance.now();
+  result = await scorer.evaluate({ input, target, gradient: true });
+  tEval.push(performance.now() - t0);
+}
+const tMaps: number[] = [];
+for (let i = 0; i < REPEATS; i++) {
+  const t0 = performance.now();
+  await signedDistance(target, { numClasses: C });
+  tMaps.push(performance.now() - t0);
+}
+// statistics + gradient passes alone (maps given)
+const distance = await signedDistance(target, { numClasses: C });
+const tPasses: number[] = [];
+for (let i = 0; i < REPEATS; i++) {
+  const t0 = performance.now();
+  await scorer.evaluate({ input, target, gradient: true, distance });
+  tPasses.push(performance.now() - t0);
+}
+scorer.dispose();
+
+// ---- reference, same data, same machine, right after
+const dir = mkdtempSync(join(tmpdir(), "segloss-bench-"));
+writeFileSync(join(dir, "logits.f32"), new Uint8Array(logits.buffer));
+writeFileSync(join(dir, "labels.u8"), labels);
+writeFileSync(join(dir, "shape.json"), JSON.stringify([N, C, H, W]));
+const here = new URL(".", import.meta.url).pathname;
+const ref = JSON.parse(
+  execFileSync("python3", [join(here, "evaluate_ref.py"), dir, String(Math.max(5, REPEATS >> 1))], {
+    encoding: "utf8",
+    env: {
+      ...(globalThis as { process?: { env: Record<string, string> } }).process?.env,
+      OMP_NUM_THREADS: "1",
+    },
+  }),
+);
+rmSync(dir, { recursive: true, force: true });
+
+// ---- agreement (same data): values and a strided sample of the gradient
+const g = result.gradient!.data;
+let maxGradErr = 0, checksum = 0;
+for (let i = 0; i < g.length; i++) checksum += Math.abs(g[i]!);
+(ref.grad_sample as number[]).forEach((x, k) => {
+  maxGradErr = Math.max(maxGradErr, Math.abs(g[k * 9973]! - x));
+});
+const runtime = "Deno" in globalThis
+  ? `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
+  : `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`;
+
+const ours = median(tEval), theirs = ref.median.t_total as number;
+console.log(
+  `evaluate, classic example (logits ${N}x${C}x${H}x${W}, labels ${N}x${H}x${W}, dice + 0.01·boundary, gradient)`,
+);
+console.log(
+  `runtime ${runtime}; reference numpy ${ref.numpy} + scipy ${ref.scipy}, one thread; ${REPEATS} runs, medians`,
+);
+console.log(
+  `values: ours dice ${result.terms.dice!.toFixed(7)} boundary ${
+    result.terms.boundary!.toFixed(6)
+  }; ` +
+    `reference dice ${ref.dice.toFixed(7)} boundary ${ref.boundary.toFixed(6)}; ` +
+    `max |gradient difference| on ${ref.grad_sample.length} samples ${
+      maxGradErr.toExponential(2)
+    }, ` +
+    `sum |g| ${checksum.toExponential(6)} vs ${ref.grad_checksum.toExponential(6)}`,
+);
+console.log("");
+console.log("| step | segloss cpu (ms) | numpy + scipy (ms) | ratio |");
+console.log("|---|---:|---:|---:|");
+const row = (name: string, a: number, b: number) =>
+  console.log(`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(1)}x |`);
+row("signed distance maps (128 maps)", median(tMaps), ref.median.t_maps);
+row(
+  "softmax + loss + gradient (maps given)",
+  median(tPasses),
+  ref.median.t_softmax + ref.median.t_loss_backward,
+);
+row("whole evaluate", ours, theirs);
+console.log("");
+console.log(
+  `anchor from the issue (measured elsewhere, PyTorch 1.13 + scipy, one thread): 108 ms ` +
+    `-> ${(108 / ours).toFixed(1)}x (target >= 4x); torch is not installed on this machine.`,
+);
+const mins = Math.min(...tEval);
+console.log(`ours min ${mins.toFixed(1)} ms, reference min ${ref.min.t_total.toFixed(1)} ms`);
