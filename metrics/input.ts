@@ -97,12 +97,15 @@ export interface MetricOptions {
   nan?: "skip" | "propagate";
 }
 
+/** Label volumes as the metrics read them: uint8 when the labels fit, else int32. */
+export type LabelArray = Uint8Array | Int32Array;
+
 /** Label volumes ready for the metrics. */
 export interface PreparedLabels {
-  /** Predicted labels, `N · V` int32. */
-  pred: Int32Array;
+  /** Predicted labels, `N · V` (uint8 when they fit, else int32). */
+  pred: LabelArray;
   /** Target labels, `N · V` int32. */
-  target: Int32Array;
+  target: LabelArray;
   /** Batch size. */
   numSamples: number;
   /** Spatial extents. */
@@ -134,11 +137,24 @@ function isSmallIntArray(
     a instanceof Uint16Array || a instanceof Int16Array || a instanceof Int32Array;
 }
 
-function toLabels(arr: NdArray, name: string, out: Int32Array, numClasses?: number): number {
+/**
+ * Validates labels and returns them as a Uint8Array (the input itself when it is one: no
+ * copy) or an Int32Array (labels above 255, float or bigint input), with the largest label.
+ */
+function toLabels(arr: NdArray, name: string, numClasses?: number): [LabelArray, number] {
   const src = arr.data;
   const limit = numClasses ?? Infinity;
+  if (src instanceof Uint8Array) {
+    let max = 0;
+    for (let i = 0; i < src.length; i++) if (src[i]! > max) max = src[i]!;
+    if (max >= limit) {
+      const i = src.findIndex((v) => v >= limit);
+      throw labelError(name, src[i], i, numClasses);
+    }
+    return [src, max];
+  }
   if (isSmallIntArray(src)) {
-    // fast path: a range scan, then a native copy
+    // fast path: a range scan, then no copy or a native one
     let min = 0;
     let max = 0;
     for (let i = 0; i < src.length; i++) {
@@ -150,9 +166,11 @@ function toLabels(arr: NdArray, name: string, out: Int32Array, numClasses?: numb
       const i = src.findIndex((v) => v < 0 || v >= limit);
       throw labelError(name, src[i], i, numClasses);
     }
+    const out = max < 256 ? new Uint8Array(src.length) : new Int32Array(src.length);
     out.set(src);
-    return max;
+    return [out, max];
   }
+  const out = new Int32Array(src.length);
   let max = 0;
   for (let i = 0; i < src.length; i++) {
     const raw = src[i]!;
@@ -161,10 +179,10 @@ function toLabels(arr: NdArray, name: string, out: Int32Array, numClasses?: numb
     out[i] = v;
     if (v > max) max = v;
   }
-  return max;
+  return [out, max];
 }
 
-function scoresToLabels(arr: NdArray, out: Int32Array, threshold: number): void {
+function scoresToLabels(arr: NdArray, threshold: number): LabelArray {
   const src = arr.data;
   if (typeof src[0] === "bigint") {
     throw new TypeError(
@@ -177,6 +195,7 @@ function scoresToLabels(arr: NdArray, out: Int32Array, threshold: number): void 
   const n = shape[0]!;
   const c = shape[1]!;
   const vox = sizeOf(shape.slice(2));
+  const out = c <= 256 ? new Uint8Array(n * vox) : new Int32Array(n * vox);
   for (let b = 0; b < n; b++) {
     const base = b * c * vox;
     const ob = b * vox;
@@ -198,6 +217,7 @@ function scoresToLabels(arr: NdArray, out: Int32Array, threshold: number): void 
       out[ob + v] = arg;
     }
   }
+  return out;
 }
 
 /**
@@ -264,11 +284,14 @@ export function prepareLabels(
     throw new RangeError(`Expected options.threshold to be a finite number but found ${threshold}`);
   }
   const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
-  const pred = new Int32Array(numSamples * voxels);
-  const tgt = new Int32Array(numSamples * voxels);
-  let max = toLabels(target, "target", tgt, numClasses);
-  if (isScores) scoresToLabels(prediction, pred, threshold);
-  else max = Math.max(max, toLabels(prediction, "prediction", pred, numClasses));
+  let [tgt, max] = toLabels(target, "target", numClasses);
+  let pred: LabelArray;
+  if (isScores) pred = scoresToLabels(prediction, threshold);
+  else {
+    const [p, pMax] = toLabels(prediction, "prediction", numClasses);
+    pred = p;
+    max = Math.max(max, pMax);
+  }
   numClasses ??= Math.max(2, max + 1);
   let classes: number[];
   if (options.classes !== undefined) {

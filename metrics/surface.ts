@@ -13,7 +13,13 @@
  */
 import { checkNdArray, type NdArray, sizeOf } from "../core/ndarray.ts";
 import { edt } from "../transforms/edt.ts";
-import { type MetricOptions, type PreparedLabels, prepareLabels, resolveEmpty } from "./input.ts";
+import {
+  type LabelArray,
+  type MetricOptions,
+  type PreparedLabels,
+  prepareLabels,
+  resolveEmpty,
+} from "./input.ts";
 import { type MetricResult, summarize } from "./result.ts";
 
 /**
@@ -54,7 +60,7 @@ export function surfaceVoxels(
   }
   const spatial = shape.slice(shape.length - spatialDims);
   const vol = sizeOf(spatial);
-  const labels = new Int32Array(mask.data.length);
+  const labels = new Uint8Array(mask.data.length);
   const src = mask.data;
   // deno-lint-ignore eqeqeq
   for (let i = 0; i < src.length; i++) labels[i] = src[i] != 0 ? 1 : 0;
@@ -86,8 +92,8 @@ function stridesOf(spatial: readonly number[]): number[] {
  * the two counts.
  */
 function markSurfaces(
-  pred: Int32Array,
-  target: Int32Array,
+  pred: LabelArray,
+  target: LabelArray,
   off: number,
   spatial: readonly number[],
   strides: readonly number[],
@@ -103,7 +109,7 @@ function markSurfaces(
 }
 
 function markOne(
-  arr: Int32Array,
+  arr: LabelArray,
   bit: number,
   off: number,
   spatial: readonly number[],
@@ -164,8 +170,8 @@ function markOne(
  * when neither holds the class.
  */
 function boundingBox(
-  pred: Int32Array,
-  target: Int32Array,
+  pred: LabelArray,
+  target: LabelArray,
   off: number,
   spatial: readonly number[],
   c: number,
@@ -173,31 +179,30 @@ function boundingBox(
   const d = spatial.length;
   const last = d - 1;
   const nLast = spatial[last]!;
-  const rows = sizeOf(spatial) / nLast;
+  const end = off + sizeOf(spatial);
   const lo = spatial.map((n) => n);
   const hi = spatial.map(() => -1);
-  const coord = new Array<number>(d).fill(0);
-  for (let r = 0; r < rows; r++) {
-    const base = off + r * nLast;
-    let first = -1;
-    let lastHit = -1;
-    for (let x = 0; x < nLast; x++) {
-      if (pred[base + x] === c || target[base + x] === c) {
-        if (first < 0) first = x;
-        lastHit = x;
-      }
-    }
-    if (first >= 0) {
+  for (const whole of [pred, target]) {
+    // native indexOf jumps over the rows without the class; per row with a hit, the first and
+    // last hit give the extent along the last axis
+    const arr = whole.subarray(off, end);
+    let i = arr.indexOf(c);
+    while (i >= 0) {
+      const rowStart = i - (i % nLast);
+      const rowEnd = rowStart + nLast - 1;
+      const first = i - rowStart;
+      const lastHit = arr.lastIndexOf(c, rowEnd) - rowStart;
       if (first < lo[last]!) lo[last] = first;
       if (lastHit > hi[last]!) hi[last] = lastHit;
-      for (let a = 0; a < last; a++) {
-        if (coord[a]! < lo[a]!) lo[a] = coord[a]!;
-        if (coord[a]! > hi[a]!) hi[a] = coord[a]!;
+      let r = rowStart / nLast;
+      for (let a = last - 1; a >= 0; a--) {
+        const n = spatial[a]!;
+        const ca = r % n;
+        r = (r - ca) / n;
+        if (ca < lo[a]!) lo[a] = ca;
+        if (ca > hi[a]!) hi[a] = ca;
       }
-    }
-    for (let a = last - 1; a >= 0; a--) {
-      if (++coord[a]! < spatial[a]!) break;
-      coord[a] = 0;
+      i = rowEnd + 1 < arr.length ? arr.indexOf(c, rowEnd + 1) : -1;
     }
   }
   return hi[0]! < 0 ? null : { lo, hi };
