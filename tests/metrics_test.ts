@@ -193,6 +193,31 @@ describe("hand-derived values", () => {
     close(r.values[0]![0]!, Math.sqrt(42.25), 1e-7, "hd");
   });
 
+  test("samples never see each other's masks (no leak across the batch axis)", () => {
+    // sample 0: prediction only; sample 1: target only, right "below" sample 0's prediction
+    const p = new Uint8Array(2 * 16);
+    const t = new Uint8Array(2 * 16);
+    p[5] = 1;
+    t[16 + 5] = 1;
+    t[16 + 6] = 1;
+    const r = hausdorff({ data: p, shape: [2, 4, 4] }, { data: t, shape: [2, 4, 4] }, {
+      percentile: 100,
+    });
+    assert.deepEqual(r.values, [[Infinity], [Infinity]]);
+    const d = dice({ data: p, shape: [2, 4, 4] }, { data: t, shape: [2, 4, 4] });
+    assert.ok(Number.isNaN(d.values[0]![0]!));
+    assert.equal(d.values[1]![0], 0);
+  });
+
+  test("surface Dice counts a distance exactly equal to the tolerance", () => {
+    // voxels at x = 0 and x = 2 with spacing 0.8: distance 1.6 exactly in real numbers
+    const p = { data: new Uint8Array([1, 0, 0, 0]), shape: [1, 1, 4] };
+    const t = { data: new Uint8Array([0, 0, 1, 0]), shape: [1, 1, 4] };
+    const opt = { spacing: [1, 0.8] };
+    assert.equal(surfaceDice(p, t, { ...opt, tolerance: 1.6 }).values[0]![0], 1);
+    assert.equal(surfaceDice(p, t, { ...opt, tolerance: 1.59 }).values[0]![0], 0);
+  });
+
   test("empty policies: defaults, overrides and the volume diagonal", () => {
     const z = { data: new Uint8Array(6), shape: [1, 2, 3] };
     const m = { data: new Uint8Array([0, 1, 0, 0, 0, 0]), shape: [1, 2, 3] };
