@@ -10,8 +10,16 @@
  * @module
  */
 
-/** Columns gathered per block in the strided passes (16 float32 = one 64-byte cache line). */
-export const BLOCK = 16;
+/**
+ * Columns gathered per block in a strided pass along an axis of length `n`: at least 16
+ * (16 float32 = one 64-byte cache line per row), more for short axes so that the gathered rows
+ * span several cache lines (fewer TLB misses on large strides), keeping the block's scratch
+ * (`width·n` float64) within `BLOCK_ELEMENTS`.
+ */
+export function blockWidth(n: number): number {
+  return Math.max(16, Math.min(128, Math.floor(BLOCK_ELEMENTS / n)));
+}
+const BLOCK_ELEMENTS = 16384;
 
 /** A typed array of numbers (every accepted mask type except the bigint ones). */
 export type NumberMask = ArrayLike<number>;
@@ -139,8 +147,8 @@ export interface Scratch {
 /** Allocates scratch for axes up to `maxLen` long. */
 export function makeScratch(maxLen: number): Scratch {
   return {
-    f: new Float64Array(BLOCK * maxLen),
-    res: new Float64Array(BLOCK * maxLen),
+    f: new Float64Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
+    res: new Float64Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
     v: new Int32Array(maxLen),
     z: new Float64Array(maxLen + 1),
     g: new Float64Array(maxLen),
@@ -150,7 +158,7 @@ export function makeScratch(maxLen: number): Scratch {
 
 /** The number of work units of a strided pass: (outer index, block of columns) pairs. */
 export function columnUnits(total: number, n: number, stride: number): number {
-  return (total / (n * stride)) * Math.ceil(stride / BLOCK);
+  return (total / (n * stride)) * Math.ceil(stride / blockWidth(n));
 }
 
 /**
@@ -169,12 +177,13 @@ export function columnPass(
   final: boolean,
   scratch: Scratch,
 ): void {
-  const nb = Math.ceil(stride / BLOCK);
+  const width = blockWidth(n);
+  const nb = Math.ceil(stride / width);
   const { f, res } = scratch;
   for (let u = u0; u < u1; u++) {
     const o = Math.floor(u / nb);
-    const j0 = (u - o * nb) * BLOCK;
-    const w = Math.min(BLOCK, stride - j0);
+    const j0 = (u - o * nb) * width;
+    const w = Math.min(width, stride - j0);
     const base = o * n * stride + j0;
     // gather w columns into f (column-major: column j at j*n)
     for (let i = 0; i < n; i++) {
@@ -258,6 +267,8 @@ function envelope(
   for (let q = 0; q < n; q++) {
     const fq = f[off + q]!;
     if (fq === Infinity) continue;
+    // inside a run of zeros only the run's ends can be nearest to a sample outside it
+    if (fq === 0 && q > 0 && q < n - 1 && f[off + q - 1] === 0 && f[off + q + 1] === 0) continue;
     // parabola heights in units of s2: g = f/s2 + q², so the intersection of p < q lies at
     // (g[q] - g[p]) / (2 (q - p))
     const gq = fq + s2 * q * q;
@@ -280,6 +291,10 @@ function envelope(
   z[k + 1] = Infinity;
   let j = 0;
   for (let q = 0; q < n; q++) {
+    if (f[off + q] === 0) {
+      res[off + q] = 0;
+      continue;
+    }
     while (z[j + 1]! < q) j++;
     const d = q - v[j]!;
     res[off + q] = s2 * d * d + fv[j]!;
