@@ -13,7 +13,6 @@ import {
   enumOption,
   functionalBatch,
   need,
-  type Reduction,
   selectClasses,
 } from "./common.ts";
 import { computeStatistics } from "./kernel.ts";
@@ -39,7 +38,7 @@ export interface BoundaryOptions {
   /** Whether class 0 is scored when `classes` is not given (default false). */
   includeBackground?: boolean;
   /** `"mean"` (default: over samples, classes and voxels) or `"sum"`. */
-  reduction?: Reduction;
+  reduction?: "mean" | "sum";
 }
 
 const KEYS = ["classes", "includeBackground", "reduction"];

@@ -12,7 +12,6 @@ import {
   enumOption,
   functionalBatch,
   need,
-  type Reduction,
   weightsOption,
 } from "./common.ts";
 import { computeStatistics } from "./kernel.ts";
@@ -41,7 +40,7 @@ export interface CrossEntropyOptions {
   /** A label value whose voxels are ignored (labels targets only). */
   ignoreIndex?: number;
   /** `"mean"` (default, weighted mean) or `"sum"`. */
-  reduction?: Reduction;
+  reduction?: "mean" | "sum";
 }
 
 const KEYS = ["weights", "ignoreIndex", "reduction"];

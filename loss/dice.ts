@@ -16,7 +16,6 @@ import {
   functionalBatch,
   need,
   numberOption,
-  type Reduction,
   selectClasses,
   weightsOption,
 } from "./common.ts";
@@ -54,7 +53,7 @@ export interface DiceOptions {
   /** Per-class weights indexed by class id (length C); each term is multiplied by its weight. */
   weights?: readonly number[];
   /** `"mean"` (default) or `"sum"` of the weighted terms. */
-  reduction?: Reduction;
+  reduction?: "mean" | "sum";
 }
 
 const KEYS = [

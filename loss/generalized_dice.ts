@@ -16,7 +16,6 @@ import {
   functionalBatch,
   need,
   numberOption,
-  type Reduction,
   selectClasses,
 } from "./common.ts";
 import { computeStatistics } from "./kernel.ts";
@@ -58,7 +57,7 @@ export interface GeneralizedDiceOptions {
   /** Added to the denominator (default `eps` official, 1e-5 otherwise). */
   smoothDr?: number;
   /** `"mean"` (default) or `"sum"` over samples. */
-  reduction?: Reduction;
+  reduction?: "mean" | "sum";
 }
 
 const KEYS = [
