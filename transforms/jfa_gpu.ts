@@ -22,6 +22,15 @@ import {
  * Which refinement passes follow the log-step flood: `"jfa"` none, `"jfa+1"` one step of 1,
  * `"jfa+2"` steps 2 and 1, `"1+jfa"` a step of 1 first, `"1+jfa+1"` both, `"1+jfa+2"` a
  * step of 1 first and steps 2, 1 after, `"jfa+4+2+1"` three more, `"2jfa"` a second round.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { JfaRefinement } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const r: JfaRefinement = "jfa+2";
+ * assert.equal(r, "jfa+2");
+ * ```
  */
 export type JfaRefinement =
   | "jfa"
@@ -32,6 +41,14 @@ export type JfaRefinement =
   | "1+jfa+2"
   | "jfa+4+2+1"
   | "2jfa";
+
+/** How a flood is run: its refinement passes and the seeds kept per voxel. */
+export interface FloodConfig {
+  /** Refinement passes. */
+  refinement: JfaRefinement;
+  /** Seeds kept per voxel. */
+  seeds: 1 | 2;
+}
 
 /** The refinements accepted by {@linkcode jfaSteps}. */
 export const JFA_REFINEMENTS: readonly JfaRefinement[] = [
@@ -106,7 +123,7 @@ function layouts(device: GPUDevice): Layouts {
 }
 
 function geomKey(g: FloodGeometry): string {
-  return `${g.w}x${g.h}x${g.d}:${g.two ? 1 : 0}${g.three ? 1 : 0}`;
+  return `${g.w}x${g.h}x${g.d}:${g.two ? 1 : 0}${g.three ? 1 : 0}:k${g.k}`;
 }
 
 const scratch = new WeakMap<GPUDevice, { a: GPUBuffer; b: GPUBuffer }>();
@@ -206,7 +223,7 @@ export function encodeFlood(
     usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
   });
   device.queue.writeBuffer(uniform, 0, ubytes);
-  const [a, b] = seedBuffers(device, Math.max(4, total * 4));
+  const [a, b] = seedBuffers(device, Math.max(4, total * 4 * g.k));
   const ub = { buffer: uniform, size: JFA_PARAMS_BYTES };
   const bg = (layout: GPUBindGroupLayout, src: GPUBuffer, dst: GPUBuffer, flags?: GPUBuffer) =>
     device.createBindGroup({
@@ -257,7 +274,7 @@ export function signedMapsOnDevice(
   spatial: readonly number[],
   spacing: readonly number[],
   convention: "kervadec" | "signed" | "inner-zero",
-  refinement: JfaRefinement,
+  cfg: FloodConfig,
 ): GPUBuffer {
   let V = 1;
   for (const e of spatial) V *= e;
@@ -279,10 +296,10 @@ export function signedMapsOnDevice(
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   const transient = encodeFlood(device, pass, {
-    geometry: floodGeometry(spatial),
+    geometry: floodGeometry(spatial, cfg.seeds),
     volumes: n * C,
     spacing,
-    steps: jfaSteps(Math.max(...spatial), refinement),
+    steps: jfaSteps(Math.max(...spatial), cfg.refinement),
     init: { kind: "labels", buffer: labelsBuf, numClasses: C },
     final: { kind: "signed", flags: flagsBuf, shift },
     out,

@@ -32,6 +32,8 @@ export interface FloodGeometry {
   three: boolean;
   /** Whether taps move along y (2-D and 3-D). */
   two: boolean;
+  /** Seeds kept per voxel: 1 (classic) or 2 (the two nearest distinct ones: far fewer misses). */
+  k: 1 | 2;
 }
 
 /** Bits needed so that the all-ones field never equals a real coordinate. */
@@ -39,8 +41,8 @@ export function bitsFor(n: number): number {
   return Math.ceil(Math.log2(n + 1));
 }
 
-/** The geometry of trailing `spatial` extents (1 to 3 axes). */
-export function floodGeometry(spatial: readonly number[]): FloodGeometry {
+/** The geometry of trailing `spatial` extents (1 to 3 axes), keeping `k` seeds per voxel. */
+export function floodGeometry(spatial: readonly number[], k: 1 | 2 = 2): FloodGeometry {
   const dims = spatial.length;
   if (dims < 1 || dims > 3) {
     throw new RangeError(`Expected 1 to 3 spatial axes for jfa but found ${dims}`);
@@ -55,7 +57,7 @@ export function floodGeometry(spatial: readonly number[]): FloodGeometry {
         `but it needs ${bits}; use the exact edt transform for it`,
     );
   }
-  return { w, h, d, three: dims === 3, two: dims >= 2 };
+  return { w, h, d, three: dims === 3, two: dims >= 2, k };
 }
 
 function header(g: FloodGeometry): string {
@@ -71,6 +73,7 @@ const BX: u32 = ${bx}u;
 const BXY: u32 = ${bx + by}u;
 const MX: u32 = ${(1 << bx) - 1}u;
 const MY: u32 = ${(1 << by) - 1}u;
+const K: u32 = ${g.k}u;
 const SENT: u32 = 0x7fffffffu;
 const MEMBER: u32 = 0x80000000u;
 const BIG: f32 = 3.0e38;
@@ -108,11 +111,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= P.total) { return; }
   let byte = (mask[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu;
   if (byte != 0u) {
-    dst[i] = SENT | MEMBER;
+    dst[i * K] = SENT | MEMBER;
   } else {
     let v = i % V;
-    dst[i] = pack(i32(v % W), i32((v / W) % H), i32(v / WH));
+    dst[i * K] = pack(i32(v % W), i32((v / W) % H), i32(v / WH));
   }
+  if (K == 2u) { dst[i * K + 1u] = SENT; }
 }
 `;
 }
@@ -131,7 +135,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let c = b % P.extra;
   let n = b / P.extra;
   let l = labels[n * V + v];
-  dst[i] = select(SENT, SENT | MEMBER, l == i32(c));
+  dst[i * K] = select(SENT, SENT | MEMBER, l == i32(c));
+  if (K == 2u) { dst[i * K + 1u] = SENT; }
 }
 `;
 }
@@ -143,14 +148,33 @@ export function jfaStepWgsl(g: FloodGeometry): string {
   return header(g) + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+struct Best {
+  s1: u32,
+  d1: f32,
+  s2: u32,
+  d2: f32,
+};
+fn consider(best: ptr<function, Best>, c: u32, x: i32, y: i32, z: i32) {
+  if (c == SENT || c == (*best).s1 || c == (*best).s2) { return; }
+  let dd = dist2(c, x, y, z);
+  if (dd < (*best).d1) {
+    (*best).s2 = (*best).s1;
+    (*best).d2 = (*best).d1;
+    (*best).s1 = c;
+    (*best).d1 = dd;
+  } else if (K == 2u && dd < (*best).d2) {
+    (*best).s2 = c;
+    (*best).d2 = dd;
+  }
+}
 @compute @workgroup_size(${JFA_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let i = linear(gid, nw);
   if (i >= P.total) { return; }
-  let own = src[i];
+  let own = src[i * K];
   let member = own & MEMBER;
   if (P.fixed_zero != 0u && member == 0u) {
-    dst[i] = own;
+    dst[i * K] = own;
     return;
   }
   let b = i / V;
@@ -159,9 +183,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let x = i32(v % W);
   let y = i32((v / W) % H);
   let z = i32(v / WH);
-  var best = own & SENT;
-  var bd = BIG;
-  if (best != SENT) { bd = dist2(best, x, y, z); }
+  var best = Best(SENT, BIG, SENT, BIG);
+  consider(&best, own & SENT, x, y, z);
+  if (K == 2u) { consider(&best, src[i * K + 1u], x, y, z); }
   let k = P.step;
   for (var dz = -${rz}; dz <= ${rz}; dz++) {
     let qz = z + dz * k;
@@ -173,20 +197,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       for (var dx = -1; dx <= 1; dx++) {
         let qx = x + dx * k;
         if (qx < 0 || qx >= i32(W)) { continue; }
-        let q = src[row + u32(qx)];
-        var cand = q & SENT;
-        if ((q & MEMBER) != member) { cand = pack(qx, qy, qz); }
-        if (cand != SENT) {
-          let dd = dist2(cand, x, y, z);
-          if (dd < bd) {
-            bd = dd;
-            best = cand;
-          }
+        let qi = (row + u32(qx)) * K;
+        let q = src[qi];
+        if ((q & MEMBER) != member) {
+          consider(&best, pack(qx, qy, qz), x, y, z);
+        } else {
+          consider(&best, q & SENT, x, y, z);
+          if (K == 2u) { consider(&best, src[qi + 1u], x, y, z); }
         }
       }
     }
   }
-  dst[i] = best | member;
+  dst[i * K] = best.s1 | member;
+  if (K == 2u) { dst[i * K + 1u] = best.s2; }
 }
 `;
 }
@@ -209,7 +232,7 @@ fn polish(base: u32, member: u32, seed: u32, x: i32, y: i32, z: i32) -> f32 {
       for (var dx = -1; dx <= 1; dx++) {
         let qx = sx + dx;
         if (qx < 0 || qx >= i32(W)) { continue; }
-        let q = src[base + u32(qz) * WH + u32(qy) * W + u32(qx)];
+        let q = src[(base + u32(qz) * WH + u32(qy) * W + u32(qx)) * K];
         if ((q & MEMBER) != member) {
           bd = min(bd, dist2(pack(qx, qy, qz), x, y, z));
         }
@@ -230,7 +253,7 @@ ${polishWgsl(g)}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let i = linear(gid, nw);
   if (i >= P.total) { return; }
-  let s = src[i];
+  let s = src[i * K];
   if ((s & MEMBER) == 0u) {
     out[i] = 0.0;
     return;
@@ -266,7 +289,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out[i] = 0.0;
     return;
   }
-  let s = src[i];
+  let s = src[i * K];
   let seed = s & SENT;
   var d = 0.0;
   if (seed != SENT) {

@@ -277,6 +277,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
           const t = req.transform as Partial<JfaTransform>;
           const jfaSource = t[JFA_INTERNAL];
           if (jfaSource && (await jfaSource.get()) === device) {
+            checkBindingSize(device, n * C * V * 4 * t.seeds!, "the jfa seeds of the batch");
             phi = own(
               signedMapsOnDevice(
                 device,
@@ -286,7 +287,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
                 s.spatial,
                 req.spacing,
                 req.convention,
-                t.refinement!,
+                { refinement: t.refinement!, seeds: t.seeds! },
               ),
             );
           } else {
