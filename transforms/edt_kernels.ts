@@ -212,11 +212,6 @@ export function columnPass(
  */
 const NEAR2 = 16;
 
-function allInfinite(f: Float64Array, off: number, n: number): boolean {
-  for (let q = 0; q < n; q++) if (f[off + q] !== Infinity) return false;
-  return true;
-}
-
 /**
  * Lower envelope of the parabolas `s2·(x − p)² + f[p]` over one column `f[off .. off+n)`,
  * sampled at every `x`, into `res[off .. off+n)` (Felzenszwalb & Huttenlocher 2012), skipping
@@ -232,14 +227,33 @@ function envelope(
   s2: number,
   scratch: Scratch,
 ): void {
-  let maxF = 0;
+  const { v, g, fv } = scratch;
+  let k = -1;
   let sumF = 0;
   for (let q = 0; q < n; q++) {
     const fq = f[off + q]!;
     sumF += fq;
-    if (fq > maxF) maxF = fq;
+    if (fq === Infinity) continue;
+    // inside a run of zeros only the run's ends can be nearest to a sample outside it
+    if (fq === 0 && q > 0 && q < n - 1 && f[off + q - 1] === 0 && f[off + q + 1] === 0) continue;
+    // parabola heights g = f + s2·q²; the intersection of p < q lies at
+    // (g[q] - g[p]) / (2 s2 (q - p)). Pop while the new parabola's intersection with the top
+    // is left of the top's own left intersection (cross-multiplied, no division):
+    // (gq - g[k]) / (q - v[k]) <= (g[k] - g[k-1]) / (v[k] - v[k-1])
+    const gq = fq + s2 * q * q;
+    while (k > 0) {
+      const vk = v[k]!;
+      const gk = g[k]!;
+      if ((gq - gk) * (vk - v[k - 1]!) <= (gk - g[k - 1]!) * (q - vk)) k--;
+      else break;
+    }
+    k++;
+    v[k] = q;
+    g[k] = gq;
+    fv[k] = fq;
   }
-  if (maxF === 0 || maxF === Infinity && allInfinite(f, off, n)) {
+  if (k < 0 || sumF === 0) {
+    // all Infinity or all zero: nothing changes
     for (let q = 0; q < n; q++) res[off + q] = f[off + q]!;
     return;
   }
@@ -261,29 +275,6 @@ function envelope(
       res[off + q] = best;
     }
     return;
-  }
-  const { v, g, fv } = scratch;
-  let k = -1;
-  for (let q = 0; q < n; q++) {
-    const fq = f[off + q]!;
-    if (fq === Infinity) continue;
-    // inside a run of zeros only the run's ends can be nearest to a sample outside it
-    if (fq === 0 && q > 0 && q < n - 1 && f[off + q - 1] === 0 && f[off + q + 1] === 0) continue;
-    // parabola heights in units of s2: g = f/s2 + q², so the intersection of p < q lies at
-    // (g[q] - g[p]) / (2 (q - p))
-    const gq = fq + s2 * q * q;
-    // pop while the new parabola's intersection with the top is left of the top's own left
-    // intersection: (gq - g[k]) / (q - v[k]) <= (g[k] - g[k-1]) / (v[k] - v[k-1])
-    while (k > 0) {
-      const vk = v[k]!;
-      const gk = g[k]!;
-      if ((gq - gk) * (vk - v[k - 1]!) <= (gk - g[k - 1]!) * (q - vk)) k--;
-      else break;
-    }
-    k++;
-    v[k] = q;
-    g[k] = gq;
-    fv[k] = fq;
   }
   const z = scratch.z;
   const inv = 1 / (2 * s2);
