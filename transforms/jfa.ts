@@ -19,6 +19,7 @@ import {
   encodeFlood,
   type FloodConfig,
   JFA_REFINEMENTS,
+  JFA_SOURCE,
   type JfaRefinement,
   jfaSteps,
   releaseScratch,
@@ -83,9 +84,6 @@ export interface JfaSignedOptions {
   convention?: SignedDistanceConvention;
 }
 
-/** Internal handle the webgpu backend uses to keep signed maps on the device. */
-export const JFA_INTERNAL: unique symbol = Symbol("segloss.jfa");
-
 /**
  * The jump-flood {@linkcode DistanceTransform}. Besides `edt`, it tells which device it runs
  * on, so the `webgpu` backend can compute signed maps straight into GPU memory.
@@ -126,8 +124,6 @@ export interface JfaTransform extends DistanceTransform {
   ): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }>;
   /** Like `signedDistanceBuffer`, read back into an NdArray. */
   signedDistance(target: NdArray, options: JfaSignedOptions): Promise<NdArray<Float32Array>>;
-  /** Internal: the device source (shared with the webgpu backend). */
-  readonly [JFA_INTERNAL]: DeviceSource;
   /** Frees the scratch buffers kept on the device between calls (the device stays). */
   dispose(): void;
 }
@@ -176,12 +172,13 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
     );
   }
   const source = new DeviceSource(options.device);
-  return {
+  const transform: JfaTransform & { [JFA_SOURCE]: DeviceSource } = {
     name: "jfa",
     exact: false,
     refinement,
     seeds,
-    [JFA_INTERNAL]: source,
+    // (internal, enumerable so that wrappers made with spread keep it) the device source
+    [JFA_SOURCE]: source,
     device: () => source.get(),
     edt: (mask, opts) => jfaEdt(source, cfg, mask, opts ?? {}),
     signedDistanceBuffer: (target, opts) => jfaSignedBuffer(source, cfg, target, opts),
@@ -198,6 +195,7 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
       source.peek().then((d) => d && releaseScratch(d), () => {});
     },
   };
+  return transform;
 }
 
 async function jfaSignedBuffer(

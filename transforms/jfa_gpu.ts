@@ -42,6 +42,12 @@ export type JfaRefinement =
   | "jfa+4+2+1"
   | "2jfa";
 
+/**
+ * Internal property of a jfa transform holding its `DeviceSource`: the webgpu backend reads it
+ * to compute signed maps on the device when the two share one.
+ */
+export const JFA_SOURCE: unique symbol = Symbol.for("segloss.jfa.source") as never;
+
 /** How a flood is run: its refinement passes and the seeds kept per voxel. */
 export interface FloodConfig {
   /** Refinement passes. */

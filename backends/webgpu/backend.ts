@@ -18,8 +18,8 @@ import type {
 } from "../../core/types.ts";
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
-import { JFA_INTERNAL, type JfaTransform } from "../../transforms/jfa.ts";
-import { releaseScratch, signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
+import type { JfaTransform } from "../../transforms/jfa.ts";
+import { JFA_SOURCE, releaseScratch, signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
 import {
   BUFFER,
   cachedPipeline,
@@ -274,8 +274,8 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
             );
           }
           const labels = distanceLabels(batch, s);
-          const t = req.transform as Partial<JfaTransform>;
-          const jfaSource = t[JFA_INTERNAL];
+          const t = req.transform as Partial<JfaTransform> & { [JFA_SOURCE]?: DeviceSource };
+          const jfaSource = t[JFA_SOURCE];
           if (jfaSource && (await jfaSource.get()) === device) {
             checkBindingSize(device, n * C * V * 4 * t.seeds!, "the jfa seeds of the batch");
             phi = own(
