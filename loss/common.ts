@@ -287,8 +287,9 @@ export function checkTarget(
   const ts = arr.shape;
   const labelsShape = [n, ...spatial];
   if (ts.length === r) {
+    const binaryTwo = inShape[1] === 1 && C === 2 && ts[1] === 2; // sigmoid input, 2-channel one-hot
     for (let i = 0; i < r; i++) {
-      if (ts[i] !== inShape[i]) {
+      if (ts[i] !== inShape[i] && !(i === 1 && binaryTwo)) {
         const what = i === 0 ? " (batch size)" : i === 1 ? " (classes)" : " (spatial extent)";
         const msg = `Expected ${name}.shape[${i}]${what} of a one-hot target to be ${
           inShape[i]
@@ -303,7 +304,7 @@ export function checkTarget(
       oh = float64 ? new Float64Array(arr.data.length) : new Float32Array(arr.data.length);
       for (let i = 0; i < oh.length; i++) oh[i] = Number(arr.data[i]);
     }
-    if (inShape[1] === 1 && C === 2) oh = expandBinary(oh, n, vol, false);
+    if (inShape[1] === 1 && C === 2 && !binaryTwo) oh = expandBinary(oh, n, vol, false);
     return { onehot: oh };
   }
   if (ts.length === r - 1) {

@@ -359,3 +359,30 @@ describe("evaluate() validation", () => {
     scorer.dispose();
   });
 });
+
+test("single sigmoid channel: labels, 1-channel and 2-channel one-hot targets agree", async () => {
+  const c = fixtures.binary_cases[0]!;
+  const n = c.shape[0]!, vol = c.labels.length / n;
+  const input = { data: Float64Array.from(c.logits), shape: c.shape };
+  const labels = { data: Uint8Array.from(c.labels), shape: [n, ...c.shape.slice(2)] };
+  const one = { data: Float64Array.from(c.labels), shape: c.shape };
+  const two = new Float64Array(2 * n * vol);
+  c.labels.forEach((l, i) => {
+    const s = Math.floor(i / vol), v = i % vol;
+    two[(2 * s + l) * vol + v] = 1;
+  });
+  const scorer = await createScorer({
+    losses: [{ name: "dice" }, { name: "cross-entropy" }, { name: "boundary" }],
+  });
+  const results = [];
+  for (const target of [labels, one, { data: two, shape: [n, 2, ...c.shape.slice(2)] }]) {
+    results.push(await scorer.evaluate({ input, target, gradient: true }));
+  }
+  for (const r of results.slice(1)) {
+    close(r.total, results[0]!.total, 1e-12, "total");
+    r.gradient!.data.forEach((x, i) => close(x, results[0]!.gradient!.data[i]!, 1e-12, `g${i}`));
+  }
+  const expected = c.expected.reduce((a, e) => a + e.value, 0) - c.expected[1]!.value; // no GDL
+  close(results[0]!.total, expected, 1e-9, "numpy total");
+  scorer.dispose();
+});
