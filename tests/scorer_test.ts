@@ -386,3 +386,22 @@ test("single sigmoid channel: labels, 1-channel and 2-channel one-hot targets ag
   close(results[0]!.total, expected, 1e-9, "numpy total");
   scorer.dispose();
 });
+
+test("cpu backendOptions: without the probability cache the gradient is the same", async () => {
+  const c = fixtures.cases[0]!;
+  const input = { data: Float64Array.from(c.logits), shape: c.shape };
+  const target = { data: Int32Array.from(c.labels), shape: [c.shape[0]!, ...c.shape.slice(2)] };
+  const losses = [{ name: "dice" }, { name: "cross-entropy" }, { name: "boundary" }];
+  const a = await createScorer({ losses });
+  const b = await createScorer({ losses, backendOptions: { cacheProbabilities: false } });
+  const ra = await a.evaluate({ input, target, gradient: true });
+  const rb = await b.evaluate({ input, target, gradient: true });
+  assert.equal(ra.total, rb.total);
+  ra.gradient!.data.forEach((x, i) => close(x, rb.gradient!.data[i]!, 1e-14, `g${i}`));
+  await assert.rejects(
+    createScorer({ losses, backendOptions: { threads: 2 } }),
+    (e: Error) => e instanceof TypeError && /"threads"/.test(e.message),
+  );
+  a.dispose();
+  b.dispose();
+});
