@@ -12,7 +12,7 @@ import {
   type NdArray,
   signedDistance,
 } from "../mod.ts";
-import type { BackendPlugin, DistancePlugin, ScorerConfig } from "../mod.ts";
+import type { BackendPlugin, DistancePlugin, EvaluateResult, ScorerConfig } from "../mod.ts";
 import fixtures from "./fixtures/loss_cases.json" with { type: "json" };
 
 function close(actual: number, expected: number, tol: number, what: string) {
@@ -374,7 +374,7 @@ test("single sigmoid channel: labels, 1-channel and 2-channel one-hot targets ag
   const scorer = await createScorer({
     losses: [{ name: "dice" }, { name: "cross-entropy" }, { name: "boundary" }],
   });
-  const results = [];
+  const results: EvaluateResult[] = [];
   for (const target of [labels, one, { data: two, shape: [n, 2, ...c.shape.slice(2)] }]) {
     results.push(await scorer.evaluate({ input, target, gradient: true }));
   }
