@@ -6,10 +6,11 @@
  * with extension-less relative imports) does not load under Deno. So segloss carries its own
  * gradient configs for the few kernels its losses run, written with the same math as tfjs's
  * own, and registers them **only for kernels that have no gradient yet** (never replacing a
- * user's or tfjs's), the first time one of the tfjs losses or the tfjs backend is used (or
- * when you call {@linkcode registerLossGradients} yourself). Importing this module registers
- * nothing. tfjs's gradient registry is global by nature: what gets registered is listed in
- * {@linkcode LOSS_GRADIENT_KERNELS}.
+ * user's or tfjs's). `@segloss/segloss/tfjs` does so when it is imported: tfjs records a
+ * kernel's gradient function when the kernel runs, so the gradients must exist before the
+ * network's forward pass, not only before the loss (a lazy registration at the first loss
+ * call left the first step's network ops without gradients). tfjs's gradient registry is
+ * global by nature: what gets registered is listed in {@linkcode LOSS_GRADIENT_KERNELS}.
  *
  * @module
  */
@@ -181,9 +182,8 @@ let done = false;
 /**
  * Registers, in tfjs's global gradient registry, a gradient for each kernel of
  * {@linkcode LOSS_GRADIENT_KERNELS} that has none yet; kernels that already have one (from
- * `@tensorflow/tfjs`, `register_all_gradients` or your own) are left alone. Idempotent. The
- * tfjs losses and backend call it on first use, so you only need it to know exactly when it
- * happens.
+ * `@tensorflow/tfjs`, `register_all_gradients` or your own) are left alone. Idempotent.
+ * `@segloss/segloss/tfjs` calls it when imported; call it again after unregistering gradients.
  *
  * @returns The kernel names this call registered (empty when all had a gradient).
  *

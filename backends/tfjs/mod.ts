@@ -12,10 +12,14 @@
  * - {@linkcode registerTfjsWebgpu}: tfjs-backend-webgpu on a GPUDevice segloss shares, so the
  *   `jfa` distance maps become tensors without a CPU readback ({@linkcode signedDistanceTfWebgpu}).
  *
- * Global state: tfjs keeps one global engine, backend registry and gradient registry. This
- * module changes nothing at import. On first use, the losses register gradients for the
- * kernels they run that have none yet ({@linkcode registerLossGradients}, never replacing
- * one). You choose and register the tfjs backend (`import "@tensorflow/tfjs-backend-cpu"`).
+ * Global state: tfjs keeps one global engine, backend registry and gradient registry.
+ * Importing this module registers gradients for the 15 kernels its losses run
+ * ({@linkcode LOSS_GRADIENT_KERNELS}: Add, Sub, Multiply, RealDiv, Sum, Max, Exp, Log, ...)
+ * where none is registered yet ({@linkcode registerLossGradients}, never replacing one:
+ * `@tensorflow/tfjs` users keep tfjs's own). It registers no backend and no kernel: you choose
+ * the tfjs backend (`import "@tensorflow/tfjs-backend-cpu"`, or {@linkcode registerTfjsWebgpu}).
+ * Your network's own kernels (Conv2D, Relu, ...) need gradients too: import
+ * `@tensorflow/tfjs` (which registers all of them) or register them (see examples/).
  *
  * @example Training step with dice + boundary loss
  * ```ts
@@ -44,6 +48,7 @@
  *
  * @module
  */
+import { registerLossGradients } from "./gradients.ts";
 export { LOSS_GRADIENT_KERNELS, registerLossGradients } from "./gradients.ts";
 export type { Layout, TensorLike } from "./tensors.ts";
 export {
@@ -65,3 +70,6 @@ export {
 } from "./combined.ts";
 export { createTfjsBackend, type TfjsBackendOptions, tfjsPlugin, tfjsRegistry } from "./backend.ts";
 export * from "./webgpu.ts";
+
+// tfjs records a kernel's gradient when the kernel runs: register ours before any forward pass
+registerLossGradients();
