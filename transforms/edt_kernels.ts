@@ -213,6 +213,40 @@ export function columnPass(
 const NEAR2 = 16;
 
 /**
+ * `res[q] = min over p of f[p] + s2·(q − p)²` by searching outward from each `q` until
+ * `s2·d²` exceeds the best value found (every `f` finite).
+ */
+function nearSearch(f: Float64Array, res: Float64Array, off: number, n: number, s2: number) {
+  let maxF = 0;
+  for (let q = 0; q < n; q++) maxF = Math.max(maxF, f[off + q]!);
+  // no search reaches further than r samples, so [r, n - r) needs no bounds checks
+  const r = Math.min(n, Math.ceil(Math.sqrt(maxF / s2)) + 1);
+  const lo = Math.min(r, n);
+  const hi = Math.max(lo, n - r);
+  for (let q = 0; q < lo; q++) res[off + q] = nearEdge(f, off, n, s2, q);
+  for (let q = lo; q < hi; q++) {
+    const i = off + q;
+    let best = f[i]!;
+    for (let dd = 1; s2 * dd * dd < best; dd++) {
+      const c = s2 * dd * dd;
+      best = Math.min(best, f[i - dd]! + c, f[i + dd]! + c);
+    }
+    res[i] = best;
+  }
+  for (let q = hi; q < n; q++) res[off + q] = nearEdge(f, off, n, s2, q);
+}
+
+function nearEdge(f: Float64Array, off: number, n: number, s2: number, q: number): number {
+  let best = f[off + q]!;
+  for (let dd = 1; s2 * dd * dd < best; dd++) {
+    const c = s2 * dd * dd;
+    if (q >= dd) best = Math.min(best, f[off + q - dd]! + c);
+    if (q + dd < n) best = Math.min(best, f[off + q + dd]! + c);
+  }
+  return best;
+}
+
+/**
  * Lower envelope of the parabolas `s2·(x − p)² + f[p]` over one column `f[off .. off+n)`,
  * sampled at every `x`, into `res[off .. off+n)` (Felzenszwalb & Huttenlocher 2012), skipping
  * Infinity samples; a column of Infinity (or of zeros) is copied through. Division-free: the
@@ -259,21 +293,7 @@ function envelope(
   }
   if (sumF <= NEAR2 * s2 * n) {
     // answers lie a few samples away on average: a direct outward search beats the envelope
-    for (let q = 0; q < n; q++) {
-      let best = f[off + q]!;
-      for (let dd = 1; s2 * dd * dd < best; dd++) {
-        const c = s2 * dd * dd;
-        if (q >= dd) {
-          const x = f[off + q - dd]! + c;
-          if (x < best) best = x;
-        }
-        if (q + dd < n) {
-          const x = f[off + q + dd]! + c;
-          if (x < best) best = x;
-        }
-      }
-      res[off + q] = best;
-    }
+    nearSearch(f, res, off, n, s2);
     return;
   }
   const z = scratch.z;
