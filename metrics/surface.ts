@@ -514,7 +514,8 @@ function surfaceTable(
 
 /**
  * Hausdorff distance per sample and class, in physical units: the maximum (`percentile:
- * 100`) or a percentile (95 by default: HD95) of the surface-to-surface distances.
+ * 100`) or a percentile (95 by default: HD95) of the surface-to-surface distances. (MONAI's
+ * `HausdorffDistanceMetric` defaults to the maximum; pass `percentile: 100` for that.)
  *
  * Conventions: `"monai"` (default) takes the percentile of each directed set (prediction →
  * target, target → prediction) and then the larger one; `"medpy"` takes the percentile of
