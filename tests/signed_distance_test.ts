@@ -137,17 +137,18 @@ test("signedDistance() accepts integer labels in any typed array", async () => {
   }
 });
 
-test("signedDistance() with the edt plugin's Worker transform", async () => {
-  const c = cases[1]!;
+test("signedDistance() on the edt plugin's Workers equals the single-thread result", async () => {
   const transform = await edtPlugin.create({ workers: 2, parallelThreshold: 0 });
   try {
-    const d = await signedDistance({ data: new Int32Array(c.labels), shape: c.shape }, {
-      numClasses: c.numClasses,
-      spacing: c.spacing,
-      convention: "signed",
-      transform,
-    });
-    assertClose(d.data, c.signed, c.name);
+    for (const c of cases) {
+      for (const convention of conventions) {
+        const target = { data: new Int32Array(c.labels), shape: c.shape };
+        const o = { numClasses: c.numClasses, spacing: c.spacing, convention };
+        const d = await signedDistance(target, { ...o, transform });
+        assertClose(d.data, c[convention], `${c.name} ${convention} (Workers)`);
+        assert.deepEqual(d.data, (await signedDistance(target, o)).data);
+      }
+    }
   } finally {
     transform.dispose?.();
   }

@@ -6,7 +6,8 @@
  */
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
-import { columnUnits, edtInto, markBuiltin } from "./edt_kernels.ts";
+import { edtInto, markBuiltin, stridedSpecs } from "./edt_kernels.ts";
+import { poolSupported, sharedMask, WorkerPool } from "./edt_pool.ts";
 
 /**
  * Exact Euclidean distance transform: the distance of every non-zero element to the nearest
@@ -92,8 +93,6 @@ function resolveWorkers(workers: unknown, name: string): number {
   return workers;
 }
 
-type WorkerReply = { ok: true } | { ok: false; error: string };
-
 /**
  * A set of Workers that run {@linkcode edtParallel}'s passes and stay up between calls, so
  * repeated transforms pay neither the Worker start-up nor a cold JIT. Calls run one at a time
@@ -177,140 +176,41 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
   if (typeof idleMs !== "number" || !(idleMs >= 0)) {
     throw new RangeError(`Expected options.idleMs to be a number >= 0 but found ${String(idleMs)}`);
   }
-  const supported = typeof Worker !== "undefined" && typeof SharedArrayBuffer !== "undefined";
-  let workers: Worker[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  const close = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    for (const w of workers) w.terminate();
-    workers = [];
-  };
-  const all = (msg: unknown) =>
-    Promise.all(workers.map((w) =>
-      new Promise<void>((resolve, reject) => {
-        w.onmessage = (e: MessageEvent<WorkerReply>) => {
-          if (e.data.ok) resolve();
-          else reject(new Error(`EDT worker failed: ${e.data.error}`));
-        };
-        w.onerror = (e: ErrorEvent) => {
-          e.preventDefault?.();
-          reject(new Error(`EDT worker failed: ${e.message}`));
-        };
-        w.postMessage(msg);
-      })
-    ));
-  const run = async (
-    mask: NdArray,
-    spatial: number[],
-    spacing: number[],
-  ): Promise<Float32Array> => {
-    const total = mask.data.length;
-    let shared: ArrayLike<number> | ArrayLike<bigint>;
-    if (mask.data.buffer instanceof SharedArrayBuffer) {
-      shared = mask.data as ArrayLike<number> | ArrayLike<bigint>;
-    } else {
-      const u8 = new Uint8Array(new SharedArrayBuffer(total));
-      const src = mask.data;
-      if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
-        for (let i = 0; i < total; i++) u8[i] = src[i] === 0n ? 0 : 1;
-      } else {
-        const s = src as ArrayLike<number>;
-        for (let i = 0; i < total; i++) u8[i] = s[i] === 0 ? 0 : 1;
-      }
-      shared = u8;
-    }
-    const out = new Float32Array(new SharedArrayBuffer(total * 4));
-    const counter = new Int32Array(new SharedArrayBuffer(4));
-    if (workers.length === 0) {
-      const url = new URL("./edt_worker.ts", import.meta.url).href;
-      for (let i = 0; i < size; i++) workers.push(new Worker(url, { type: "module" }));
-    }
-    try {
-      await all({ type: "init", mask: shared, out, counter, maxLen: Math.max(...spatial) });
-      const d = spatial.length;
-      const chunkOf = (units: number) => Math.max(1, Math.ceil(units / (size * 16)));
-      const nLast = spatial[d - 1]!;
-      const rows = total / nLast;
-      Atomics.store(counter, 0, 0);
-      await all({
-        type: "pass",
-        kind: "row",
-        n: nLast,
-        stride: 1,
-        spacing: spacing[d - 1]!,
-        units: rows,
-        chunk: chunkOf(rows),
-        final: d === 1,
-      });
-      let stride = nLast;
-      for (let ax = d - 2; ax >= 0; ax--) {
-        const n = spatial[ax]!;
-        const units = columnUnits(total, n, stride);
-        Atomics.store(counter, 0, 0);
-        await all({
-          type: "pass",
-          kind: "column",
-          n,
-          stride,
-          spacing: spacing[ax]!,
-          units,
-          chunk: chunkOf(units),
-          final: ax === 0,
-        });
-        stride *= n;
-      }
-      // drop the references to this call's buffers
-      await all({
-        type: "init",
-        mask: new Uint8Array(0),
-        out: new Float32Array(0),
-        counter,
-        maxLen: 1,
-      });
-    } catch (err) {
-      close();
-      throw err;
-    }
-    return new Float32Array(out);
-  };
-  return {
+  const pool = new WorkerPool(size, idleMs);
+  const result: EdtWorkerPool = {
     size,
-    edt(mask: NdArray, edtOptions: EdtOptions = {}): Promise<NdArray<Float32Array>> {
-      let spatial: number[];
-      let spacing: number[];
-      try {
-        [spatial, spacing] = checkEdtArgs(mask, edtOptions);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      if (!supported) {
-        try {
-          return Promise.resolve(edt(mask, edtOptions));
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      }
-      const job = queue.then(async () => {
-        if (timer !== undefined) clearTimeout(timer);
-        timer = undefined;
-        try {
-          const data = await run(mask, spatial, spacing);
-          return { data, shape: [...mask.shape] };
-        } finally {
-          if (workers.length > 0) {
-            if (idleMs === 0) close();
-            else timer = setTimeout(close, idleMs);
-          }
-        }
-      });
-      queue = job.catch(() => {});
-      return job;
+    async edt(mask: NdArray, edtOptions: EdtOptions = {}): Promise<NdArray<Float32Array>> {
+      const [spatial, spacing] = checkEdtArgs(mask, edtOptions);
+      if (!poolSupported) return edt(mask, edtOptions);
+      const total = mask.data.length;
+      const out = new Float32Array(new SharedArrayBuffer(total * 4));
+      const d = spatial.length;
+      const nLast = spatial[d - 1]!;
+      await pool.run(
+        { mask: sharedMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out },
+        Math.max(...spatial),
+        [
+          {
+            kind: "row",
+            n: nLast,
+            stride: 1,
+            spacing: spacing[d - 1]!,
+            units: total / nLast,
+            final: d === 1,
+          },
+          ...stridedSpecs(total, spatial, spacing).map((p) => ({ ...p, kind: "column" as const })),
+        ],
+      );
+      return { data: new Float32Array(out), shape: [...mask.shape] };
     },
-    close,
+    close: () => pool.close(),
   };
+  pools.set(result, pool);
+  return result;
 }
+
+/** The internal pool behind each {@linkcode EdtWorkerPool} (used by `signedDistance`). */
+const pools = new WeakMap<EdtWorkerPool, WorkerPool>();
 
 /**
  * The exact EDT of {@linkcode edt}, computed by Workers over shared memory (a one-shot
@@ -406,14 +306,17 @@ export function edtTransform(options: EdtTransformOptions = {}): DistanceTransfo
     );
   }
   let pool: EdtWorkerPool | undefined;
+  const poolFor = (elements: number) => {
+    if (workers === undefined || !(elements >= threshold) || !poolSupported) return undefined;
+    pool ??= createEdtWorkerPool({ workers });
+    return pool;
+  };
   const transform: DistanceTransform = {
     name: "edt",
     exact: true,
     edt: (mask, edtOptions) => {
-      if (workers !== undefined && mask?.data?.length >= threshold) {
-        pool ??= createEdtWorkerPool({ workers });
-        return pool.edt(mask, edtOptions);
-      }
+      const p = poolFor(mask?.data?.length);
+      if (p !== undefined) return p.edt(mask, edtOptions);
       try {
         return Promise.resolve(edt(mask, edtOptions));
       } catch (err) {
@@ -422,6 +325,11 @@ export function edtTransform(options: EdtTransformOptions = {}): DistanceTransfo
     },
     dispose: () => pool?.close(),
   };
-  markBuiltin(transform);
+  markBuiltin(transform, {
+    poolFor: (elements) => {
+      const p = poolFor(elements);
+      return p === undefined ? undefined : pools.get(p);
+    },
+  });
   return transform;
 }

@@ -58,24 +58,43 @@ export function rowPass(
 }
 
 /**
- * {@linkcode rowPass} for the mask `labels !== cls` (zeros where the label is `cls`): the
- * distance of every voxel to the nearest voxel of class `cls` along the row.
+ * Geometry of a signed-distance job: labels `(N, ...spatial)` as Int32, output planes
+ * `(N, C, ...spatial)`, and `present[n·C + c]` = 1 when class c occurs in sample n (with at
+ * least two classes in the sample; otherwise all of the sample's planes stay zero).
  */
-export function rowPassClass(
-  labels: Int32Array,
-  cls: number,
-  out: Float32Array,
+export interface LabelJob {
+  labels: Int32Array;
+  present: Uint8Array;
+  out: Float32Array;
+  numClasses: number;
+  vol: number;
+}
+
+/**
+ * Row pass of the "distance to the nearest voxel of class c" transforms, for rows `[u0, u1)`
+ * of the `(N·C)` output planes (rows of absent classes are skipped: those planes stay zero).
+ */
+export function classRowPass(
+  job: LabelJob,
   n: number,
   s: number,
-  r0: number,
-  r1: number,
+  u0: number,
+  u1: number,
   final: boolean,
 ): void {
-  for (let r = r0; r < r1; r++) {
-    const base = r * n;
+  const { labels, present, out, numClasses, vol } = job;
+  const rowsPerPlane = vol / n;
+  for (let u = u0; u < u1; u++) {
+    const k = Math.floor(u / rowsPerPlane);
+    if (present[k] === 0) continue;
+    const r = u - k * rowsPerPlane;
+    const sample = Math.floor(k / numClasses);
+    const cls = k - sample * numClasses;
+    const lbase = sample * vol + r * n;
+    const base = k * vol + r * n;
     let lastZero = -1;
     for (let i = 0; i < n; i++) {
-      if (labels[base + i] === cls) {
+      if (labels[lbase + i] === cls) {
         lastZero = i;
         out[base + i] = 0;
       } else {
@@ -84,6 +103,62 @@ export function rowPassClass(
     }
     if (lastZero < 0) continue;
     finishRow(out, base, n, s, final);
+  }
+}
+
+/** Voxels per work unit of {@linkcode combinePass}. */
+export const COMBINE_CHUNK = 4096;
+
+/** The number of work units of {@linkcode combinePass}. */
+export function combineUnits(samples: number, vol: number): number {
+  return samples * Math.ceil(vol / COMBINE_CHUNK);
+}
+
+/**
+ * Last step of the label-map signed distance, for work units `[u0, u1)` (chunks of voxels of
+ * one sample): plane c holds the distance to class c, which is EDT(neg) outside c; inside its
+ * own class l a voxel gets `shift − (distance to the nearest voxel of another class)`, the
+ * minimum of the other present planes.
+ */
+export function combinePass(job: LabelJob, shift: number, u0: number, u1: number): void {
+  const { labels, present, out, numClasses: C, vol } = job;
+  const chunks = Math.ceil(vol / COMBINE_CHUNK);
+  for (let u = u0; u < u1; u++) {
+    const sample = Math.floor(u / chunks);
+    const v0 = (u - sample * chunks) * COMBINE_CHUNK;
+    const v1 = Math.min(vol, v0 + COMBINE_CHUNK);
+    const pbase = sample * C;
+    let first = -1;
+    let second = -1;
+    let count = 0;
+    for (let c = 0; c < C; c++) {
+      if (present[pbase + c] === 0) continue;
+      if (first < 0) first = c;
+      else if (second < 0) second = c;
+      count++;
+    }
+    if (count < 2) continue;
+    const lbase = sample * vol;
+    const obase = pbase * vol;
+    if (count === 2) {
+      const a = obase + first * vol;
+      const b = obase + second * vol;
+      for (let v = v0; v < v1; v++) {
+        if (labels[lbase + v] === first) out[a + v] = shift - out[b + v]!;
+        else out[b + v] = shift - out[a + v]!;
+      }
+      continue;
+    }
+    for (let v = v0; v < v1; v++) {
+      const l = labels[lbase + v]!;
+      let m = Infinity;
+      for (let c = first; c < C; c++) {
+        if (c === l || present[pbase + c] === 0) continue;
+        const x = out[obase + c * vol + v]!;
+        if (x < m) m = x;
+      }
+      out[obase + l * vol + v] = shift - m;
+    }
   }
 }
 
@@ -335,21 +410,43 @@ export function edtInto(
 }
 
 /**
- * The distance of every voxel of `out` (one or more volumes of extents `spatial`) to the
- * nearest voxel whose label is `cls`, single-threaded.
+ * Signed distance maps of a label job (see {@linkcode LabelJob}), single-threaded: the class
+ * row passes, the strided passes over all `(N·C)` planes, then {@linkcode combinePass}.
  */
-export function classDistanceInto(
-  labels: Int32Array,
-  cls: number,
-  out: Float32Array,
+export function signedInto(
+  job: LabelJob,
   spatial: readonly number[],
   spacing: readonly number[],
-  scratch?: Scratch,
+  shift: number,
 ): void {
   const d = spatial.length;
   const nLast = spatial[d - 1]!;
-  rowPassClass(labels, cls, out, nLast, spacing[d - 1]!, 0, out.length / nLast, d === 1);
-  stridedPasses(out, spatial, spacing, scratch);
+  classRowPass(job, nLast, spacing[d - 1]!, 0, job.out.length / nLast, d === 1);
+  stridedPasses(job.out, spatial, spacing);
+  combinePass(job, shift, 0, combineUnits(job.out.length / (job.vol * job.numClasses), job.vol));
+}
+
+/** The strided passes of a transform over `total` elements, as (n, stride, spacing, final). */
+export function stridedSpecs(
+  total: number,
+  spatial: readonly number[],
+  spacing: readonly number[],
+): { n: number; stride: number; spacing: number; units: number; final: boolean }[] {
+  const d = spatial.length;
+  const specs = [];
+  let stride = spatial[d - 1]!;
+  for (let ax = d - 2; ax >= 0; ax--) {
+    const n = spatial[ax]!;
+    specs.push({
+      n,
+      stride,
+      spacing: spacing[ax]!,
+      units: columnUnits(total, n, stride),
+      final: ax === 0,
+    });
+    stride *= n;
+  }
+  return specs;
 }
 
 /** Every pass after the first: along each other spatial axis, innermost first. */
@@ -371,14 +468,20 @@ function stridedPasses(
   }
 }
 
-const builtin = new WeakSet<object>();
-
-/** Marks a transform made by `edtTransform` (signed distance maps then take a fast path). */
-export function markBuiltin(transform: object): void {
-  builtin.add(transform);
+/** What `signedDistance` needs to know about a transform made by `edtTransform`. */
+export interface BuiltinInfo {
+  /** A Worker pool to use for a job of `elements` output elements, if any. */
+  poolFor(elements: number): unknown;
 }
 
-/** Whether `transform` was made by `edtTransform`. */
-export function isBuiltin(transform: object): boolean {
-  return builtin.has(transform);
+const builtin = new WeakMap<object, BuiltinInfo>();
+
+/** Marks a transform made by `edtTransform` (signed distance maps then take a fast path). */
+export function markBuiltin(transform: object, info: BuiltinInfo): void {
+  builtin.set(transform, info);
+}
+
+/** The info of a transform made by `edtTransform`, or undefined for any other transform. */
+export function builtinInfo(transform: object): BuiltinInfo | undefined {
+  return builtin.get(transform);
 }

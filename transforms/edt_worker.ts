@@ -1,13 +1,16 @@
 /**
- * Worker module of {@linkcode edtParallel}: runs slabs of the EDT passes on shared memory.
- * Work is handed out in chunks through an atomic counter, so the threads balance themselves.
- * Not part of the public API.
+ * Worker module of the EDT Worker pool (`edt_pool.ts`): runs slabs of the EDT passes, and of
+ * the label-map signed distance, on shared memory. Work is handed out in chunks through an
+ * atomic counter, so the threads balance themselves. Not part of the public API.
  *
  * @module
  */
 import {
   type BigMask,
+  classRowPass,
   columnPass,
+  combinePass,
+  type LabelJob,
   makeScratch,
   type NumberMask,
   rowPass,
@@ -15,10 +18,13 @@ import {
   type Scratch,
 } from "./edt_kernels.ts";
 
-/** The first message: shared buffers and geometry. */
+/** The first message of a job: shared buffers and geometry. */
 export interface InitMessage {
   type: "init";
-  mask: NumberMask | BigMask;
+  /** EDT jobs: the mask. */
+  mask?: NumberMask | BigMask;
+  /** Signed-distance jobs: labels, presence flags, geometry. */
+  job?: LabelJob;
   out: Float32Array;
   counter: Int32Array;
   maxLen: number;
@@ -27,14 +33,19 @@ export interface InitMessage {
 /** One pass: `units` work units handed out `chunk` at a time. */
 export interface PassMessage {
   type: "pass";
-  /** Row pass (innermost axis) or strided column pass. */
-  kind: "row" | "column";
+  /**
+   * `row`: innermost axis of an EDT; `classRow`: innermost axis of the class transforms;
+   * `column`: a strided axis; `combine`: the last signed-distance step.
+   */
+  kind: "row" | "classRow" | "column" | "combine";
   n: number;
   stride: number;
   spacing: number;
   units: number;
   chunk: number;
   final: boolean;
+  /** `combine`: the inside shift of the convention. */
+  shift?: number;
 }
 
 interface Scope {
@@ -43,48 +54,41 @@ interface Scope {
 }
 const scope = globalThis as unknown as Scope;
 
-let state:
-  | { mask: NumberMask | BigMask; big: boolean; out: Float32Array; counter: Int32Array }
-  | undefined;
+let init: InitMessage | undefined;
+let big = false;
 let scratch: Scratch | undefined;
+let scratchLen = 0;
 
 scope.onmessage = (e: MessageEvent) => {
-  const msg = e.data as InitMessage | PassMessage;
+  const msg = e.data as InitMessage | PassMessage | { type: "release" };
   try {
-    if (msg.type === "init") {
-      state = {
-        mask: msg.mask,
-        big: typeof msg.mask[0] === "bigint",
-        out: msg.out,
-        counter: msg.counter,
-      };
-      scratch = makeScratch(msg.maxLen);
-      scope.postMessage({ ok: true });
-      return;
-    }
-    const st = state!;
-    for (;;) {
-      const c = Atomics.add(st.counter, 0, 1);
-      const u0 = c * msg.chunk;
-      if (u0 >= msg.units) break;
-      const u1 = Math.min(msg.units, u0 + msg.chunk);
-      if (msg.kind === "row") {
-        if (st.big) {
-          rowPassBig(st.mask as BigMask, st.out, msg.n, msg.spacing, u0, u1, msg.final);
+    if (msg.type === "release") {
+      init = undefined;
+    } else if (msg.type === "init") {
+      init = msg;
+      big = msg.mask !== undefined && typeof msg.mask[0] === "bigint";
+      if (scratch === undefined || scratchLen < msg.maxLen) {
+        scratch = makeScratch(msg.maxLen);
+        scratchLen = msg.maxLen;
+      }
+    } else {
+      const st = init!;
+      for (;;) {
+        const c = Atomics.add(st.counter, 0, 1);
+        const u0 = c * msg.chunk;
+        if (u0 >= msg.units) break;
+        const u1 = Math.min(msg.units, u0 + msg.chunk);
+        if (msg.kind === "row") {
+          if (big) rowPassBig(st.mask as BigMask, st.out, msg.n, msg.spacing, u0, u1, msg.final);
+          else rowPass(st.mask as NumberMask, st.out, msg.n, msg.spacing, u0, u1, msg.final);
+        } else if (msg.kind === "classRow") {
+          classRowPass(st.job!, msg.n, msg.spacing, u0, u1, msg.final);
+        } else if (msg.kind === "column") {
+          const s2 = msg.spacing * msg.spacing;
+          columnPass(st.out, msg.n, msg.stride, s2, u0, u1, msg.final, scratch!);
         } else {
-          rowPass(st.mask as NumberMask, st.out, msg.n, msg.spacing, u0, u1, msg.final);
+          combinePass(st.job!, msg.shift!, u0, u1);
         }
-      } else {
-        columnPass(
-          st.out,
-          msg.n,
-          msg.stride,
-          msg.spacing * msg.spacing,
-          u0,
-          u1,
-          msg.final,
-          scratch!,
-        );
       }
     }
     scope.postMessage({ ok: true });

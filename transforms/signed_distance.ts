@@ -8,7 +8,8 @@ import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarra
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { edtTransform, type EdtTransformOptions } from "./edt.ts";
-import { classDistanceInto, isBuiltin, makeScratch } from "./edt_kernels.ts";
+import { builtinInfo, combineUnits, signedInto, stridedSpecs } from "./edt_kernels.ts";
+import type { WorkerPool } from "./edt_pool.ts";
 
 /**
  * Options of {@linkcode signedDistance}.
@@ -97,6 +98,15 @@ export async function signedDistance(
   const outShape = [n, numClasses, ...spatial];
   const vol = sizeOf(spatial);
   const labels = target.data;
+  const info = options.transform === undefined ? undefined : builtinInfo(options.transform);
+  const fast = options.transform === undefined || info !== undefined;
+  const pool = info?.poolFor(n * numClasses * vol) as WorkerPool | undefined;
+  // validated Int32 copy of the labels (shared with the Workers when they run)
+  const lab = fast
+    ? new Int32Array(
+      pool ? new SharedArrayBuffer(labels.length * 4) : new ArrayBuffer(labels.length * 4),
+    )
+    : undefined;
   for (let i = 0; i < labels.length; i++) {
     const l = Number(labels[i]);
     if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
@@ -104,14 +114,18 @@ export async function signedDistance(
         `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
       );
     }
+    if (lab) lab[i] = l;
   }
   const shift = convention === "kervadec"
     ? 1
     : convention === "inner-zero"
     ? Math.min(...spacing)
     : 0;
-  if (options.transform === undefined || isBuiltin(options.transform)) {
-    return { data: fromLabels(labels, n, numClasses, spatial, spacing, shift), shape: outShape };
+  if (lab !== undefined) {
+    return {
+      data: await fromLabels(lab, n, numClasses, spatial, spacing, shift, pool),
+      shape: outShape,
+    };
   }
   // generic path. masks: (N, C, 2, ...spatial): [pos, neg] for each (n, c)
   const masks = new Uint8Array(n * numClasses * 2 * vol);
@@ -150,62 +164,59 @@ export async function signedDistance(
  * transform per present class c, written straight into class c's output plane (that is
  * EDT(neg) outside c); inside c, EDT(pos) is the distance to the nearest voxel of any other
  * class, the minimum of the other present classes' planes at that voxel. C transforms instead
- * of 2C, and no masks.
+ * of 2C, and no masks. Samples with a single class keep all-zero maps. Runs on `pool`'s
+ * Workers when given.
  */
-function fromLabels(
-  labels: NdArray["data"],
+async function fromLabels(
+  labels: Int32Array,
   n: number,
   numClasses: number,
   spatial: number[],
   spacing: number[],
   shift: number,
-): Float32Array {
+  pool: WorkerPool | undefined,
+): Promise<Float32Array> {
   const vol = sizeOf(spatial);
-  const out = new Float32Array(n * numClasses * vol);
-  const lab = new Int32Array(vol);
-  const counts = new Float64Array(numClasses);
-  const present: number[] = [];
-  const scratch = makeScratch(Math.max(...spatial));
+  const total = n * numClasses * vol;
+  const present = new Uint8Array(
+    pool ? new SharedArrayBuffer(n * numClasses) : new ArrayBuffer(n * numClasses),
+  );
   for (let s = 0; s < n; s++) {
-    counts.fill(0);
-    for (let v = 0; v < vol; v++) {
-      const l = Number(labels[s * vol + v]);
-      lab[v] = l;
-      counts[l] = counts[l]! + 1;
-    }
-    present.length = 0;
-    for (let c = 0; c < numClasses; c++) if (counts[c]! > 0) present.push(c);
-    // one class fills the sample: every map is zero (absent classes, and a whole-volume class)
-    if (present.length < 2) continue;
-    const planes = present.map((c) =>
-      out.subarray((s * numClasses + c) * vol, (s * numClasses + c + 1) * vol)
-    );
-    for (let i = 0; i < present.length; i++) {
-      classDistanceInto(lab, present[i]!, planes[i]!, spatial, spacing, scratch);
-    }
-    const base = s * numClasses * vol;
-    if (present.length === 2) {
-      const a = planes[0]!;
-      const b = planes[1]!;
-      const ca = present[0]!;
-      for (let v = 0; v < vol; v++) {
-        if (lab[v] === ca) a[v] = shift - b[v]!;
-        else b[v] = shift - a[v]!;
-      }
-      continue;
-    }
-    for (let v = 0; v < vol; v++) {
-      const l = lab[v]!;
-      let m = Infinity;
-      for (let i = 0; i < planes.length; i++) {
-        if (present[i] === l) continue;
-        const x = planes[i]![v]!;
-        if (x < m) m = x;
-      }
-      out[base + l * vol + v] = shift - m;
-    }
+    const p = present.subarray(s * numClasses, (s + 1) * numClasses);
+    for (let v = s * vol; v < (s + 1) * vol; v++) p[labels[v]!] = 1;
+    let count = 0;
+    for (let c = 0; c < numClasses; c++) count += p[c]!;
+    if (count < 2) p.fill(0);
   }
-  return out;
+  if (pool === undefined) {
+    const out = new Float32Array(total);
+    signedInto({ labels, present, out, numClasses, vol }, spatial, spacing, shift);
+    return out;
+  }
+  const out = new Float32Array(new SharedArrayBuffer(total * 4));
+  const d = spatial.length;
+  const nLast = spatial[d - 1]!;
+  await pool.run({ job: { labels, present, out, numClasses, vol }, out }, Math.max(...spatial), [
+    {
+      kind: "classRow",
+      n: nLast,
+      stride: 1,
+      spacing: spacing[d - 1]!,
+      units: total / nLast,
+      final: d === 1,
+    },
+    ...stridedSpecs(total, spatial, spacing).map((p) => ({ ...p, kind: "column" as const })),
+    {
+      kind: "combine",
+      n: 0,
+      stride: 0,
+      spacing: 0,
+      units: combineUnits(n, vol),
+      final: true,
+      shift,
+    },
+  ]);
+  return new Float32Array(out);
 }
 
 /**
