@@ -5,7 +5,14 @@
  * @module
  */
 import type { NdArray } from "../core/ndarray.ts";
-import { type EmptyPolicy, type MetricOptions, prepareLabels, resolveEmpty } from "./input.ts";
+import type { DistanceTransform } from "../core/types.ts";
+import {
+  type EmptyPolicy,
+  type MetricOptions,
+  type PreparedLabels,
+  prepareLabels,
+  resolveEmpty,
+} from "./input.ts";
 import { overlapCounts, overlapTable } from "./overlap.ts";
 import { type MetricResult, summarize } from "./result.ts";
 import {
@@ -17,7 +24,9 @@ import {
   hausdorffOfPair,
   NSD_EMPTY_DEFAULTS,
   nsdOfPair,
+  type SurfacePair,
   surfacePair,
+  surfacePairAsync,
 } from "./surface.ts";
 
 /**
@@ -127,36 +136,15 @@ export interface MetricsReport {
   metrics: Partial<Record<MetricName, MetricResult>>;
 }
 
-/**
- * Computes several segmentation metrics in one go: the labels are converted once, the voxel
- * counts taken in one pass, and the surfaces and their two distance transforms computed
- * once per (sample, class) for all surface metrics.
- *
- * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`
- * (argmax over C; a threshold when C = 1).
- * @param target Target labels `(N, ...spatial)`.
- * @param options Which metrics, tolerance, conventions, empty policies per metric, plus the
- * shared {@linkcode MetricOptions} (spacing, classes, ...).
- * @returns A {@linkcode MetricsReport}.
- *
- * @example Basic usage
- * ```ts
- * import { computeMetrics } from "@segloss/segloss";
- * import assert from "node:assert/strict";
- *
- * const prediction = { data: new Uint8Array([0, 1, 1, 1, 0, 0]), shape: [1, 6] };
- * const target = { data: new Uint8Array([0, 0, 1, 1, 1, 0]), shape: [1, 6] };
- * const report = computeMetrics(prediction, target, { tolerance: 1 });
- * assert.ok(Math.abs(report.metrics.dice!.mean - 2 / 3) < 1e-12);
- * assert.equal(report.metrics.hausdorff!.mean, 1);
- * assert.equal(report.metrics.nsd!.mean, 1);
- * ```
- */
-export function computeMetrics(
-  prediction: NdArray,
-  target: NdArray,
-  options: ComputeMetricsOptions = {},
-): MetricsReport {
+/** What computeMetrics does after validation, with the surface pairs supplied by the caller. */
+interface Plan {
+  labels: PreparedLabels;
+  /** Whether any surface metric is wanted (then every (sample, class) pair is needed). */
+  needsSurfaces: boolean;
+  finish(pair: (n: number, k: number, c: number) => SurfacePair): MetricsReport;
+}
+
+function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptions): Plan {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Expected options to be an object but found ${String(options)}`);
   }
@@ -213,62 +201,181 @@ export function computeMetrics(
   }
   const empty = (name: MetricName, defaults: Required<EmptyPolicy>) =>
     resolveEmpty(emptyByMetric?.[name], defaults, labels.spatial, labels.spacing);
-  const out: Partial<Record<MetricName, MetricResult>> = {};
   const nan = options.nan;
-  if (want.has("dice") || want.has("iou")) {
-    const counts = overlapCounts(labels);
-    for (const kind of ["dice", "iou"] as const) {
-      if (!want.has(kind)) continue;
-      const table = overlapTable(kind, labels, counts, { empty: emptyByMetric?.[kind] });
-      out[kind] = summarize(kind, labels.classes, table, nan);
-    }
-  }
   const surfaceMetrics = metrics.filter((m) => m !== "dice" && m !== "iou");
-  if (surfaceMetrics.length > 0) {
-    const policies = {
-      hausdorff: empty("hausdorff", DISTANCE_EMPTY_DEFAULTS),
-      hd95: empty("hd95", DISTANCE_EMPTY_DEFAULTS),
-      assd: empty("assd", DISTANCE_EMPTY_DEFAULTS),
-      nsd: empty("nsd", NSD_EMPTY_DEFAULTS),
-    };
-    const tables: Record<string, number[][]> = {};
-    for (const m of surfaceMetrics) tables[m] = [];
-    for (let n = 0; n < labels.numSamples; n++) {
-      const rows: Record<string, number[]> = {};
-      for (const m of surfaceMetrics) rows[m] = [];
-      labels.classes.forEach((c, k) => {
-        const pair = surfacePair(labels, n, c);
-        for (const m of surfaceMetrics) {
-          const policy = policies[m as keyof typeof policies];
-          let v = emptyCase(pair, policy);
-          if (v === undefined) {
-            if (m === "hausdorff") v = hausdorffOfPair(pair, 100, hdConvention, false);
-            else if (m === "hd95") v = hausdorffOfPair(pair, 95, hdConvention, false);
-            else if (m === "assd") v = assdOfPair(pair, assdConvention, true);
-            else v = nsdOfPair(pair, tolerance[k]!);
-          }
-          rows[m]!.push(v);
-        }
-      });
-      for (const m of surfaceMetrics) tables[m]!.push(rows[m]!);
+  const finish = (pairOf: (n: number, k: number, c: number) => SurfacePair): MetricsReport => {
+    const out: Partial<Record<MetricName, MetricResult>> = {};
+    if (want.has("dice") || want.has("iou")) {
+      const counts = overlapCounts(labels);
+      for (const kind of ["dice", "iou"] as const) {
+        if (!want.has(kind)) continue;
+        const table = overlapTable(kind, labels, counts, { empty: emptyByMetric?.[kind] });
+        out[kind] = summarize(kind, labels.classes, table, nan);
+      }
     }
-    for (const m of surfaceMetrics) out[m] = summarize(m, labels.classes, tables[m]!, nan);
-  }
-  const ordered: Partial<Record<MetricName, MetricResult>> = {};
-  for (const m of metrics) ordered[m] = out[m];
-  return {
-    classes: labels.classes,
-    numSamples: labels.numSamples,
-    spatialShape: labels.spatial,
-    spacing: labels.spacing,
-    conventions: {
-      hausdorff: hdConvention,
-      assd: assdConvention,
-      percentile: "linear",
-      surface: "face-connectivity",
-    },
-    metrics: ordered,
+    if (surfaceMetrics.length > 0) {
+      const policies = {
+        hausdorff: empty("hausdorff", DISTANCE_EMPTY_DEFAULTS),
+        hd95: empty("hd95", DISTANCE_EMPTY_DEFAULTS),
+        assd: empty("assd", DISTANCE_EMPTY_DEFAULTS),
+        nsd: empty("nsd", NSD_EMPTY_DEFAULTS),
+      };
+      const tables: Record<string, number[][]> = {};
+      for (const m of surfaceMetrics) tables[m] = [];
+      for (let n = 0; n < labels.numSamples; n++) {
+        const rows: Record<string, number[]> = {};
+        for (const m of surfaceMetrics) rows[m] = [];
+        labels.classes.forEach((c, k) => {
+          const pair = pairOf(n, k, c);
+          for (const m of surfaceMetrics) {
+            const policy = policies[m as keyof typeof policies];
+            let v = emptyCase(pair, policy);
+            if (v === undefined) {
+              if (m === "hausdorff") v = hausdorffOfPair(pair, 100, hdConvention, false);
+              else if (m === "hd95") v = hausdorffOfPair(pair, 95, hdConvention, false);
+              else if (m === "assd") v = assdOfPair(pair, assdConvention, true);
+              else v = nsdOfPair(pair, tolerance[k]!);
+            }
+            rows[m]!.push(v);
+          }
+        });
+        for (const m of surfaceMetrics) tables[m]!.push(rows[m]!);
+      }
+      for (const m of surfaceMetrics) out[m] = summarize(m, labels.classes, tables[m]!, nan);
+    }
+    const ordered: Partial<Record<MetricName, MetricResult>> = {};
+    for (const m of metrics) ordered[m] = out[m];
+    return {
+      classes: labels.classes,
+      numSamples: labels.numSamples,
+      spatialShape: labels.spatial,
+      spacing: labels.spacing,
+      conventions: {
+        hausdorff: hdConvention,
+        assd: assdConvention,
+        percentile: "linear",
+        surface: "face-connectivity",
+      },
+      metrics: ordered,
+    };
   };
+  return { labels, needsSurfaces: surfaceMetrics.length > 0, finish };
+}
+
+/**
+ * Computes several segmentation metrics in one go: the labels are converted once, the voxel
+ * counts taken in one pass, and the surfaces and their two distance transforms computed
+ * once per (sample, class) for all surface metrics.
+ *
+ * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`
+ * (argmax over C; a threshold when C = 1).
+ * @param target Target labels `(N, ...spatial)`.
+ * @param options Which metrics, tolerance, conventions, empty policies per metric, plus the
+ * shared {@linkcode MetricOptions} (spacing, classes, ...).
+ * @returns A {@linkcode MetricsReport}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { computeMetrics } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const prediction = { data: new Uint8Array([0, 1, 1, 1, 0, 0]), shape: [1, 6] };
+ * const target = { data: new Uint8Array([0, 0, 1, 1, 1, 0]), shape: [1, 6] };
+ * const report = computeMetrics(prediction, target, { tolerance: 1 });
+ * assert.ok(Math.abs(report.metrics.dice!.mean - 2 / 3) < 1e-12);
+ * assert.equal(report.metrics.hausdorff!.mean, 1);
+ * assert.equal(report.metrics.nsd!.mean, 1);
+ * ```
+ */
+export function computeMetrics(
+  prediction: NdArray,
+  target: NdArray,
+  options: ComputeMetricsOptions = {},
+): MetricsReport {
+  const p = plan(prediction, target, options);
+  return p.finish((n, _k, c) => surfacePair(p.labels, n, c));
+}
+
+/**
+ * Options of {@linkcode computeMetricsAsync}: those of {@linkcode computeMetrics} plus the
+ * distance transform.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { edtTransform } from "@segloss/segloss";
+ * import type { ComputeMetricsAsyncOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ComputeMetricsAsyncOptions = { transform: edtTransform({ workers: 2 }) };
+ * assert.equal(options.transform?.name, "edt");
+ * options.transform?.dispose?.();
+ * ```
+ */
+export interface ComputeMetricsAsyncOptions extends ComputeMetricsOptions {
+  /**
+   * The distance transform for the surface distances (default: the exact synchronous EDT).
+   * `edtTransform({ workers })` splits large boxes across Workers; an approximate transform
+   * (`jfa`) gives approximate distances. The caller owns it (and disposes it).
+   */
+  transform?: DistanceTransform;
+}
+
+/**
+ * {@linkcode computeMetrics} with the surface distances from any
+ * {@linkcode DistanceTransform}: for example `edtTransform({ workers: 2 })`, which runs the
+ * two directed EDTs of each (sample, class) as one batch of two volumes across Workers.
+ *
+ * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
+ * @param target Target labels `(N, ...spatial)`.
+ * @param options {@linkcode computeMetrics}'s options plus `transform`.
+ * @returns A promise of the {@linkcode MetricsReport}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { computeMetrics, computeMetricsAsync, edtTransform } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const prediction = { data: new Uint8Array([0, 1, 1, 1, 0, 0]), shape: [1, 6] };
+ * const target = { data: new Uint8Array([0, 0, 1, 1, 1, 0]), shape: [1, 6] };
+ * const transform = edtTransform({ workers: 2, parallelThreshold: 1 });
+ * try {
+ *   const report = await computeMetricsAsync(prediction, target, { transform });
+ *   assert.deepEqual(report, computeMetrics(prediction, target));
+ * } finally {
+ *   transform.dispose?.();
+ * }
+ * ```
+ */
+export async function computeMetricsAsync(
+  prediction: NdArray,
+  target: NdArray,
+  options: ComputeMetricsAsyncOptions = {},
+): Promise<MetricsReport> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Expected options to be an object but found ${String(options)}`);
+  }
+  const { transform, ...rest } = options;
+  if (
+    transform !== undefined &&
+    (typeof transform !== "object" || transform === null || typeof transform.edt !== "function")
+  ) {
+    throw new TypeError(
+      `Expected options.transform to be a DistanceTransform { name, edt() } but found ${
+        transform === null ? "null" : typeof transform
+      }`,
+    );
+  }
+  const p = plan(prediction, target, rest);
+  if (!p.needsSurfaces || transform === undefined) {
+    return p.finish((n, _k, c) => surfacePair(p.labels, n, c));
+  }
+  const pairs: SurfacePair[][] = [];
+  for (let n = 0; n < p.labels.numSamples; n++) {
+    const row: SurfacePair[] = [];
+    for (const c of p.labels.classes) row.push(await surfacePairAsync(p.labels, n, c, transform));
+    pairs.push(row);
+  }
+  return p.finish((n, k) => pairs[n]![k]!);
 }
 
 /**

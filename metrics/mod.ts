@@ -38,6 +38,8 @@ export {
 } from "./surface.ts";
 export {
   computeMetrics,
+  computeMetricsAsync,
+  type ComputeMetricsAsyncOptions,
   type ComputeMetricsOptions,
   jsonSafe,
   METRIC_NAMES,

@@ -13,6 +13,7 @@
  */
 import { checkNdArray, type NdArray, sizeOf } from "../core/ndarray.ts";
 import { edt } from "../transforms/edt.ts";
+import type { DistanceTransform } from "../core/types.ts";
 import {
   type LabelArray,
   type MetricOptions,
@@ -224,17 +225,26 @@ export interface SurfacePair {
   targetToPred: Float32Array | null;
 }
 
-/**
- * Surfaces and directed distances of class `c` in sample `n`. `crop: false` runs the EDT over
- * the whole volume instead of the bounding box (same result; for benchmarks).
- */
-export function surfacePair(
+/** The surfaces of one (sample, class) inside their bounding box, ready for the EDTs. */
+interface PairSetup {
+  /** Surface flags in the box: bit 1 prediction, bit 2 target. */
+  flags: Uint8Array;
+  /** The box's extents. */
+  boxShape: number[];
+  /** Prediction surface voxels. */
+  nP: number;
+  /** Target surface voxels. */
+  nT: number;
+}
+
+/** Finds the box and the surfaces; a finished pair when a distance set is empty. */
+function pairSetup(
   labels: PreparedLabels,
   n: number,
   c: number,
-  crop = true,
-): SurfacePair {
-  const { pred, target, spatial, spacing, voxels } = labels;
+  crop: boolean,
+): PairSetup | SurfacePair {
+  const { pred, target, spatial, voxels } = labels;
   const off = n * voxels;
   const box = crop ? boundingBox(pred, target, off, spatial, c) : {
     lo: spatial.map(() => 0),
@@ -244,8 +254,7 @@ export function surfacePair(
     return { predSurface: 0, targetSurface: 0, predToTarget: null, targetToPred: null };
   }
   const boxShape = box.lo.map((l, a) => box.hi[a]! - l + 1);
-  const boxVol = sizeOf(boxShape);
-  const flags = new Uint8Array(boxVol);
+  const flags = new Uint8Array(sizeOf(boxShape));
   const [nP, nT] = markSurfaces(
     pred,
     target,
@@ -260,20 +269,88 @@ export function surfacePair(
   if (nP === 0 || nT === 0) {
     return { predSurface: nP, targetSurface: nT, predToTarget: null, targetToPred: null };
   }
-  const mask = new Uint8Array(boxVol);
+  return { flags, boxShape, nP, nT };
+}
+
+/** Writes the EDT input that is 0 on the voxels with `zeroBit` into `mask` at `at`. */
+function fillMask(flags: Uint8Array, zeroBit: number, mask: Uint8Array, at: number): void {
+  for (let i = 0; i < flags.length; i++) mask[at + i] = flags[i]! & zeroBit ? 0 : 1;
+}
+
+/** Reads `dist` (from `at`) at the voxels with `queryBit`. */
+function gather(
+  flags: Uint8Array,
+  queryBit: number,
+  dist: Float32Array,
+  at: number,
+  count: number,
+): Float32Array {
+  const out = new Float32Array(count);
+  let k = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]! & queryBit) out[k++] = dist[at + i]!;
+  return out;
+}
+
+/**
+ * Surfaces and directed distances of class `c` in sample `n`. `crop: false` runs the EDT over
+ * the whole volume instead of the bounding box (same result; for benchmarks).
+ */
+export function surfacePair(
+  labels: PreparedLabels,
+  n: number,
+  c: number,
+  crop = true,
+): SurfacePair {
+  const s = pairSetup(labels, n, c, crop);
+  if (!("flags" in s)) return s;
+  const { flags, boxShape, nP, nT } = s;
+  const mask = new Uint8Array(flags.length);
   const directed = (zeroBit: number, queryBit: number, count: number): Float32Array => {
-    for (let i = 0; i < boxVol; i++) mask[i] = flags[i]! & zeroBit ? 0 : 1;
-    const dist = edt({ data: mask, shape: boxShape }, { spacing }).data;
-    const out = new Float32Array(count);
-    let k = 0;
-    for (let i = 0; i < boxVol; i++) if (flags[i]! & queryBit) out[k++] = dist[i]!;
-    return out;
+    fillMask(flags, zeroBit, mask, 0);
+    const dist = edt({ data: mask, shape: boxShape }, { spacing: labels.spacing }).data;
+    return gather(flags, queryBit, dist, 0, count);
   };
   return {
     predSurface: nP,
     targetSurface: nT,
     predToTarget: directed(2, 1, nP),
     targetToPred: directed(1, 2, nT),
+  };
+}
+
+/**
+ * {@linkcode surfacePair} with a {@linkcode DistanceTransform}: both directions in one call,
+ * as a batch of two volumes (a Worker pool can run them side by side).
+ */
+export async function surfacePairAsync(
+  labels: PreparedLabels,
+  n: number,
+  c: number,
+  transform: DistanceTransform,
+): Promise<SurfacePair> {
+  const s = pairSetup(labels, n, c, true);
+  if (!("flags" in s)) return s;
+  const { flags, boxShape, nP, nT } = s;
+  const vol = flags.length;
+  const mask = new Uint8Array(2 * vol);
+  fillMask(flags, 2, mask, 0);
+  fillMask(flags, 1, mask, vol);
+  const dist = await transform.edt({ data: mask, shape: [2, ...boxShape] }, {
+    spacing: labels.spacing,
+    spatialDims: boxShape.length,
+  });
+  if (!(dist.data instanceof Float32Array) || dist.data.length !== 2 * vol) {
+    throw new TypeError(
+      `Expected the distance transform ${transform.name} to return ${
+        2 * vol
+      } float32 distances but found ${dist.data?.length} ${dist.data?.constructor?.name}`,
+    );
+  }
+  return {
+    predSurface: nP,
+    targetSurface: nT,
+    predToTarget: gather(flags, 1, dist.data, 0, nP),
+    targetToPred: gather(flags, 2, dist.data, vol, nT),
   };
 }
 

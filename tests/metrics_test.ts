@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import {
   averageSurfaceDistance,
   computeMetrics,
+  computeMetricsAsync,
   dice,
   hausdorff,
   iou,
@@ -20,6 +21,8 @@ import {
 } from "../metrics/mod.ts";
 import { percentileSorted } from "../metrics/surface.ts";
 import type { NdArray } from "../core/ndarray.ts";
+import type { DistanceTransform } from "../core/types.ts";
+import { edt, edtTransform } from "../transforms/edt.ts";
 
 type Encoded = number | "NaN" | "Infinity" | "-Infinity";
 interface Averages {
@@ -165,6 +168,60 @@ describe("metrics match numpy/scipy (MONAI and medpy formulas)", () => {
     const p = fixtures.percentile;
     const sorted = Float64Array.from(p.data).sort();
     p.q.forEach((q, i) => close(percentileSorted(sorted, q), p.expected[i]!, 1e-12, `q=${q}`));
+  });
+});
+
+describe("computeMetricsAsync() with a DistanceTransform", () => {
+  test("a Worker-parallel EDT gives the fixtures' numbers and the synchronous report", async () => {
+    const transform = edtTransform({ workers: 2, parallelThreshold: 1 });
+    try {
+      for (const name of ["3d sphere", "3d multi-class", "2d empty"]) {
+        const c = fixtures.cases.find((x) => x.name.startsWith(name))!;
+        const [p, t, o] = inputs(c);
+        const options = { ...o, tolerance: c.tolerance };
+        const r = await computeMetricsAsync(p, t, { ...options, transform });
+        checkTable(r.metrics.hd95!, c, "hd95");
+        checkTable(r.metrics.assd!, c, "assd");
+        checkTable(r.metrics.nsd!, c, "nsd", 1e-12);
+        assert.deepEqual(r, computeMetrics(p, t, options));
+      }
+    } finally {
+      transform.dispose?.();
+    }
+  });
+
+  test("the transform gets both directions as one batch of two volumes", async () => {
+    const calls: number[][] = [];
+    const spy: DistanceTransform = {
+      name: "spy",
+      exact: true,
+      edt: (mask, options) => {
+        calls.push([...mask.shape, options?.spatialDims ?? -1]);
+        return Promise.resolve(edt(mask, options));
+      },
+    };
+    const c = fixtures.cases.find((x) => x.name.startsWith("2d shifted"))!;
+    const [p, t, o] = inputs(c);
+    const r = await computeMetricsAsync(p, t, { ...o, transform: spy });
+    checkTable(r.metrics.hd95!, c, "hd95");
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]![0], 2);
+    assert.equal(calls[0]![calls[0]!.length - 1], 2);
+  });
+
+  test("a transform that returns the wrong size or is not one is a TypeError", async () => {
+    const m = { data: new Uint8Array([0, 1, 1, 0, 0, 0]), shape: [1, 6] };
+    const t = { data: new Uint8Array([0, 0, 1, 1, 0, 0]), shape: [1, 6] };
+    const bad: DistanceTransform = {
+      name: "bad",
+      exact: true,
+      edt: () => Promise.resolve({ data: new Float32Array(1), shape: [1] }),
+    };
+    await assert.rejects(computeMetricsAsync(m, t, { transform: bad }), TypeError);
+    await assert.rejects(
+      computeMetricsAsync(m, t, { transform: {} as DistanceTransform }),
+      TypeError,
+    );
   });
 });
 
