@@ -39,7 +39,7 @@ export interface CpuBackendOptions {
   cacheProbabilities?: boolean;
 }
 
-function checkBatch(batch: BackendBatch, cache: boolean): KernelBatch {
+function checkBatch(batch: BackendBatch): KernelBatch {
   if (typeof batch !== "object" || batch === null) {
     throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
   }
@@ -103,13 +103,6 @@ function checkBatch(batch: BackendBatch, cache: boolean): KernelBatch {
     ...(batch.onehot ? { onehot: batch.onehot } : {}),
     ...(batch.ignoreIndex !== undefined ? { ignoreIndex: batch.ignoreIndex } : {}),
     ...(batch.distance ? { distance: batch.distance.data } : {}),
-    ...(cache && batch.inputKind === "logits"
-      ? {
-        probs: input.data instanceof Float64Array
-          ? new Float64Array(input.data.length)
-          : new Float32Array(input.data.length),
-      }
-      : {}),
   };
 }
 
@@ -188,15 +181,29 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       `Expected options.cacheProbabilities to be a boolean but found ${JSON.stringify(cache)}`,
     );
   }
+  // one probability buffer kept between batches of the same size (page faults of a fresh
+  // buffer cost about as much as filling it)
+  let spare: FloatArray | undefined;
+  const takeBuffer = (like: FloatArray): FloatArray => {
+    if (spare && spare.length === like.length && spare.constructor === like.constructor) {
+      const b = spare;
+      spare = undefined;
+      return b;
+    }
+    return like instanceof Float64Array
+      ? new Float64Array(like.length)
+      : new Float32Array(like.length);
+  };
   return {
     name: "cpu",
     prepare(batch: BackendBatch): Promise<PreparedBatch> {
       let k: KernelBatch;
       try {
-        k = checkBatch(batch, cache);
+        k = checkBatch(batch);
       } catch (e) {
         return Promise.reject(e);
       }
+      if (cache && k.logits) k.probs = takeBuffer(k.input);
       let distanceReady: Promise<void> | undefined;
       const ensureDistance = (): Promise<void> => {
         if (k.distance) return Promise.resolve();
@@ -238,6 +245,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
           return computeGradient(k, coefficients);
         },
         dispose() {
+          if (k.probs) spare = k.probs;
           k.distance = undefined;
           k.probs = undefined;
           k.probsReady = false;
@@ -245,7 +253,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       };
       return Promise.resolve(prepared);
     },
-    dispose() {},
+    dispose() {
+      spare = undefined;
+    },
   };
 }
 

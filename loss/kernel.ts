@@ -90,7 +90,14 @@ function scratch(C: number): Scratch {
 }
 
 /** Fills `P[c*BLOCK + v]` with the probabilities of block `[b0, b0+len)` of sample `s`. */
-function blockProbs(b: KernelBatch, s: number, b0: number, len: number, w: Scratch): void {
+function blockProbs(
+  b: KernelBatch,
+  s: number,
+  b0: number,
+  len: number,
+  w: Scratch,
+  wantLse = false,
+): void {
   const { input, c: C, vol } = b;
   const { P, mx, lse } = w;
   const base = s * C * vol + b0;
@@ -122,10 +129,14 @@ function blockProbs(b: KernelBatch, s: number, b0: number, len: number, w: Scrat
       lse[v]! += e;
     }
   }
-  for (let v = 0; v < len; v++) {
-    const sum = lse[v]!;
-    lse[v] = mx[v]! + Math.log(sum); // log-sum-exp, for an exact log-softmax
-    mx[v] = 1 / sum;
+  if (wantLse) {
+    for (let v = 0; v < len; v++) {
+      const sum = lse[v]!;
+      lse[v] = mx[v]! + Math.log(sum); // log-sum-exp, for an exact log-softmax
+      mx[v] = 1 / sum;
+    }
+  } else {
+    for (let v = 0; v < len; v++) mx[v] = 1 / lse[v]!;
   }
   for (let c = 0; c < C; c++) {
     const po = c * BLOCK;
@@ -184,18 +195,41 @@ export function computeStatistics(b: KernelBatch, terms: ReadonlySet<StatTerm>):
     const k0 = s * C;
     for (let b0 = 0; b0 < vol; b0 += BLOCK) {
       const len = Math.min(BLOCK, vol - b0);
-      blockProbs(src, s, b0, len, w);
+      blockProbs(src, s, b0, len, w, wantLog);
       for (let c = 0; c < C; c++) {
         const po = c * BLOCK;
         const o = (k0 + c) * vol + b0;
-        if (cache) { for (let v = 0; v < len; v++) cache[o + v] = P[po + v]!; }
         let aP = 0, aP2 = 0, aPhi = 0;
-        for (let v = 0; v < len; v++) {
-          const p = P[po + v]!;
-          aP += p;
-          aP2 += p * p;
+        // one loop per combination, so that no loop carries a branch
+        if (dist && cache) {
+          for (let v = 0; v < len; v++) {
+            const p = P[po + v]!;
+            cache[o + v] = p;
+            aP += p;
+            aP2 += p * p;
+            aPhi += p * dist[o + v]!;
+          }
+        } else if (dist) {
+          for (let v = 0; v < len; v++) {
+            const p = P[po + v]!;
+            aP += p;
+            aP2 += p * p;
+            aPhi += p * dist[o + v]!;
+          }
+        } else if (cache) {
+          for (let v = 0; v < len; v++) {
+            const p = P[po + v]!;
+            cache[o + v] = p;
+            aP += p;
+            aP2 += p * p;
+          }
+        } else {
+          for (let v = 0; v < len; v++) {
+            const p = P[po + v]!;
+            aP += p;
+            aP2 += p * p;
+          }
         }
-        if (dist) { for (let v = 0; v < len; v++) aPhi += P[po + v]! * dist[o + v]!; }
         sp[k0 + c]! += aP;
         sp2[k0 + c]! += aP2;
         sphi[k0 + c]! += aPhi;
