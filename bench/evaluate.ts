@@ -14,6 +14,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { createScorer, signedDistance } from "../mod.ts";
 
 const N = 16, C = 8, H = 64, W = 64;
@@ -85,21 +86,25 @@ writeFileSync(join(dir, "shape.json"), JSON.stringify([N, C, H, W]));
 const here = new URL(".", import.meta.url).pathname;
 const env = (globalThis as { process?: { env: Record<string, string> } }).process?.env ?? {};
 
-const tEval: number[] = [], tMaps: number[] = [], tPasses: number[] = [];
+const tEval: number[] = [], tMaps: number[] = [], tPasses: number[] = [], cEval: number[] = [];
 const refRuns: Record<string, number[]> = {
   t_softmax: [],
   t_maps: [],
   t_loss_backward: [],
   t_total: [],
+  cpu_total: [],
 };
 // deno-lint-ignore no-explicit-any
 let ref: any;
 const ROUNDS = 3;
 for (let round = 0; round < ROUNDS; round++) {
   for (let i = 0; i < Math.ceil(REPEATS / ROUNDS); i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     result = await scorer.evaluate({ input, target, gradient: true });
     tEval.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cEval.push((c.user + c.system) / 1000);
     const t1 = performance.now();
     await signedDistance(target, { numClasses: C });
     tMaps.push(performance.now() - t1);
@@ -160,6 +165,7 @@ row(
   refMed("t_softmax") + refMed("t_loss_backward"),
 );
 row("whole evaluate", ours, theirs);
+row("whole evaluate, CPU time of the process", median(cEval), refMed("cpu_total"));
 console.log("");
 console.log(
   `anchor from the issue (measured elsewhere, PyTorch 1.13 + scipy, one thread): 108 ms ` +

@@ -19,24 +19,24 @@ const BLOCK = 512;
 /** Probabilities are clamped here before `log` and `t/p` (probability input only). */
 export const PROB_FLOOR = 1e-38;
 
-// exp(x) for x <= 0 as 2^k · 2^(j/64) · poly(r), |r| <= ln2/128: relative error ~2e-16
-// (tested against Math.exp), about twice as fast as Math.exp in V8 and JavaScriptCore.
-const EXP_INV = 64 / Math.LN2;
-const EXP_HI = 0.693147180369123816490 / 64;
-const EXP_LO = 1.90821492927058770002e-10 / 64;
+// exp(x) for x <= 0 as 2^k · 2^(j/256) · poly(r), |r| <= ln2/512: relative error below
+// 1e-15 (tested against Math.exp), about 1.4x faster than Math.exp in V8 and JavaScriptCore.
+const EXP_INV = 256 / Math.LN2;
+const EXP_HI = 0.693147180369123816490 / 256;
+const EXP_LO = 1.90821492927058770002e-10 / 256;
 const EXP_ROUND = 6755399441055744.0; // 1.5·2^52: adding and subtracting rounds to integer
-const EXP_T = new Float64Array(64);
-for (let j = 0; j < 64; j++) EXP_T[j] = Math.pow(2, j / 64);
+const EXP_T = new Float64Array(256);
+for (let j = 0; j < 256; j++) EXP_T[j] = Math.pow(2, j / 256);
 const EXP_P2 = new Float64Array(1100);
 for (let k = 0; k < 1100; k++) EXP_P2[k] = Math.pow(2, k - 1090);
 
-/** exp(x) for x <= 0 (the softmax's shifted logits); exact to about 2 ulp. */
+/** exp(x) for x <= 0 (the softmax's shifted logits); within 1e-15 relative of Math.exp. */
 export function expNonPositive(x: number): number {
   if (x < -745) return 0;
   const m = ((x * EXP_INV + EXP_ROUND) - EXP_ROUND) | 0;
   const r = (x - m * EXP_HI) - m * EXP_LO;
-  const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
-  return EXP_P2[(m >> 6) + 1090]! * EXP_T[m & 63]! * p;
+  const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))));
+  return EXP_P2[(m >> 8) + 1090]! * EXP_T[m & 255]! * p;
 }
 
 /** A validated batch in flat form, as the kernels read it. */
