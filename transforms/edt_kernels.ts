@@ -339,12 +339,16 @@ function envelope(
   const { v, g, fv } = scratch;
   let k = -1;
   let sumF = 0;
+  let skipped = false;
   for (let q = 0; q < n; q++) {
     const fq = f[off + q]!;
     sumF += fq;
     if (fq === Infinity) continue;
     // inside a run of zeros only the run's ends can be nearest to a sample outside it
-    if (fq === 0 && q > 0 && q < n - 1 && f[off + q - 1] === 0 && f[off + q + 1] === 0) continue;
+    if (fq === 0 && q > 0 && q < n - 1 && f[off + q - 1] === 0 && f[off + q + 1] === 0) {
+      skipped = true;
+      continue;
+    }
     // parabola heights g = f + s2·q²; the intersection of p < q lies at
     // (g[q] - g[p]) / (2 s2 (q - p)). Pop while the new parabola's intersection with the top
     // is left of the top's own left intersection (cross-multiplied, no division):
@@ -375,15 +379,21 @@ function envelope(
   const inv = 1 / (2 * s2);
   for (let i = 1; i <= k; i++) z[i] = (g[i]! - g[i - 1]!) * inv / (v[i]! - v[i - 1]!);
   z[k + 1] = Infinity;
-  let j = 0;
-  for (let q = 0; q < n; q++) {
-    if (f[off + q] === 0) {
-      res[off + q] = 0;
-      continue;
+  // sweep the envelope's segments: parabola j is lowest on (z[j], z[j+1]]
+  let q = 0;
+  for (let j = 0; j <= k; j++) {
+    const zj = z[j + 1]!;
+    const end = zj >= n - 1 ? n - 1 : Math.floor(zj);
+    const vj = v[j]!;
+    const fj = fv[j]!;
+    for (; q <= end; q++) {
+      const d = q - vj;
+      res[off + q] = s2 * d * d + fj;
     }
-    while (z[j + 1]! < q) j++;
-    const d = q - v[j]!;
-    res[off + q] = s2 * d * d + fv[j]!;
+  }
+  if (skipped) {
+    // the skipped interiors of zero runs stay 0
+    for (let q = 0; q < n; q++) if (f[off + q] === 0) res[off + q] = 0;
   }
 }
 
