@@ -41,7 +41,7 @@ function makeCase(shape: number[], kind: "logits" | "probs", seed: number, C = s
 async function checkGradient(
   config: ScorerConfig,
   c: Case,
-  opts: { epoch?: number; precomputed?: boolean; tol?: number } = {},
+  opts: { epoch?: number; precomputed?: boolean; tol?: number; indices?: number[] } = {},
 ): Promise<void> {
   const scorer = await createScorer(config);
   const C = c.input.shape[1] === 1 ? 2 : c.input.shape[1]!;
@@ -65,7 +65,7 @@ async function checkGradient(
   const h = 1e-5;
   const tol = opts.tol ?? 1e-6;
   let maxAbs = 0;
-  for (let i = 0; i < x.length; i++) {
+  for (const i of opts.indices ?? x.keys()) {
     const x0 = x[i]!;
     x[i] = x0 + h;
     const fp = (await scorer.evaluate({ ...req, input: { data: x, shape: c.input.shape } })).total;
@@ -155,6 +155,27 @@ describe("gradients vs central finite differences (float64)", () => {
       }
     });
   }
+  test("more voxels than one kernel block: combined losses across block edges", async () => {
+    const shape = [2, 3, 23, 37]; // 851 voxels per sample: one full block of 512 and a partial one
+    const vol = 23 * 37;
+    const indices: number[] = [];
+    for (let s = 0; s < 2; s++) {
+      for (let c = 0; c < 3; c++) {
+        for (const v of [0, 1, 510, 511, 512, 513, 700, vol - 1]) {
+          indices.push((s * 3 + c) * vol + v);
+        }
+      }
+    }
+    const losses = [
+      { name: "dice", options: { squared: true } },
+      { name: "generalized-dice" },
+      { name: "cross-entropy", options: { weights: [1, 2, 0.5] } },
+      { name: "boundary" },
+    ];
+    for (const input of ["logits", "probs"] as const) {
+      await checkGradient({ input, losses }, makeCase(shape, input, 51), { indices });
+    }
+  });
   test("combined, scheduled totals (rebalance at epoch 95, increase with max, constant)", async () => {
     const losses = [
       { name: "generalized-dice" },
