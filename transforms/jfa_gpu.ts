@@ -270,7 +270,8 @@ export function encodeFlood(
 /**
  * Signed maps `(N, C, V)` computed on `device` from distance labels: one flood per (n, c)
  * volume (both sides at once), flags zeroing absent and whole-volume classes. `labels` must lie
- * in `[0, C)`. The caller owns (and destroys) the returned buffer.
+ * in `[0, C)`; `uploaded`, when given, already holds them on the device (it is not destroyed).
+ * The caller owns (and destroys) the returned buffer.
  */
 export function signedMapsOnDevice(
   device: GPUDevice,
@@ -281,6 +282,7 @@ export function signedMapsOnDevice(
   spacing: readonly number[],
   convention: "kervadec" | "signed" | "inner-zero",
   cfg: FloodConfig,
+  uploaded?: GPUBuffer,
 ): GPUBuffer {
   let V = 1;
   for (const e of spatial) V *= e;
@@ -296,7 +298,7 @@ export function signedMapsOnDevice(
     : convention === "inner-zero"
     ? Math.min(...spacing)
     : 0;
-  const labelsBuf = uploadBuffer(device, labels);
+  const labelsBuf = uploaded ?? uploadBuffer(device, labels);
   const flagsBuf = uploadBuffer(device, flags);
   const out = device.createBuffer({ size: n * C * V * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
   const enc = device.createCommandEncoder();
@@ -313,6 +315,7 @@ export function signedMapsOnDevice(
   pass.end();
   device.queue.submit([enc.finish()]);
   // destroying after submit is allowed: the memory is freed once the queued work completes
-  for (const b of [labelsBuf, flagsBuf, ...transient]) b.destroy();
+  for (const b of [flagsBuf, ...transient]) b.destroy();
+  if (!uploaded) labelsBuf.destroy();
   return out;
 }

@@ -176,6 +176,11 @@ function distanceLabels(batch: BackendBatch, s: Shape): Int32Array {
   return out;
 }
 
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function toF32(a: FloatArray): Float32Array {
   return a instanceof Float32Array ? a : Float32Array.from(a);
 }
@@ -288,6 +293,8 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
                 req.spacing,
                 req.convention,
                 { refinement: t.refinement!, seeds: t.seeds! },
+                // the labels already uploaded serve when distanceLabels changed nothing
+                batch.labels && sameValues(batch.labels, labels) ? targetBuf : undefined,
               ),
             );
           } else {
