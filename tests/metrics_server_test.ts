@@ -218,6 +218,13 @@ describe("POST /v1/metrics", () => {
       body: "x",
     });
     await expectError(res, 415);
+    const tiny = createApp({ compute: "inline", maxElements: 10 });
+    try {
+      const big = { shape: [1, 8], data: [0, 1, 1, 0, 0, 0, 0, 0] };
+      await expectError(await postJson({ prediction: big, target: big }, tiny), 413);
+    } finally {
+      tiny.close();
+    }
     // a valid request still works afterwards
     const ok = await postJson({ prediction: m, target: m, options: { metrics: ["dice"] } });
     assert.equal(ok.status, 200);

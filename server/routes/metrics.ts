@@ -69,8 +69,6 @@ export function metricsRoutes(ctx: RouteContext): Hono<AppEnv> {
         "Expected the field prediction (labels (N, ...spatial) or scores (N, C, ...spatial))",
       );
     }
-    // the library keeps two int32 label volumes besides the inputs
-    budget.take(2 * target.data.length, "the label volumes");
     const timed = await runTimed(c, ctx.executor, {
       kind: "metrics",
       prediction: narrowBigInt(prediction, "prediction") as NdArray,
