@@ -380,37 +380,54 @@ describe("gradient parity: tf.grad of each loss vs the CPU backend's analytic gr
     }
   }
 
-  test("the tfjs backend's gradient equals the CPU backend's (dice + GDL + CE + boundary)", async () => {
-    const c = fixtures.cases[3]!; // 3-D with spacing
-    const shape = c.shape;
-    const labelsShape = [shape[0]!, ...shape.slice(2)];
-    const config = {
-      input: "logits" as const,
-      losses: [
-        { name: "dice" },
-        { name: "generalized-dice" },
-        { name: "cross-entropy", options: { ignoreIndex: 255 } },
-        { name: "boundary", weight: 0.3 },
-      ],
-      schedule: { kind: "rebalance" as const },
-    };
-    const req = {
-      input: { data: Float32Array.from(c.logits), shape },
-      target: { data: Int32Array.from(c.labels_ignore), shape: labelsShape },
-      spacing: c.spacing as number[],
-      epoch: 12,
-      gradient: true,
-    };
-    const a = await createScorer({ ...config, backend: "cpu" }, { registry: tfjsRegistry });
-    const b = await createScorer({ ...config, backend: "tfjs" }, { registry: tfjsRegistry });
-    const ra = await a.evaluate(req);
-    const rb = await b.evaluate(req);
-    close(rb.total, ra.total, 1e-5, "total");
-    for (const k of Object.keys(ra.terms)) close(rb.terms[k]!, ra.terms[k]!, 1e-5, k);
-    closeArrays(rb.gradient!.data, ra.gradient!.data, 1e-4, "gradient");
-    a.dispose();
-    b.dispose();
-  });
+  for (const input of ["logits", "probs"] as const) {
+    for (const targetKind of ["labels with ignore 255", "one-hot"] as const) {
+      test(`the tfjs backend's gradient equals the cpu backend's (${input}, ${targetKind})`, async () => {
+        const c = fixtures.cases[3]!; // 3-D with spacing
+        const shape = c.shape;
+        const C = shape[1]!;
+        const labelsShape = [shape[0]!, ...shape.slice(2)];
+        const config = {
+          input,
+          losses: [
+            { name: "dice", options: { squared: true } },
+            { name: "generalized-dice" },
+            { name: "cross-entropy", options: { ignoreIndex: 255 } },
+            { name: "boundary", weight: 0.3 },
+          ],
+          schedule: { kind: "rebalance" as const },
+        };
+        let target: NdArray;
+        if (targetKind === "one-hot") {
+          const V = c.labels.length / shape[0]!;
+          const oh = new Float32Array(shape[0]! * C * V);
+          c.labels.forEach((l, i) => {
+            const n = Math.floor(i / V);
+            oh[(n * C + l) * V + (i % V)] = 1;
+          });
+          target = { data: oh, shape };
+        } else {
+          target = { data: Int32Array.from(c.labels_ignore), shape: labelsShape };
+        }
+        const req = {
+          input: { data: Float32Array.from(input === "logits" ? c.logits : c.probs), shape },
+          target,
+          spacing: c.spacing as number[],
+          epoch: 12,
+          gradient: true,
+        };
+        const a = await createScorer({ ...config, backend: "cpu" }, { registry: tfjsRegistry });
+        const b = await createScorer({ ...config, backend: "tfjs" }, { registry: tfjsRegistry });
+        const ra = await a.evaluate(req);
+        const rb = await b.evaluate(req);
+        close(rb.total, ra.total, 1e-5, "total");
+        for (const k of Object.keys(ra.terms)) close(rb.terms[k]!, ra.terms[k]!, 1e-5, k);
+        closeArrays(rb.gradient!.data, ra.gradient!.data, 1e-4, "gradient");
+        a.dispose();
+        b.dispose();
+      });
+    }
+  }
 
   test("tf.grad agrees with central finite differences of the CPU loss (float64)", async () => {
     const c = fixtures.cases[0]!;
