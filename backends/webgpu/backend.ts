@@ -26,6 +26,7 @@ import {
   checkBindingSize,
   DeviceSource,
   dispatchSize,
+  isFallbackAdapter,
   isWebgpuAvailable,
   readBuffer,
   uploadBuffer,
@@ -458,9 +459,10 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
 }
 
 /**
- * The `webgpu` backend plugin: priority 10 (above `cpu`), available when a WebGPU adapter
- * exists, so `backend: "auto"` picks it where it can and falls back to `cpu` elsewhere.
- * Options: `device` (a GPUDevice).
+ * The `webgpu` backend plugin, available when a WebGPU adapter exists. Its priority is 10
+ * (above `cpu`'s 0) on a hardware adapter, so `backend: "auto"` picks it there; on a software
+ * fallback adapter (llvmpipe and the like, several times slower than `cpu`) it is −1, so
+ * `"auto"` stays on `cpu` (`backend: "webgpu"` still runs there). Options: `device`.
  *
  * @example Basic usage
  * ```ts
@@ -468,14 +470,16 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
  * import assert from "node:assert/strict";
  *
  * assert.equal(webgpuPlugin.name, "webgpu");
- * assert.ok((webgpuPlugin.priority ?? 0) > 0);
+ * assert.equal(typeof webgpuPlugin.priority, "number");
  * ```
  */
 export const webgpuPlugin: BackendPlugin<"webgpu"> = {
   kind: "backend",
   name: "webgpu",
   description: "WebGPU (WGSL) fused statistics and gradient passes; jfa maps stay on the device",
-  priority: 10,
+  get priority(): number {
+    return isFallbackAdapter() ? -1 : 10;
+  },
   isAvailable: () => isWebgpuAvailable(),
   create: (options) => createWebgpuBackend((options ?? {}) as WebgpuBackendOptions),
 };

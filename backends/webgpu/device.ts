@@ -35,7 +35,15 @@ let adapterProbe: Promise<GPUAdapter | null> | undefined;
 function probeAdapter(): Promise<GPUAdapter | null> {
   const g = gpu();
   if (!g) return Promise.resolve(null);
-  adapterProbe ??= g.requestAdapter({ powerPreference: "high-performance" }).catch(() => null);
+  adapterProbe ??= g.requestAdapter({ powerPreference: "high-performance" }).then((a) => {
+    if (a) {
+      const info = (a as { info?: { isFallbackAdapter?: boolean; description?: string } }).info;
+      fallbackSeen = Boolean(
+        info?.isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      ) || /llvmpipe|lavapipe|swiftshader|software/i.test(info?.description ?? "");
+    }
+    return a;
+  }, () => null);
   return adapterProbe;
 }
 
@@ -55,6 +63,16 @@ function probeAdapter(): Promise<GPUAdapter | null> {
  */
 export async function isWebgpuAvailable(): Promise<boolean> {
   return (await probeAdapter()) !== null;
+}
+
+let fallbackSeen: boolean | undefined;
+
+/**
+ * Whether the adapter is a software fallback (llvmpipe, SwiftShader, WARP), as far as known:
+ * undefined until {@linkcode isWebgpuAvailable} has resolved.
+ */
+export function isFallbackAdapter(): boolean | undefined {
+  return fallbackSeen;
 }
 
 /** Why no adapter is available, for error messages. */
