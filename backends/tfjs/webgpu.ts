@@ -52,7 +52,10 @@ export interface TfjsWebgpu {
   readonly name: string;
   /** The GPUDevice tfjs runs on (hand it to `jfaTransform({ device })` and the webgpu backend). */
   readonly device: GPUDevice;
-  /** Unregisters the backend (`tf.removeBackend`), which disposes it. */
+  /**
+   * Unregisters the backend (`tf.removeBackend`, which disposes it) and its kernels, and
+   * destroys the device if it was requested here (a device you handed in is left alive).
+   */
   dispose(): void;
 }
 
@@ -177,6 +180,7 @@ export async function registerTfjsWebgpu(options: TfjsWebgpuOptions = {}): Promi
       disposed = true;
       if (tf.findBackendFactory(name) != null) tf.removeBackend(name);
       for (const k of kernels) tf.unregisterKernel(k.kernelName, name);
+      if (!options.device) device.destroy(); // ours; a device handed in stays the caller's
     },
   };
 }
