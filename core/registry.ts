@@ -245,8 +245,9 @@ export function createRegistry<const P extends readonly Plugin[]>(plugins: P): R
     list(kind) {
       return [...(maps.get(kind)?.values() ?? [])] as PluginOfKind<typeof kind>[];
     },
-    with(more) {
-      return createRegistry([...plugins, ...more] as const);
+    with<const Q extends readonly Plugin[]>(more: Q): Registry<readonly [...P, ...Q]> {
+      const all = [...plugins, ...more] as unknown as readonly [...P, ...Q];
+      return createRegistry(all);
     },
   };
   return registry;

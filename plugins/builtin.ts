@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { createRegistry } from "../core/registry.ts";
+import { createRegistry, type Registry } from "../core/registry.ts";
 import { edtPlugin } from "../transforms/signed_distance.ts";
 import { dicePlugin } from "../loss/dice.ts";
 import { generalizedDicePlugin } from "../loss/generalized_dice.ts";
@@ -25,7 +25,16 @@ import { jfaPlugin } from "../transforms/jfa.ts";
  * assert.ok(builtinPlugins.some((p) => p.kind === "loss" && p.name === "boundary"));
  * ```
  */
-export const builtinPlugins = [
+export const builtinPlugins: readonly [
+  typeof edtPlugin,
+  typeof dicePlugin,
+  typeof generalizedDicePlugin,
+  typeof crossEntropyPlugin,
+  typeof boundaryPlugin,
+  typeof cpuPlugin,
+  typeof jfaPlugin,
+  typeof webgpuPlugin,
+] = [
   edtPlugin,
   dicePlugin,
   generalizedDicePlugin,
@@ -47,4 +56,4 @@ export const builtinPlugins = [
  * assert.equal(defaultRegistry.get("backend", "cpu").name, "cpu");
  * ```
  */
-export const defaultRegistry = createRegistry(builtinPlugins);
+export const defaultRegistry: Registry<typeof builtinPlugins> = createRegistry(builtinPlugins);
