@@ -14,7 +14,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { createScorer, jfaTransform, type NdArray, signedDistance } from "../mod.ts";
+import {
+  createScorer,
+  getDefaultWebgpuDevice,
+  jfaTransform,
+  type NdArray,
+  signedDistance,
+} from "../mod.ts";
+import { deviceLostReason } from "../backends/webgpu/device.ts";
 import {
   boundaryLossTf,
   createTfjsBackend,
@@ -724,6 +731,28 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
         null,
         "tfjs's own webgpu factory was not left behind",
       );
+    },
+  );
+
+  gpuTest(
+    "a device handed in (segloss's default WebGPU device) is shared and left alive",
+    async () => {
+      const device = await getDefaultWebgpuDevice();
+      const w = await registerTfjsWebgpu({ device, name: "segloss-webgpu-shared" });
+      try {
+        assert.equal(w.device, device);
+        await tf.setBackend(w.name);
+        const labels = { data: new Int32Array([0, 1, 1, 0]), shape: [1, 4] };
+        const phi = await signedDistanceTfWebgpu(labels, { numClasses: 2 });
+        // class 0 = {0, 3}, class 1 = {1, 2}: kervadec maps
+        assert.deepEqual(Array.from(await phi.data(), (v) => v + 0), [0, 1, 1, 0, 1, 0, 0, 1]);
+        phi.dispose();
+      } finally {
+        await tf.setBackend("cpu");
+        w.dispose();
+      }
+      assert.equal(deviceLostReason(device), undefined, "the caller's device was not destroyed");
+      device.createBuffer({ size: 4, usage: 0x0080 }).destroy();
     },
   );
 
