@@ -22,6 +22,7 @@
  */
 import {
   createScorer,
+  createWebgpuBackend,
   edt,
   getDefaultWebgpuDevice,
   isWebgpuAvailable,
@@ -319,6 +320,47 @@ for (const shape of evalShapes) {
       scorer.dispose();
       result[`${backend}+${distance} ms`] = ms;
     }
+    // where the webgpu time goes: the backend's phases, each awaited (wall time)
+    const gb = createWebgpuBackend();
+    const tr = jfaTransform();
+    const labels32 = Int32Array.from(labels);
+    const NC = N * C;
+    const coef = {
+      t: new Float64Array(NC).fill(-1e-3),
+      one: new Float64Array(NC).fill(1e-4),
+      p: new Float64Array(NC).fill(1e-3),
+      phi: new Float64Array(NC).fill(1e-5),
+    };
+    const ph: Record<string, number[]> = { prepare: [], stats: [], mapsStats: [], gradient: [] };
+    for (let r = 0; r <= REPEATS; r++) {
+      const t0 = performance.now();
+      const pb = await gb.prepare({
+        input,
+        inputKind: "logits",
+        numClasses: C,
+        labels: labels32,
+        distanceRequest: { transform: tr, spacing: spatial.map(() => 1), convention: "kervadec" },
+      });
+      const t1 = performance.now();
+      await pb.statistics(new Set(["pt", "p", "t"]));
+      const t2 = performance.now();
+      await pb.statistics(new Set(["pphi"])); // computes the maps on the device first
+      const t3 = performance.now();
+      await pb.gradient(coef);
+      const t4 = performance.now();
+      pb.dispose();
+      if (r === 0) continue; // warm-up
+      ph.prepare!.push(t1 - t0);
+      ph.stats!.push(t2 - t1);
+      ph.mapsStats!.push(t3 - t2);
+      ph.gradient!.push(t4 - t3);
+    }
+    gb.dispose();
+    tr.dispose();
+    result["prepare ms"] = median(ph.prepare!);
+    result["stats ms"] = median(ph.stats!);
+    result["maps+pphi ms"] = median(ph.mapsStats!);
+    result["gradient ms"] = median(ph.gradient!);
   } catch (err) {
     const msg = `evaluate ${shape.join("x")}: ${err}`;
     console.log(msg);
@@ -353,14 +395,16 @@ for (const r of rows.filter((r) => r.bench === "jfa")) {
   );
 }
 console.log(
-  "\n| evaluate (dice + 0.01·boundary, gradient) | webgpu+jfa ms | cpu+edt ms | speedup | total rel. diff |",
+  "\n| evaluate (dice + 0.01·boundary, gradient) | webgpu+jfa ms | cpu+edt ms | speedup | total rel. diff | webgpu phases: prepare / stats / maps+pphi / gradient ms |",
 );
-console.log("|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|");
 for (const r of rows.filter((r) => r.bench === "evaluate")) {
+  const phases = ["prepare ms", "stats ms", "maps+pphi ms", "gradient ms"]
+    .map((k) => fmt(r[k] as number | undefined)).join(" / ");
   console.log(
     `| ${r.case} | ${fmt(r["webgpu+jfa ms"] as number)} | ${fmt(r["cpu+edt ms"] as number)} | ${
       (r.speedup as number).toFixed(1)
-    }x | ${(r.totalRelDiff as number).toExponential(1)} |`,
+    }x | ${(r.totalRelDiff as number).toExponential(1)} | ${phases} |`,
   );
 }
 console.log(
