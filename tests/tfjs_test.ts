@@ -720,6 +720,34 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
         closeArrays(r2.gradient!.data, r3.gradient!.data, 1e-4, "scorer gradient on webgpu");
         s2.dispose();
         s3.dispose();
+        // backend tfjs + distance jfa: the flood runs on tfjs's device (maps never read back)
+        const s4 = await createScorer({
+          input: "logits",
+          backend: "tfjs",
+          distance: "jfa",
+          backendOptions: { tfBackend: w.name },
+          losses: [{ name: "generalized-dice" }, { name: "boundary" }],
+        }, {
+          // a "jfa" whose CPU-side edt() must not be called: the backend floods on its device
+          registry: tfjsRegistry.with([{
+            kind: "distance",
+            name: "jfa",
+            create: () => ({
+              name: "jfa",
+              exact: false,
+              edt: () => Promise.reject(new Error("jfa edt() read the maps back to the CPU")),
+            }),
+          }]),
+        });
+        const r4 = await s4.evaluate({
+          input: { data: Float32Array.from(c.logits), shape },
+          target: labels,
+          spacing: c.spacing as number[],
+          gradient: true,
+        });
+        close(r4.total, r3.total, 1e-5, "tfjs + jfa total");
+        closeArrays(r4.gradient!.data, r3.gradient!.data, 1e-4, "tfjs + jfa gradient");
+        s4.dispose();
         tf.dispose([phi, value, grad]);
       } finally {
         await tf.setBackend("cpu");

@@ -19,7 +19,9 @@ import type { BackendPlugin, Registry } from "../../core/registry.ts";
 import { createRegistry } from "../../core/registry.ts";
 import { builtinPlugins } from "../../plugins/builtin.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
+import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
 import { type Canonical, canonicalInput, canonicalTarget, PROB_FLOOR } from "./tensors.ts";
+import { isWebgpuTfBackend, signedDistanceTfWebgpu } from "./webgpu.ts";
 
 /**
  * Options of {@linkcode createTfjsBackend} (also `config.backendOptions` of `createScorer`).
@@ -142,7 +144,9 @@ function coef(a: Float64Array | undefined, n: number, c: number): tf.Tensor | un
  * requested terms with tfjs ops (one tensor of all sums, one download of N·C numbers per
  * term), `gradient` computes dL/dinput from the coefficients with tfjs ops (through the
  * softmax for logits, `p·(h − Σ p·h − Σ e·t) + e·t`, no division). Signed distance maps,
- * when needed and not given, come from the batch's distance request (any DistanceTransform).
+ * when needed and not given, come from the batch's distance request (any DistanceTransform);
+ * with the `jfa` transform on tfjs-backend-webgpu the flood runs on tfjs's own device and the
+ * maps stay there (`signedDistanceTfWebgpu`).
  * A tfjs backend must be registered (import `@tensorflow/tfjs-backend-cpu`, or use
  * `registerTfjsWebgpu`).
  *
@@ -258,15 +262,31 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
             new TypeError("Expected a target (labels or one-hot) to compute distance maps from"),
           );
         }
-        phiReady ??= signedDistance(
-          { data: distanceLabels(batch, n, c, vol), shape: [n, ...batch.input.shape.slice(2)] },
-          {
+        const labels = {
+          data: distanceLabels(batch, n, c, vol),
+          shape: [n, ...batch.input.shape.slice(2)],
+        };
+        const t = req.transform as { name: string; refinement?: JfaRefinement };
+        if (t.name === "jfa" && isWebgpuTfBackend()) {
+          // the jump flood on the tfjs backend's own device: the maps never leave the GPU
+          phiReady ??= signedDistanceTfWebgpu(labels, {
+            numClasses: c,
+            spacing: req.spacing,
+            convention: req.convention,
+            ...(t.refinement ? { refinement: t.refinement } : {}),
+          }).then((d) => {
+            phi = tf.reshape(d, [n, c, vol]);
+            d.dispose();
+            return phi;
+          });
+        } else {
+          phiReady ??= signedDistance(labels, {
             numClasses: c,
             spacing: req.spacing,
             convention: req.convention,
             transform: req.transform,
-          },
-        ).then((d) => (phi = tf.tensor3d(d.data, [n, c, vol])));
+          }).then((d) => (phi = tf.tensor3d(d.data, [n, c, vol])));
+        }
         return phiReady;
       };
       let disposed = false;

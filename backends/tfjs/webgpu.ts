@@ -215,6 +215,12 @@ interface GpuBackendLike {
   createTensorFromGPUData?: unknown;
 }
 
+/** Whether the active tfjs backend is tfjs-backend-webgpu (internal). */
+export function isWebgpuTfBackend(): boolean {
+  const be = tf.engine().backendName ? (tf.backend() as unknown as GpuBackendLike) : undefined;
+  return !!be && typeof be.createTensorFromGPUData === "function" && !!be.device;
+}
+
 /**
  * Signed distance maps (per sample and class) computed by the jump flood on the active tfjs
  * backend's own GPUDevice, returned as a float32 tensor `(N, C, ...spatial)` (or
