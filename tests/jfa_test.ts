@@ -110,6 +110,17 @@ function thin(shape: number[], seed: number, zeros: boolean): Uint8Array {
   return m;
 }
 
+function limitsOf(device: GPUDevice): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (
+    const key of Object.keys(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(device.limits)))
+  ) {
+    const v = (device.limits as unknown as Record<string, unknown>)[key];
+    if (typeof v === "number") out[key] = v;
+  }
+  return out;
+}
+
 describe("jfa", () => {
   gpuTest(
     "jfa.edt matches scipy on every EDT fixture case (1-D to 3-D, batches, spacing)",
@@ -186,6 +197,29 @@ describe("jfa", () => {
       assertClose(got.data, want.data, 0.5, "batch");
     },
   );
+
+  gpuTest("jfa.edt splits a batch larger than the binding limit into chunks", async () => {
+    const real = await requestWebgpuDevice();
+    // the same device, seen through a proxy that reports a tiny storage-binding limit:
+    // 3 volumes of 20x20 (2 seeds of 4 bytes each) per chunk, so 10 volumes take 4 chunks
+    const limits = { maxStorageBufferBindingSize: 20 * 20 * 8 * 3, maxBufferSize: 1 << 30 };
+    const device = new Proxy(real, {
+      get(target, key) {
+        if (key === "limits") return { ...limitsOf(real), ...limits };
+        const v = Reflect.get(target, key, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const data = new Uint8Array(10 * 400).map((_, i) => (i * 7919) % 13 === 0 ? 0 : 1);
+    data.fill(1, 1200, 1600); // volume 3 has no zero: Infinity
+    const got = await jfaTransform({ device }).edt({ data, shape: [10, 20, 20] }, {
+      spatialDims: 2,
+    });
+    const want = edt({ data, shape: [10, 20, 20] }, { spatialDims: 2 });
+    assertClose(got.data, want.data, 1, "chunked");
+    assert.ok(got.data.subarray(1200, 1600).every((x) => x === Infinity));
+    real.destroy();
+  });
 
   gpuTest("jfa.edt accepts any typed array (float, bigint) like edt", async () => {
     const jfa = jfaTransform();
