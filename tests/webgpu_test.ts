@@ -209,6 +209,20 @@ describe("webgpu backend", () => {
     );
   });
 
+  gpuTest("a single sigmoid channel (binary) gives the same result on webgpu and cpu", async () => {
+    const { input, target } = batch(2, 2, [18, 22], 8);
+    const one = { data: input.data.slice(0, 2 * 18 * 22), shape: [2, 1, 18, 22] };
+    for (const kind of ["logits", "probs"] as const) {
+      const data = kind === "logits" ? one.data : one.data.map((x) => 1 / (1 + Math.exp(-x)));
+      const req = { input: { data, shape: one.shape }, target, gradient: true };
+      assertSameResult(
+        await run({ backend: "webgpu", distance: "jfa", input: kind }, req),
+        await run({ backend: "cpu", input: kind }, req),
+        `binary ${kind}`,
+      );
+    }
+  });
+
   gpuTest("every mix (webgpu+jfa, webgpu+edt, cpu+jfa) equals cpu+edt", async () => {
     const { input, target } = batch(2, 3, [40, 48], 9);
     const req = { input, target, spacing: [1, 0.6], gradient: true };
