@@ -252,7 +252,13 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
       const logits = batch.inputKind === "logits";
       const target: TargetKind = batch.labels ? "labels" : batch.onehot ? "onehot" : "none";
       const owned: GPUBuffer[] = [];
-      const own = (b: GPUBuffer) => (owned.push(b), b);
+      let disposed = false;
+      const own = (b: GPUBuffer) => {
+        // a buffer that arrives after dispose() (maps still in flight) is freed at once
+        if (disposed) b.destroy();
+        else owned.push(b);
+        return b;
+      };
       const input = own(uploadBuffer(device, toF32(batch.input.data)));
       const targetBuf = batch.labels
         ? own(uploadBuffer(device, batch.labels))
@@ -263,7 +269,6 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
         ? own(uploadBuffer(device, toF32(batch.distance.data)))
         : undefined;
       let phiReady: Promise<GPUBuffer> | undefined;
-      let disposed = false;
 
       const ensurePhi = (): Promise<GPUBuffer> => {
         if (phi) return Promise.resolve(phi);
