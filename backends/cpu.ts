@@ -17,6 +17,7 @@ import type {
 import type { BackendPlugin } from "../core/registry.ts";
 import { signedDistance } from "../transforms/signed_distance.ts";
 import { computeGradient, computeStatistics, type KernelBatch } from "../loss/kernel.ts";
+import { createSimdBatch, type SimdBatch, simdSupports } from "../loss/kernel_simd.ts";
 
 /**
  * Options of {@linkcode createCpuBackend}.
@@ -26,8 +27,8 @@ import { computeGradient, computeStatistics, type KernelBatch } from "../loss/ke
  * import type { CpuBackendOptions } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
- * const o: CpuBackendOptions = { cacheProbabilities: false };
- * assert.equal(o.cacheProbabilities, false);
+ * const o: CpuBackendOptions = { cacheProbabilities: false, simd: false };
+ * assert.equal(o.simd, false);
  * ```
  */
 export interface CpuBackendOptions {
@@ -37,6 +38,12 @@ export interface CpuBackendOptions {
    * saves that memory and recomputes).
    */
   cacheProbabilities?: boolean;
+  /**
+   * Run the passes of float32 logits with a label target in WebAssembly SIMD (float32
+   * arithmetic, float64 accumulators; about 4x faster) when the runtime has it (default
+   * true). Float64 input always takes the float64 JavaScript path.
+   */
+  simd?: boolean;
 }
 
 function checkBatch(batch: BackendBatch): KernelBatch {
@@ -169,17 +176,20 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     throw new TypeError(`Expected options to be an object but found ${options}`);
   }
   for (const key of Object.keys(options)) {
-    if (key !== "cacheProbabilities") {
+    if (key !== "cacheProbabilities" && key !== "simd") {
       throw new TypeError(
-        `Expected backend options keys among cacheProbabilities but found ${JSON.stringify(key)}`,
+        `Expected backend options keys among cacheProbabilities, simd but found ${
+          JSON.stringify(key)
+        }`,
       );
     }
   }
   const cache = options.cacheProbabilities ?? true;
-  if (typeof cache !== "boolean") {
-    throw new TypeError(
-      `Expected options.cacheProbabilities to be a boolean but found ${JSON.stringify(cache)}`,
-    );
+  const useSimd = options.simd ?? true;
+  for (const [key, v] of [["cacheProbabilities", cache], ["simd", useSimd]] as const) {
+    if (typeof v !== "boolean") {
+      throw new TypeError(`Expected options.${key} to be a boolean but found ${JSON.stringify(v)}`);
+    }
   }
   // one probability buffer kept between batches of the same size (page faults of a fresh
   // buffer cost about as much as filling it)
@@ -203,7 +213,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       } catch (e) {
         return Promise.reject(e);
       }
-      if (cache && k.logits) k.probs = takeBuffer(k.input);
+      // the SIMD path holds the batch in wasm memory (with its own probability cache); it is
+      // set up on the first statistics call whose terms it supports
+      let simd: SimdBatch | undefined;
+      let mode: "simd" | "js" | undefined;
       let distanceReady: Promise<void> | undefined;
       const ensureDistance = (): Promise<void> => {
         if (k.distance) return Promise.resolve();
@@ -238,10 +251,23 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       const prepared: PreparedBatch = {
         async statistics(terms: ReadonlySet<StatTerm>): Promise<Statistics> {
           if (terms.has("pphi")) await ensureDistance();
+          if (useSimd && mode === undefined && simdSupports(terms)) simd = createSimdBatch(k);
+          if (simd && simd.supports(terms)) {
+            if (k.distance) simd.setDistance(k.distance);
+            mode = "simd";
+            return simd.stats(terms);
+          }
+          mode = "js";
+          if (cache && k.logits && !k.probs) k.probs = takeBuffer(k.input);
           return computeStatistics(k, terms);
         },
         async gradient(coefficients: GradientCoefficients): Promise<FloatArray> {
-          if (coefficients.phi?.some((x) => x !== 0)) await ensureDistance();
+          const phi = coefficients.phi?.some((x) => x !== 0) ?? false;
+          if (phi) await ensureDistance();
+          if (simd && mode !== "js" && simd.supportsGradient(coefficients)) {
+            if (k.distance) simd.setDistance(k.distance);
+            return simd.gradient(coefficients);
+          }
           return computeGradient(k, coefficients);
         },
         dispose() {

@@ -163,9 +163,14 @@ function blockLabels(b: KernelBatch, s: number, b0: number, len: number, L: Int3
  *
  * @param b The batch.
  * @param terms The terms to report.
+ * @param from The first voxel of each sample to visit (default 0: all of them).
  * @returns The statistics.
  */
-export function computeStatistics(b: KernelBatch, terms: ReadonlySet<StatTerm>): Statistics {
+export function computeStatistics(
+  b: KernelBatch,
+  terms: ReadonlySet<StatTerm>,
+  from = 0,
+): Statistics {
   const { n: N, c: C, vol, input } = b;
   for (const term of terms) {
     if (!STAT_NAMES.includes(term)) {
@@ -193,7 +198,7 @@ export function computeStatistics(b: KernelBatch, terms: ReadonlySet<StatTerm>):
   const src: KernelBatch = logits && b.probsReady && wantLog ? { ...b, probsReady: false } : b;
   for (let s = 0; s < N; s++) {
     const k0 = s * C;
-    for (let b0 = 0; b0 < vol; b0 += BLOCK) {
+    for (let b0 = from; b0 < vol; b0 += BLOCK) {
       const len = Math.min(BLOCK, vol - b0);
       blockProbs(src, s, b0, len, w, wantLog);
       for (let c = 0; c < C; c++) {
@@ -302,9 +307,16 @@ const STAT_NAMES: readonly StatTerm[] = ["pt", "p", "p2", "t", "t2", "tlogp", "p
  *
  * @param b The batch.
  * @param g The coefficients.
+ * @param from The first voxel of each sample to visit (default 0: all of them).
+ * @param target Where to write (default: a new array); voxels before `from` are left alone.
  * @returns dL/dinput `(N, C, V)` flat, Float64Array for Float64Array input, else Float32Array.
  */
-export function computeGradient(b: KernelBatch, g: GradientCoefficients): FloatArray {
+export function computeGradient(
+  b: KernelBatch,
+  g: GradientCoefficients,
+  from = 0,
+  target?: FloatArray,
+): FloatArray {
   const { n: N, c: C, vol } = b;
   const NC = N * C;
   for (const [key, arr] of Object.entries(g)) {
@@ -316,9 +328,10 @@ export function computeGradient(b: KernelBatch, g: GradientCoefficients): FloatA
       );
     }
   }
-  const out = b.input instanceof Float64Array
-    ? new Float64Array(N * C * vol)
-    : new Float32Array(N * C * vol);
+  const out = target ??
+    (b.input instanceof Float64Array
+      ? new Float64Array(N * C * vol)
+      : new Float32Array(N * C * vol));
   const zero = new Float64Array(NC);
   const ca = g.t ?? zero, cb = g.one ?? zero, cp = g.p ?? zero, ce = g.tOverP ?? zero;
   const cd = g.phi ?? zero;
@@ -337,7 +350,7 @@ export function computeGradient(b: KernelBatch, g: GradientCoefficients): FloatA
   const logits = b.logits;
   for (let s = 0; s < N; s++) {
     const k0 = s * C;
-    for (let b0 = 0; b0 < vol; b0 += BLOCK) {
+    for (let b0 = from; b0 < vol; b0 += BLOCK) {
       const len = Math.min(BLOCK, vol - b0);
       blockProbs(b, s, b0, len, w);
       if (labels) blockLabels(b, s, b0, len, L);

@@ -12,7 +12,14 @@ import {
   type NdArray,
   signedDistance,
 } from "../mod.ts";
-import type { BackendPlugin, DistancePlugin, EvaluateResult, ScorerConfig } from "../mod.ts";
+import type {
+  BackendPlugin,
+  DistancePlugin,
+  EvaluateResult,
+  FloatArray,
+  ScorerConfig,
+  Statistics,
+} from "../mod.ts";
 import fixtures from "./fixtures/loss_cases.json" with { type: "json" };
 
 function close(actual: number, expected: number, tol: number, what: string) {
@@ -404,4 +411,79 @@ test("cpu backendOptions: without the probability cache the gradient is the same
   );
   a.dispose();
   b.dispose();
+});
+
+describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 JS path", () => {
+  test("SIMD is available on this runtime (Deno and Bun both have WebAssembly SIMD)", async () => {
+    const { simdAvailable } = await import("../loss/kernel_simd.ts");
+    assert.equal(simdAvailable(), true);
+  });
+  const rnd = (seed: number) => () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  const configs: ScorerConfig[] = [
+    { losses: [{ name: "dice" }, { name: "boundary", weight: 0.01 }] },
+    {
+      losses: [
+        { name: "generalized-dice", options: { weightType: "square" } },
+        { name: "dice", options: { squared: true, batch: true, includeBackground: false } },
+        { name: "boundary", options: { includeBackground: true } },
+      ],
+      schedule: { kind: "rebalance" },
+    },
+  ];
+  // tails (voxels past a multiple of 4), several blocks, no tail, and too few voxels for SIMD
+  for (const shape of [[2, 3, 23, 37], [1, 2, 9, 10, 11], [3, 4, 16, 16], [2, 3, 3]]) {
+    test(`float32 logits ${shape.join("x")}: totals and gradients match`, async () => {
+      const r = rnd(shape.reduce((a, b) => a * b, 7));
+      const size = shape.reduce((a, b) => a * b, 1);
+      const input = { data: Float32Array.from({ length: size }, () => 6 * r() - 3), shape };
+      const ls = [shape[0]!, ...shape.slice(2)];
+      const nl = ls.reduce((a, b) => a * b, 1);
+      const labels = Int32Array.from(
+        { length: nl },
+        () => r() < 0.05 ? 255 : Math.floor(r() * shape[1]!),
+      );
+      const plain = { data: labels.map((l) => l === 255 ? 0 : l), shape: ls };
+      for (const config of configs) {
+        const simd = await createScorer(config);
+        const js = await createScorer({ ...config, backendOptions: { simd: false } });
+        const ra = await simd.evaluate({ input, target: plain, gradient: true, epoch: 3 });
+        const rb = await js.evaluate({ input, target: plain, gradient: true, epoch: 3 });
+        for (const k of Object.keys(rb.terms)) close(ra.terms[k]!, rb.terms[k]!, 2e-6, k);
+        let gmax = 0;
+        rb.gradient!.data.forEach((x) => gmax = Math.max(gmax, Math.abs(x)));
+        ra.gradient!.data.forEach((x, i) => {
+          const err = Math.abs(x - rb.gradient!.data[i]!);
+          assert.ok(err <= 1e-5 * gmax, `g[${i}]: ${x} vs ${rb.gradient!.data[i]} (max ${gmax})`);
+        });
+        simd.dispose();
+        js.dispose();
+      }
+      // the backend directly, with an ignore label and maps
+      const C = shape[1]!;
+      const distance = await signedDistance(plain, { numClasses: C });
+      const sums: Statistics[] = [], grads: FloatArray[] = [];
+      const coef = () => Float64Array.from({ length: shape[0]! * C }, () => r() - 0.5);
+      const g = { t: coef(), one: coef(), p: coef(), phi: coef() };
+      for (const simd of [true, false]) {
+        const prepared = await createCpuBackend({ simd }).prepare({
+          input,
+          inputKind: "logits",
+          numClasses: C,
+          labels,
+          ignoreIndex: 255,
+          distance,
+        });
+        sums.push(await prepared.statistics(new Set(["p", "p2", "pt", "t", "t2", "pphi"])));
+        grads.push(await prepared.gradient(g));
+        prepared.dispose();
+      }
+      for (const term of ["p", "p2", "pt", "t", "t2", "pphi"] as const) {
+        sums[0]!.sums[term]!.forEach((x, i) => close(x, sums[1]!.sums[term]![i]!, 1e-6, term));
+      }
+      grads[0]!.forEach((x, i) => close(x, grads[1]![i]!, 1e-5, `backend g[${i}]`));
+    });
+  }
 });

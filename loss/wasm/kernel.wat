@@ -1,0 +1,230 @@
+(module
+  (memory (import "env" "memory") 1)
+  ;; f32x4 exp for x <= 0 (cephes expf polynomial); x < -87.3 gives 0
+  (func $exp4 (param $x v128) (result v128)
+    (local $n v128) (local $r v128) (local $p v128) (local $r2 v128)
+    (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
+    (local.set $r (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+    (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $n) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $p (v128.const f32x4 1.9875691500E-4 1.9875691500E-4 1.9875691500E-4 1.9875691500E-4))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.3981999507E-3 1.3981999507E-3 1.3981999507E-3 1.3981999507E-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 8.3334519073E-3 8.3334519073E-3 8.3334519073E-3 8.3334519073E-3)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 4.1665795894E-2 4.1665795894E-2 4.1665795894E-2 4.1665795894E-2)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 1.6666665459E-1 1.6666665459E-1 1.6666665459E-1 1.6666665459E-1)))
+    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const f32x4 5.0000001201E-1 5.0000001201E-1 5.0000001201E-1 5.0000001201E-1)))
+    (local.set $r2 (f32x4.mul (local.get $r) (local.get $r)))
+    (local.set $p (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (local.get $r2)) (local.get $r)) (v128.const f32x4 1 1 1 1)))
+    ;; 2^n: (n + 127) << 23, n >= -126 where it matters
+    (local.set $n (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $n)) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+    (v128.and
+      (f32x4.mul (local.get $p) (local.get $n))
+      (f32x4.ge (local.get $x) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3))))
+
+  ;; statistics over voxels [0, vol4) of every sample (vol4 a multiple of 4):
+  ;; x: f32 (N, C, vol) logits; lab: i32 (N, vol) effective labels (-1: none); dist: f32 maps or 0;
+  ;; cache: f32 (N, C, vol) probabilities out; sums: f64 (5, N, C) = p, p2, pt, t, pphi (added to);
+  ;; scr: scratch, f32 (C + 2) x BLOCK
+  (func (export "stats") (param $N i32) (param $C i32) (param $vol i32) (param $vol4 i32)
+    (param $x i32) (param $lab i32) (param $dist i32) (param $cache i32) (param $sums i32) (param $scr i32)
+    (local $s i32) (local $b0 i32) (local $len i32) (local $c i32) (local $v i32)
+    (local $xo i32) (local $po i32) (local $o i32) (local $k i32) (local $NC i32)
+    (local $m v128) (local $e v128) (local $p v128) (local $t v128) (local $cv v128) (local $ph v128)
+    (local $aP0 v128) (local $aP1 v128) (local $aQ0 v128) (local $aQ1 v128)
+    (local $aT0 v128) (local $aT1 v128) (local $aF0 v128) (local $aF1 v128) (local $aN v128)
+    (local $mx i32) (local $sm i32) (local $lo v128) (local $hi v128)
+    (local.set $NC (i32.mul (local.get $N) (local.get $C)))
+    ;; scratch: P at scr (C x 512 f32), max at mx, sum at sm
+    (local.set $mx (i32.add (local.get $scr) (i32.mul (local.get $C) (i32.const 2048))))
+    (local.set $sm (i32.add (local.get $mx) (i32.const 2048)))
+    (local.set $s (i32.const 0))
+    (block $sdone (loop $sloop
+      (br_if $sdone (i32.ge_u (local.get $s) (local.get $N)))
+      (local.set $b0 (i32.const 0))
+      (block $bdone (loop $bloop
+        (br_if $bdone (i32.ge_u (local.get $b0) (local.get $vol4)))
+        (local.set $len (i32.sub (local.get $vol4) (local.get $b0)))
+        (if (i32.gt_u (local.get $len) (i32.const 512)) (then (local.set $len (i32.const 512))))
+        ;; xo: byte offset of x[s, 0, b0]
+        (local.set $xo (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.mul (local.get $s) (local.get $C)) (local.get $vol)) (local.get $b0)) (i32.const 2))))
+        ;; pass 1: max over classes
+        (local.set $v (i32.const 0))
+        (block $d1 (loop $l1
+          (br_if $d1 (i32.ge_u (local.get $v) (local.get $len)))
+          (local.set $m (v128.load (i32.add (local.get $xo) (i32.shl (local.get $v) (i32.const 2)))))
+          (local.set $c (i32.const 1))
+          (block $dc (loop $lc
+            (br_if $dc (i32.ge_u (local.get $c) (local.get $C)))
+            (local.set $m (f32x4.max (local.get $m)
+              (v128.load (i32.add (local.get $xo) (i32.shl (i32.add (i32.mul (local.get $c) (local.get $vol)) (local.get $v)) (i32.const 2))))))
+            (local.set $c (i32.add (local.get $c) (i32.const 1)))
+            (br $lc)))
+          (v128.store (i32.add (local.get $mx) (i32.shl (local.get $v) (i32.const 2))) (local.get $m))
+          (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))) (v128.const f32x4 0 0 0 0))
+          (local.set $v (i32.add (local.get $v) (i32.const 4)))
+          (br $l1)))
+        ;; pass 2: exp and sums
+        (local.set $c (i32.const 0))
+        (block $d2 (loop $l2
+          (br_if $d2 (i32.ge_u (local.get $c) (local.get $C)))
+          (local.set $o (i32.add (local.get $xo) (i32.shl (i32.mul (local.get $c) (local.get $vol)) (i32.const 2))))
+          (local.set $po (i32.add (local.get $scr) (i32.mul (local.get $c) (i32.const 2048))))
+          (local.set $v (i32.const 0))
+          (block $d3 (loop $l3
+            (br_if $d3 (i32.ge_u (local.get $v) (local.get $len)))
+            (local.set $e (call $exp4 (f32x4.sub
+              (v128.load (i32.add (local.get $o) (i32.shl (local.get $v) (i32.const 2))))
+              (v128.load (i32.add (local.get $mx) (i32.shl (local.get $v) (i32.const 2)))))))
+            (v128.store (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))) (local.get $e))
+            (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))
+              (f32x4.add (local.get $e) (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))))))
+            (local.set $v (i32.add (local.get $v) (i32.const 4)))
+            (br $l3)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $l2)))
+        ;; pass 3: 1/sum
+        (local.set $v (i32.const 0))
+        (block $d4 (loop $l4
+          (br_if $d4 (i32.ge_u (local.get $v) (local.get $len)))
+          (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))
+            (f32x4.div (v128.const f32x4 1 1 1 1) (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))))))
+          (local.set $v (i32.add (local.get $v) (i32.const 4)))
+          (br $l4)))
+        ;; pass 4: per class, normalize, store to cache, accumulate in f64x2
+        (local.set $c (i32.const 0))
+        (block $d5 (loop $l5
+          (br_if $d5 (i32.ge_u (local.get $c) (local.get $C)))
+          (local.set $po (i32.add (local.get $scr) (i32.mul (local.get $c) (i32.const 2048))))
+          ;; element offset of (s, c, b0)
+          (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (local.get $vol)) (local.get $b0)) (i32.const 2)))
+          (local.set $cv (i32x4.splat (local.get $c)))
+          (local.set $aP0 (v128.const f64x2 0 0)) (local.set $aP1 (v128.const f64x2 0 0))
+          (local.set $aQ0 (v128.const f64x2 0 0)) (local.set $aQ1 (v128.const f64x2 0 0))
+          (local.set $aT0 (v128.const f64x2 0 0)) (local.set $aT1 (v128.const f64x2 0 0))
+          (local.set $aF0 (v128.const f64x2 0 0)) (local.set $aF1 (v128.const f64x2 0 0))
+          (local.set $aN (v128.const i32x4 0 0 0 0))
+          (local.set $v (i32.const 0))
+          (block $d6 (loop $l6
+            (br_if $d6 (i32.ge_u (local.get $v) (local.get $len)))
+            (local.set $p (f32x4.mul
+              (v128.load (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))))
+              (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))))))
+            (if (local.get $cache) (then
+              (v128.store (i32.add (i32.add (local.get $cache) (local.get $o)) (i32.shl (local.get $v) (i32.const 2))) (local.get $p))))
+            (local.set $lo (f64x2.promote_low_f32x4 (local.get $p)))
+            (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p) (local.get $p))))
+            (local.set $aP0 (f64x2.add (local.get $aP0) (local.get $lo)))
+            (local.set $aP1 (f64x2.add (local.get $aP1) (local.get $hi)))
+            (local.set $aQ0 (f64x2.add (local.get $aQ0) (f64x2.mul (local.get $lo) (local.get $lo))))
+            (local.set $aQ1 (f64x2.add (local.get $aQ1) (f64x2.mul (local.get $hi) (local.get $hi))))
+            ;; t: labels == c (mask), pt = p & mask
+            (local.set $t (i32x4.eq (v128.load (i32.add (local.get $lab) (i32.shl (i32.add (i32.mul (local.get $s) (local.get $vol)) (i32.add (local.get $b0) (local.get $v))) (i32.const 2)))) (local.get $cv)))
+            (local.set $aN (i32x4.sub (local.get $aN) (local.get $t)))
+            (local.set $e (v128.and (local.get $p) (local.get $t)))
+            (local.set $aT0 (f64x2.add (local.get $aT0) (f64x2.promote_low_f32x4 (local.get $e))))
+            (local.set $aT1 (f64x2.add (local.get $aT1) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e)))))
+            (if (local.get $dist) (then
+              (local.set $ph (v128.load (i32.add (i32.add (local.get $dist) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))))
+              (local.set $aF0 (f64x2.add (local.get $aF0) (f64x2.mul (local.get $lo) (f64x2.promote_low_f32x4 (local.get $ph)))))
+              (local.set $aF1 (f64x2.add (local.get $aF1) (f64x2.mul (local.get $hi)
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $ph) (local.get $ph))))))))
+            (local.set $v (i32.add (local.get $v) (i32.const 4)))
+            (br $l6)))
+          ;; add to sums[term][s*C + c]
+          (local.set $k (i32.add (local.get $sums) (i32.shl (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (i32.const 3))))
+          (call $addsum (local.get $k) (f64x2.add (local.get $aP0) (local.get $aP1)))
+          (call $addsum (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 3))) (f64x2.add (local.get $aQ0) (local.get $aQ1)))
+          (call $addsum (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 4))) (f64x2.add (local.get $aT0) (local.get $aT1)))
+          (f64.store (i32.add (local.get $k) (i32.mul (local.get $NC) (i32.const 24)))
+            (f64.add (f64.load (i32.add (local.get $k) (i32.mul (local.get $NC) (i32.const 24))))
+              (f64.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $aN)) (i32x4.extract_lane 1 (local.get $aN)))
+                (i32.add (i32x4.extract_lane 2 (local.get $aN)) (i32x4.extract_lane 3 (local.get $aN)))))))
+          (call $addsum (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 5))) (f64x2.add (local.get $aF0) (local.get $aF1)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $l5)))
+        (local.set $b0 (i32.add (local.get $b0) (i32.const 512)))
+        (br $bloop)))
+      (local.set $s (i32.add (local.get $s) (i32.const 1)))
+      (br $sloop))))
+
+  (func $addsum (param $at i32) (param $a v128)
+    (f64.store (local.get $at) (f64.add (f64.load (local.get $at))
+      (f64.add (f64x2.extract_lane 0 (local.get $a)) (f64x2.extract_lane 1 (local.get $a))))))
+  ;; gradient through the softmax over voxels [0, vol4) of every sample:
+  ;; h_c = a_c t + b_c + q_c p + d_c phi, out_c = p_c (h_c - sum_k p_k h_k)
+  ;; cache: f32 (N, C, vol) probabilities; lab: i32 (N, vol) effective labels; dist: f32 or 0;
+  ;; coef: f32 (4, N, C) = a, b, q, d; out: f32 (N, C, vol); scr: f32 (C + 1) x BLOCK
+  (func (export "grad") (param $N i32) (param $C i32) (param $vol i32) (param $vol4 i32)
+    (param $cache i32) (param $lab i32) (param $dist i32) (param $coef i32) (param $out i32) (param $scr i32)
+    (local $s i32) (local $b0 i32) (local $len i32) (local $c i32) (local $v i32)
+    (local $po i32) (local $o i32) (local $k i32) (local $NC i32) (local $sm i32) (local $lo i32)
+    (local $a v128) (local $b v128) (local $q v128) (local $d v128) (local $cv v128)
+    (local $p v128) (local $t v128) (local $h v128) (local $usePhi i32)
+    (local.set $NC (i32.mul (local.get $N) (local.get $C)))
+    (local.set $sm (i32.add (local.get $scr) (i32.mul (local.get $C) (i32.const 2048))))
+    (local.set $s (i32.const 0))
+    (block $sdone (loop $sloop
+      (br_if $sdone (i32.ge_u (local.get $s) (local.get $N)))
+      (local.set $b0 (i32.const 0))
+      (block $bdone (loop $bloop
+        (br_if $bdone (i32.ge_u (local.get $b0) (local.get $vol4)))
+        (local.set $len (i32.sub (local.get $vol4) (local.get $b0)))
+        (if (i32.gt_u (local.get $len) (i32.const 512)) (then (local.set $len (i32.const 512))))
+        (local.set $lo (i32.add (local.get $lab) (i32.shl (i32.add (i32.mul (local.get $s) (local.get $vol)) (local.get $b0)) (i32.const 2))))
+        ;; pass A: h per class, S = sum_k p_k h_k
+        (local.set $c (i32.const 0))
+        (block $dA (loop $lA
+          (br_if $dA (i32.ge_u (local.get $c) (local.get $C)))
+          (local.set $k (i32.add (local.get $coef) (i32.shl (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (i32.const 2))))
+          (local.set $a (v128.load32_splat (local.get $k)))
+          (local.set $b (v128.load32_splat (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 2)))))
+          (local.set $q (v128.load32_splat (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 3)))))
+          (local.set $d (v128.load32_splat (i32.add (local.get $k) (i32.mul (local.get $NC) (i32.const 12)))))
+          (local.set $usePhi (i32.and (i32.ne (local.get $dist) (i32.const 0)) (f32.ne (f32x4.extract_lane 0 (local.get $d)) (f32.const 0))))
+          (local.set $cv (i32x4.splat (local.get $c)))
+          (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (local.get $vol)) (local.get $b0)) (i32.const 2)))
+          (local.set $po (i32.add (local.get $scr) (i32.mul (local.get $c) (i32.const 2048))))
+          (local.set $v (i32.const 0))
+          (block $dB (loop $lB
+            (br_if $dB (i32.ge_u (local.get $v) (local.get $len)))
+            (local.set $p (v128.load (i32.add (i32.add (local.get $cache) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))))
+            (local.set $t (v128.and
+              (i32x4.eq (v128.load (i32.add (local.get $lo) (i32.shl (local.get $v) (i32.const 2)))) (local.get $cv))
+              (v128.const f32x4 1 1 1 1)))
+            (local.set $h (f32x4.add (f32x4.add (f32x4.mul (local.get $a) (local.get $t)) (local.get $b))
+              (f32x4.mul (local.get $q) (local.get $p))))
+            (if (local.get $usePhi) (then
+              (local.set $h (f32x4.add (local.get $h) (f32x4.mul (local.get $d)
+                (v128.load (i32.add (i32.add (local.get $dist) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))))))))
+            (v128.store (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))) (local.get $h))
+            (if (i32.eqz (local.get $c))
+              (then (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))) (f32x4.mul (local.get $p) (local.get $h))))
+              (else (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))
+                (f32x4.add (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))) (f32x4.mul (local.get $p) (local.get $h))))))
+            (local.set $v (i32.add (local.get $v) (i32.const 4)))
+            (br $lB)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $lA)))
+        ;; pass B: out = p (h - S)
+        (local.set $c (i32.const 0))
+        (block $dC (loop $lC
+          (br_if $dC (i32.ge_u (local.get $c) (local.get $C)))
+          (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (local.get $vol)) (local.get $b0)) (i32.const 2)))
+          (local.set $po (i32.add (local.get $scr) (i32.mul (local.get $c) (i32.const 2048))))
+          (local.set $v (i32.const 0))
+          (block $dD (loop $lD
+            (br_if $dD (i32.ge_u (local.get $v) (local.get $len)))
+            (v128.store (i32.add (i32.add (local.get $out) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))
+              (f32x4.mul
+                (v128.load (i32.add (i32.add (local.get $cache) (local.get $o)) (i32.shl (local.get $v) (i32.const 2))))
+                (f32x4.sub (v128.load (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))))
+                  (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))))))
+            (local.set $v (i32.add (local.get $v) (i32.const 4)))
+            (br $lD)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $lC)))
+        (local.set $b0 (i32.add (local.get $b0) (i32.const 512)))
+        (br $bloop)))
+      (local.set $s (i32.add (local.get $s) (i32.const 1)))
+      (br $sloop))))
+
+)
