@@ -39,14 +39,32 @@ function appFor(bindings: unknown): SeglossApp {
   return app;
 }
 
+// `deno serve` shuts down gracefully on SIGTERM/SIGINT, but live Worker threads would keep the
+// process up: stop them on those signals (Bun and edge platforms need nothing).
+try {
+  const d = (globalThis as {
+    Deno?: { addSignalListener?(signal: "SIGTERM" | "SIGINT", handler: () => void): void };
+  }).Deno;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    d?.addSignalListener?.(signal, () => app?.close());
+  }
+} catch {
+  // no signals here (Deno Deploy, or SIGTERM on Windows)
+}
+
 const port = Number(processEnv().PORT ?? 8787);
 
-/** The server: `fetch(request, env?, ctx?)` and, for Bun, `port` (from `PORT`, default 8787). */
+/**
+ * The server: `fetch(request, env?, ctx?)` and, for Bun, `port` (from `PORT`, default 8787) and
+ * `development: false` (production error pages; ours are JSON anyway).
+ */
 const server: {
   port: number;
+  development: boolean;
   fetch(request: Request, env?: unknown, ctx?: unknown): Response | Promise<Response>;
 } = {
   port: Number.isFinite(port) ? port : 8787,
+  development: false,
   fetch: (request, env, ctx) =>
     appFor(env).fetch(request, env as Record<string, unknown>, ctx as never),
 };

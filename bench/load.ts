@@ -1,0 +1,264 @@
+/**
+ * Load benchmark of the scoring service: starts `server/main.ts` as its own process (Deno:
+ * `deno serve`; `--runtime bun`: `bun run`), then
+ * 1. sends sequential requests and reads their `Server-Timing` headers: the server's
+ *    per-request overhead (decode + worker hand-off + encode + routing = total − compute)
+ *    against the library's own compute time for the same request;
+ * 2. runs Debian's `wrk` (apt-get install wrk): 64 connections for 30 s of
+ *    `POST /v1/loss` (dice + boundary, 1x2x256x256 float32 logits + uint8 labels as `.npy`
+ *    multipart), and reports requests/s, p50/p99 latency, errors (non-2xx and socket errors);
+ * 3. samples the server's RSS every 250 ms during the run (peak, and first vs last third).
+ *
+ * ```sh
+ * deno run -A bench/load.ts [--runtime deno|bun] [--duration 30] [--connections 64]
+ * ```
+ *
+ * @module
+ */
+import { encodeNpy } from "../server/npy.ts";
+import { buildMultipart } from "../server/multipart.ts";
+
+const args = new Map<string, string>();
+for (let i = 0; i < Deno.args.length; i += 2) {
+  args.set(Deno.args[i]!.replace(/^--/, ""), Deno.args[i + 1]!);
+}
+const runtime = args.get("runtime") ?? "deno";
+const duration = Number(args.get("duration") ?? 30);
+const connections = Number(args.get("connections") ?? 64);
+const sequential = Number(args.get("sequential") ?? 200);
+const ROOT = new URL("..", import.meta.url).pathname;
+
+// --- the request: dice + boundary on 1x2x256x256 logits, labels a disk -----------------------
+function requestBody(gradient: boolean): { body: Uint8Array; contentType: string } {
+  const S = 256;
+  let seed = 12345;
+  const rand = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return (seed + 0.5) / 4294967296;
+  };
+  const logits = new Float32Array(2 * S * S);
+  for (let i = 0; i < logits.length; i++) {
+    logits[i] = Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+  }
+  const labels = new Uint8Array(S * S);
+  for (let y = 0; y < S; y++) {
+    for (let x = 0; x < S; x++) {
+      labels[y * S + x] = (y - 0.4 * S) ** 2 + (x - 0.55 * S) ** 2 < (0.2 * S) ** 2 ? 1 : 0;
+    }
+  }
+  const config = {
+    input: "logits",
+    losses: [
+      { name: "dice", options: { classes: [1] } },
+      { name: "boundary", weight: 0.5, options: { classes: [1] } },
+    ],
+  };
+  return buildMultipart([
+    { name: "config", value: JSON.stringify(config) },
+    { name: "gradient", value: JSON.stringify(gradient) },
+    { name: "input", value: encodeNpy({ data: logits, shape: [1, 2, S, S] }) },
+    { name: "target", value: encodeNpy({ data: labels, shape: [1, S, S] }) },
+  ]);
+}
+
+// --- the server -------------------------------------------------------------------------------
+async function freePort(): Promise<number> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+const bunBin = `${ROOT}node_modules/bun/bin/bun.exe`;
+const cmd = runtime === "bun"
+  ? new Deno.Command(bunBin, {
+    args: ["run", "server/main.ts"],
+    cwd: ROOT,
+    env: { PORT: String(port) },
+    stdout: "null",
+    stderr: "inherit",
+  })
+  : new Deno.Command(Deno.execPath(), {
+    args: ["serve", "-A", "--host", "127.0.0.1", "--port", String(port), "server/main.ts"],
+    cwd: ROOT,
+    stdout: "null",
+    stderr: "inherit",
+  });
+const server = cmd.spawn();
+for (let i = 0;; i++) {
+  try {
+    if ((await fetch(`${url}/healthz`)).ok) break;
+  } catch {
+    if (i > 300) throw new Error("server did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function rssMiB(): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${server.pid}/status`);
+    return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+// --- 1. sequential: overhead vs compute --------------------------------------------------------
+interface Phase {
+  decode: number;
+  queue: number;
+  compute: number;
+  encode: number;
+  total: number;
+  client: number;
+}
+
+async function measure(gradient: boolean): Promise<Record<string, number>> {
+  const { body, contentType } = requestBody(gradient);
+  const headers = { "Content-Type": contentType, Accept: "application/x-npy, application/json" };
+  const phases: Phase[] = [];
+  for (let i = 0; i < sequential + 20; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/v1/loss`, {
+      method: "POST",
+      headers,
+      body: body as Uint8Array<ArrayBuffer>,
+    });
+    await res.arrayBuffer();
+    const client = performance.now() - t0;
+    if (res.status !== 200) throw new Error(`status ${res.status}`);
+    if (i < 20) continue; // warm-up (scorer cache, JIT, both Workers)
+    const timing = Object.fromEntries(
+      res.headers.get("server-timing")!.split(",").map((p) => {
+        const [k, v] = p.trim().split(";dur=");
+        return [k!, Number(v)];
+      }),
+    );
+    phases.push({ ...timing, client } as Phase);
+  }
+  const med = (k: keyof Phase) => quantile(phases.map((p) => p[k]), 0.5);
+  const overhead = quantile(phases.map((p) => p.total - p.compute), 0.5);
+  const clientOverhead = quantile(phases.map((p) => p.client - p.compute), 0.5);
+  return {
+    bodyBytes: body.length,
+    decode: med("decode"),
+    queue: med("queue"),
+    compute: med("compute"),
+    encode: med("encode"),
+    total: med("total"),
+    client: med("client"),
+    overhead,
+    ratio: overhead / med("compute"),
+    clientOverhead,
+    clientRatio: clientOverhead / med("compute"),
+  };
+}
+
+const rssIdle = rssMiB();
+const seqNoGrad = await measure(false);
+const seqGrad = await measure(true);
+
+// --- 2. wrk under load, RSS sampled ------------------------------------------------------------
+const { body, contentType } = requestBody(false);
+const dir = await Deno.makeTempDir();
+await Deno.writeFile(`${dir}/body.bin`, body);
+await Deno.writeTextFile(
+  `${dir}/post.lua`,
+  `local f = assert(io.open("${dir}/body.bin", "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "${contentType}"
+`,
+);
+const samples: { t: number; rss: number }[] = [];
+const t0 = performance.now();
+const sampler = setInterval(
+  () => samples.push({ t: (performance.now() - t0) / 1000, rss: rssMiB() }),
+  250,
+);
+const wrk = await new Deno.Command("wrk", {
+  args: [
+    "-t2",
+    `-c${connections}`,
+    `-d${duration}s`,
+    "--timeout",
+    "30s",
+    "--latency",
+    "-s",
+    `${dir}/post.lua`,
+    `${url}/v1/loss`,
+  ],
+  stdout: "piped",
+  stderr: "piped",
+}).output();
+clearInterval(sampler);
+const out = new TextDecoder().decode(wrk.stdout);
+const rssAfter = rssMiB();
+server.kill("SIGTERM");
+const killer = setTimeout(() => server.kill("SIGKILL"), 10_000);
+await server.status;
+clearTimeout(killer);
+await Deno.remove(dir, { recursive: true });
+
+const num = (re: RegExp) => {
+  const m = re.exec(out);
+  return m ? m[1]! : "0";
+};
+const toMs = (s: string) => {
+  const m = /([\d.]+)(us|ms|s)/.exec(s);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === "us" ? 1e-3 : m[2] === "s" ? 1e3 : 1);
+};
+const requests = Number(num(/(\d+) requests in/));
+const rps = Number(num(/Requests\/sec:\s+([\d.]+)/));
+const p50 = toMs(num(/50%\s+(\S+)/));
+const p99 = toMs(num(/99%\s+(\S+)/));
+const non2xx = Number(num(/Non-2xx or 3xx responses: (\d+)/));
+const sockErr = /Socket errors: (.*)/.exec(out)?.[1] ?? "none";
+const third = samples.length / 3;
+const maxOf = (xs: { rss: number }[]) => Math.max(...xs.map((s) => s.rss));
+const rssFirst = maxOf(samples.slice(0, Math.floor(third)));
+const rssLast = maxOf(samples.slice(Math.floor(2 * third)));
+const rssPeak = maxOf(samples);
+
+const f = (x: number, d = 2) => x.toFixed(d);
+console.log(`## Load benchmark (${runtime}, ${navigator.hardwareConcurrency} cores)\n`);
+console.log(`Sequential (${sequential} requests after 20 warm-up; medians, ms; Server-Timing):\n`);
+console.log(
+  "| request | body | decode | queue+hand-off | compute (library) | encode | server total | client round trip | overhead/compute (server) | (client) |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|");
+for (const [name, s] of [["no gradient", seqNoGrad], ["gradient as .npy", seqGrad]] as const) {
+  console.log(
+    `| ${name} | ${f(s.bodyBytes / 1024, 0)} KiB | ${f(s.decode)} | ${f(s.queue)} | ${
+      f(s.compute)
+    } | ${f(s.encode)} | ${f(s.total)} | ${f(s.client)} | ${f(100 * s.ratio, 1)}% | ${
+      f(100 * s.clientRatio, 1)
+    }% |`,
+  );
+}
+console.log(`\nwrk: ${connections} connections, ${duration} s, 2 threads:\n`);
+console.log(
+  "| requests | req/s | p50 | p99 | non-2xx | socket errors | RSS idle | RSS peak | RSS max first third | RSS max last third | RSS after |",
+);
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+console.log(
+  `| ${requests} | ${f(rps, 1)} | ${f(p50, 1)} ms | ${f(p99, 1)} ms | ${non2xx} | ${sockErr} | ${
+    f(rssIdle, 0)
+  } MiB | ${f(rssPeak, 0)} MiB | ${f(rssFirst, 0)} MiB | ${f(rssLast, 0)} MiB | ${
+    f(rssAfter, 0)
+  } MiB |`,
+);
+console.log("\n<details><summary>wrk output</summary>\n\n```\n" + out.trim() + "\n```\n</details>");
+if (non2xx > 0 || sockErr !== "none") {
+  console.error("errors during the load run");
+  Deno.exitCode = 1;
+}
