@@ -67,7 +67,8 @@ export interface CreateAppOptions {
   /**
    * Where the library runs: `"worker"` (a pool of Web Workers, terminated on timeout),
    * `"inline"` (the request's thread; the time limit is only checked before the work starts)
-   * or `"auto"` (default: `"worker"` where `Worker` exists and no custom registry is given).
+   * or `"auto"` (default: `"worker"` where `Worker` exists, no custom registry is given and
+   * the app is not on Deno Deploy).
    */
   compute?: "worker" | "inline" | "auto";
   /** Worker pool size (default: the number of CPU cores, at most 8). */
@@ -155,6 +156,25 @@ function errorResponse(
   });
 }
 
+/** Deno Deploy sets DENO_DEPLOYMENT_ID; it runs no Web Workers (or not everywhere). */
+function onDenoDeploy(): boolean {
+  try {
+    const d = (globalThis as {
+      Deno?: {
+        env: { get(k: string): string | undefined };
+        permissions: { querySync(p: { name: "env"; variable: string }): { state: string } };
+      };
+    }).Deno;
+    if (!d) return false;
+    // never prompt for the permission: without it, this is not Deploy
+    const query = { name: "env" as const, variable: "DENO_DEPLOYMENT_ID" };
+    if (d.permissions.querySync(query).state !== "granted") return false;
+    return d.env.get("DENO_DEPLOYMENT_ID") !== undefined;
+  } catch {
+    return false; // no env permission: not Deploy
+  }
+}
+
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
@@ -206,7 +226,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
     );
   }
   const mode = requested === "auto"
-    ? (hasWorker && !options.registry ? "worker" : "inline")
+    ? (hasWorker && !options.registry && !onDenoDeploy() ? "worker" : "inline")
     : requested;
   if (mode === "worker" && options.registry) {
     throw new TypeError(
