@@ -17,7 +17,13 @@ import type {
 import type { BackendPlugin } from "../core/registry.ts";
 import { signedDistance } from "../transforms/signed_distance.ts";
 import { computeGradient, computeStatistics, type KernelBatch } from "../loss/kernel.ts";
-import { createSimdBatch, type SimdBatch, simdSupports } from "../loss/kernel_simd.ts";
+import {
+  createSimdBatch,
+  createSimdContext,
+  type SimdBatch,
+  type SimdContext,
+  simdSupports,
+} from "../loss/kernel_simd.ts";
 
 /**
  * Options of {@linkcode createCpuBackend}.
@@ -204,6 +210,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       ? new Float64Array(like.length)
       : new Float32Array(like.length);
   };
+  // one wasm instance kept between batches (its memory sized for the largest batch so far)
+  let freeContext: SimdContext | undefined;
   return {
     name: "cpu",
     prepare(batch: BackendBatch): Promise<PreparedBatch> {
@@ -216,6 +224,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       // the SIMD path holds the batch in wasm memory (with its own probability cache); it is
       // set up on the first statistics call whose terms it supports
       let simd: SimdBatch | undefined;
+      let context: SimdContext | undefined;
       let mode: "simd" | "js" | undefined;
       let distanceReady: Promise<void> | undefined;
       const ensureDistance = (): Promise<void> => {
@@ -251,7 +260,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       const prepared: PreparedBatch = {
         async statistics(terms: ReadonlySet<StatTerm>): Promise<Statistics> {
           if (terms.has("pphi")) await ensureDistance();
-          if (useSimd && mode === undefined && simdSupports(terms)) simd = createSimdBatch(k);
+          if (useSimd && mode === undefined && simdSupports(terms)) {
+            context = freeContext ?? createSimdContext();
+            freeContext = undefined;
+            simd = context ? createSimdBatch(k, context) : undefined;
+          }
           if (simd && simd.supports(terms)) {
             if (k.distance) simd.setDistance(k.distance);
             mode = "simd";
@@ -271,6 +284,12 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
           return computeGradient(k, coefficients);
         },
         dispose() {
+          if (context) {
+            const size = (c?: SimdContext) => c?.memory.buffer.byteLength ?? -1;
+            if (size(context) > size(freeContext)) freeContext = context;
+            context = undefined;
+            simd = undefined;
+          }
           if (k.probs) spare = k.probs;
           k.distance = undefined;
           k.probs = undefined;
@@ -281,6 +300,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     },
     dispose() {
       spare = undefined;
+      freeContext = undefined;
     },
   };
 }

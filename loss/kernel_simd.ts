@@ -64,13 +64,36 @@ interface Exports {
 }
 
 /**
+ * A wasm instance and its memory, reusable by one batch at a time (the memory only grows,
+ * so a backend keeps one sized for its largest batch, and fresh pages are not faulted in
+ * on every call).
+ */
+export interface SimdContext {
+  /** The instance's memory. */
+  memory: WebAssembly.Memory;
+  /** The kernels. */
+  exports: Exports;
+}
+
+/** A new context, or undefined when SIMD is unavailable. */
+export function createSimdContext(): SimdContext | undefined {
+  const mod = wasmModule();
+  if (!mod) return undefined;
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const exports = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Exports;
+  return { memory, exports };
+}
+
+/**
  * Moves an eligible batch (float32 logits, labels, C >= 2, at least 4 voxels) into wasm
  * memory; returns undefined when the batch is not eligible or SIMD is unavailable.
  *
  * @param k The batch.
+ * @param ctx The wasm instance to use (grown as needed); the batch owns it until it is
+ * released by the caller.
  * @returns The resident batch, or undefined.
  */
-export function createSimdBatch(k: KernelBatch): SimdBatch | undefined {
+export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | undefined {
   const { n: N, c: C, vol } = k;
   const vol4 = vol & ~3;
   if (!k.logits || !(k.input instanceof Float32Array) || !k.labels || k.onehot || C < 2) {
@@ -89,11 +112,9 @@ export function createSimdBatch(k: KernelBatch): SimdBatch | undefined {
   const sumsP = alloc(8 * 5 * NC), coefP = alloc(4 * 4 * NC), scrP = alloc(4 * (C + 2) * 512);
   const distP = alloc(4 * NCV), outP = alloc(4 * NCV);
   if (top > MAX_BYTES) return undefined;
-  const mod = wasmModule();
-  if (!mod) return undefined;
-  // untouched pages of a fresh memory cost nothing: regions are only written when used
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(top / 65536) });
-  const ex = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Exports;
+  const { memory, exports: ex } = ctx;
+  const have = memory.buffer.byteLength;
+  if (have < top) memory.grow(Math.ceil((top - have) / 65536));
   const buf = memory.buffer;
   new Float32Array(buf, xP, NCV).set(k.input);
   const lab = new Int32Array(buf, labP, NV);

@@ -1,6 +1,7 @@
 (module
   (memory (import "env" "memory") 1)
-  ;; f32x4 exp for x <= 0 (cephes expf polynomial); x < -87.3 gives 0
+  ;; f32x4 exp for x <= 0 (cephes expf polynomial); x < -87.3 gives 0. Reference version:
+  ;; "stats" inlines the same steps (engines do not inline wasm calls reliably).
   (func $exp4 (param $x v128) (result v128)
     (local $n v128) (local $r v128) (local $p v128) (local $r2 v128)
     (local.set $n (f32x4.nearest (f32x4.mul (local.get $x) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
@@ -32,6 +33,7 @@
     (local $aP0 v128) (local $aP1 v128) (local $aQ0 v128) (local $aQ1 v128)
     (local $aT0 v128) (local $aT1 v128) (local $aF0 v128) (local $aF1 v128) (local $aN v128)
     (local $mx i32) (local $sm i32) (local $lo v128) (local $hi v128)
+    (local $ex v128) (local $en v128) (local $er v128) (local $ep v128)
     (local.set $NC (i32.mul (local.get $N) (local.get $C)))
     ;; scratch: P at scr (C x 512 f32), max at mx, sum at sm
     (local.set $mx (i32.add (local.get $scr) (i32.mul (local.get $C) (i32.const 2048))))
@@ -71,9 +73,22 @@
           (local.set $v (i32.const 0))
           (block $d3 (loop $l3
             (br_if $d3 (i32.ge_u (local.get $v) (local.get $len)))
-            (local.set $e (call $exp4 (f32x4.sub
+            ;; e = exp(x - max), inlined (see $exp4)
+            (local.set $ex (f32x4.sub
               (v128.load (i32.add (local.get $o) (i32.shl (local.get $v) (i32.const 2))))
-              (v128.load (i32.add (local.get $mx) (i32.shl (local.get $v) (i32.const 2)))))))
+              (v128.load (i32.add (local.get $mx) (i32.shl (local.get $v) (i32.const 2))))))
+            (local.set $en (f32x4.nearest (f32x4.mul (local.get $ex) (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
+            (local.set $er (f32x4.sub (local.get $ex) (f32x4.mul (local.get $en) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+            (local.set $er (f32x4.sub (local.get $er) (f32x4.mul (local.get $en) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+            (local.set $ep (f32x4.add (f32x4.mul (v128.const f32x4 1.9875691500E-4 1.9875691500E-4 1.9875691500E-4 1.9875691500E-4) (local.get $er)) (v128.const f32x4 1.3981999507E-3 1.3981999507E-3 1.3981999507E-3 1.3981999507E-3)))
+            (local.set $ep (f32x4.add (f32x4.mul (local.get $ep) (local.get $er)) (v128.const f32x4 8.3334519073E-3 8.3334519073E-3 8.3334519073E-3 8.3334519073E-3)))
+            (local.set $ep (f32x4.add (f32x4.mul (local.get $ep) (local.get $er)) (v128.const f32x4 4.1665795894E-2 4.1665795894E-2 4.1665795894E-2 4.1665795894E-2)))
+            (local.set $ep (f32x4.add (f32x4.mul (local.get $ep) (local.get $er)) (v128.const f32x4 1.6666665459E-1 1.6666665459E-1 1.6666665459E-1 1.6666665459E-1)))
+            (local.set $ep (f32x4.add (f32x4.mul (local.get $ep) (local.get $er)) (v128.const f32x4 5.0000001201E-1 5.0000001201E-1 5.0000001201E-1 5.0000001201E-1)))
+            (local.set $ep (f32x4.add (f32x4.add (f32x4.mul (local.get $ep) (f32x4.mul (local.get $er) (local.get $er))) (local.get $er)) (v128.const f32x4 1 1 1 1)))
+            (local.set $en (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $en)) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+            (local.set $e (v128.and (f32x4.mul (local.get $ep) (local.get $en))
+              (f32x4.ge (local.get $ex) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3))))
             (v128.store (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))) (local.get $e))
             (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))
               (f32x4.add (local.get $e) (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))))))
