@@ -235,7 +235,7 @@ const fmt = (x: number | undefined) => x === undefined ? "-" : x < 10 ? x.toFixe
 // 1. JFA: the default (2 seeds, jfa+2) first, then cheaper variants to choose from on a GPU
 const VARIANTS: [1 | 2, JfaRefinement][] = small
   ? [[2, "jfa+2"], [1, "jfa+2"]]
-  : [[2, "jfa+2"], [2, "jfa+1"], [1, "jfa+2"], [1, "1+jfa+2"]];
+  : [[2, "jfa+2"], [2, "jfa+1"], [2, "2jfa"], [1, "jfa+2"], [1, "1+jfa+2"]];
 const jfaShapes = small ? [[512, 512], [64, 64, 64]] : [[2048, 2048], [256, 256, 256]];
 for (const shape of jfaShapes) {
   for (
