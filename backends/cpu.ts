@@ -52,6 +52,9 @@ export interface CpuBackendOptions {
   simd?: boolean;
 }
 
+/** Wasm memories up to this size are kept between batches (larger ones are released). */
+const KEEP_WASM_BYTES = 256 * 2 ** 20;
+
 function checkBatch(batch: BackendBatch): KernelBatch {
   if (typeof batch !== "object" || batch === null) {
     throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
@@ -285,8 +288,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
         },
         dispose() {
           if (context) {
+            // keep the larger instance, unless it is too large to hold on to between calls
             const size = (c?: SimdContext) => c?.memory.buffer.byteLength ?? -1;
-            if (size(context) > size(freeContext)) freeContext = context;
+            if (size(context) > size(freeContext) && size(context) <= KEEP_WASM_BYTES) {
+              freeContext = context;
+            }
             context = undefined;
             simd = undefined;
           }

@@ -110,13 +110,19 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
   };
   const xP = alloc(4 * NCV), labP = alloc(4 * NV), cacheP = alloc(4 * NCV);
   const sumsP = alloc(8 * 5 * NC), coefP = alloc(4 * 4 * NC), scrP = alloc(4 * (C + 2) * 512);
-  const distP = alloc(4 * NCV), outP = alloc(4 * NCV);
+  const distP = alloc(4 * NCV);
+  const outP = xP; // the gradient overwrites the logits (copied in again if stats runs again)
   if (top > MAX_BYTES) return undefined;
   const { memory, exports: ex } = ctx;
   const have = memory.buffer.byteLength;
   if (have < top) memory.grow(Math.ceil((top - have) / 65536));
   const buf = memory.buffer;
-  new Float32Array(buf, xP, NCV).set(k.input);
+  const input = k.input;
+  let inputResident = false;
+  const loadInput = () => {
+    if (!inputResident) new Float32Array(buf, xP, NCV).set(input);
+    inputResident = true;
+  };
   const lab = new Int32Array(buf, labP, NV);
   const ig = k.ignoreIndex ?? -1;
   const src = k.labels;
@@ -142,6 +148,7 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
       if (withDist && !haveDist) {
         throw new TypeError("Expected signed distance maps for the pphi statistic but found none");
       }
+      loadInput();
       const sums = new Float64Array(buf, sumsP, 5 * NC);
       sums.fill(0);
       ex.stats(N, C, vol, vol4, xP, labP, withDist ? distP : 0, cacheP, sumsP, scrP);
@@ -179,6 +186,7 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
         throw new TypeError("Expected signed distance maps for the phi coefficient but found none");
       }
       ex.grad(N, C, vol, vol4, cacheP, labP, usePhi ? distP : 0, coefP, outP, scrP);
+      inputResident = false;
       const out = new Float32Array(buf, outP, NCV).slice();
       if (vol4 < vol) computeGradient(tail, g, vol4, out);
       return out;
