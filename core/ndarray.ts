@@ -4,7 +4,18 @@
  * @module
  */
 
-/** Any JavaScript typed array segloss accepts as input data. */
+/**
+ * Any JavaScript typed array segloss accepts as input data.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { TypedArray } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const a: TypedArray = new Uint8Array(3);
+ * assert.equal(a.length, 3);
+ * ```
+ */
 export type TypedArray =
   | Float32Array
   | Float64Array
@@ -18,7 +29,18 @@ export type TypedArray =
   | BigInt64Array
   | BigUint64Array;
 
-/** Floating-point typed arrays accepted as scores (logits or probabilities). */
+/**
+ * Floating-point typed arrays accepted as scores (logits or probabilities).
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { FloatArray } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const a: FloatArray = new Float64Array([0.5]);
+ * assert.equal(a[0], 0.5);
+ * ```
+ */
 export type FloatArray = Float32Array | Float64Array;
 
 /**
@@ -76,13 +98,40 @@ const TYPED_ARRAY_NAMES = new Set([
   "BigUint64Array",
 ]);
 
-/** Returns whether `x` is one of the typed arrays segloss accepts. */
+/**
+ * Returns whether `x` is one of the typed arrays segloss accepts.
+ *
+ * @param x Any value.
+ * @returns True for the typed arrays of {@linkcode TypedArray}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { isTypedArray } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(isTypedArray(new Int32Array(2)), true);
+ * assert.equal(isTypedArray([1, 2]), false);
+ * ```
+ */
 export function isTypedArray(x: unknown): x is TypedArray {
   return ArrayBuffer.isView(x) && !(x instanceof DataView) &&
     TYPED_ARRAY_NAMES.has((x as object).constructor.name);
 }
 
-/** Formats a shape as `[2, 3, 4]` for error messages. */
+/**
+ * Formats a shape as `[2, 3, 4]` for error messages.
+ *
+ * @param shape The extents.
+ * @returns The shape in brackets.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { formatShape } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatShape([2, 3]), "[2, 3]");
+ * ```
+ */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
 }

@@ -5,7 +5,18 @@
  */
 import type { Backend, DistanceTransform, LossFunction } from "./types.ts";
 
-/** The three kinds of plugins. */
+/**
+ * The three kinds of plugins.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { PluginKind } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const kind: PluginKind = "loss";
+ * assert.equal(kind, "loss");
+ * ```
+ */
 export type PluginKind = "distance" | "loss" | "backend";
 
 /**
@@ -129,7 +140,22 @@ export type PluginNames<P extends readonly Plugin[], K extends PluginKind> = Ext
   { kind: K }
 >["name"];
 
-type PluginOfKind<K extends PluginKind> = K extends "distance" ? DistancePlugin
+/**
+ * The plugin interface of one kind: {@linkcode DistancePlugin}, {@linkcode LossPlugin} or
+ * {@linkcode BackendPlugin}.
+ *
+ * @typeParam K A plugin kind.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { PluginOfKind } from "@segloss/segloss";
+ * import { dicePlugin } from "@segloss/segloss";
+ *
+ * const p: PluginOfKind<"loss"> = dicePlugin;
+ * void p;
+ * ```
+ */
+export type PluginOfKind<K extends PluginKind> = K extends "distance" ? DistancePlugin
   : K extends "loss" ? LossPlugin
   : BackendPlugin;
 

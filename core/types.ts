@@ -26,7 +26,17 @@ import type { FloatArray, NdArray } from "./ndarray.ts";
  */
 export type StatTerm = "pt" | "p" | "p2" | "t" | "t2" | "tlogp" | "pphi";
 
-/** All statistic terms, in a fixed order that backends may use to lay out their sums. */
+/**
+ * All statistic terms, in a fixed order that backends may use to lay out their sums.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { STAT_TERMS } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(STAT_TERMS.includes("pphi"));
+ * ```
+ */
 export const STAT_TERMS: readonly StatTerm[] = ["pt", "p", "p2", "t", "t2", "tlogp", "pphi"];
 
 /**
