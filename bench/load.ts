@@ -10,7 +10,8 @@
  * 3. samples the server's RSS every 250 ms during the run (peak, and first vs last third).
  *
  * ```sh
- * deno run -A bench/load.ts [--runtime deno|bun] [--duration 30] [--connections 64]
+ * deno run -A bench/load.ts [--runtime deno|bun] [--compute auto|worker|inline] [--duration 30]
+ *   [--connections 64] [--sequential 200]
  * ```
  *
  * @module
@@ -26,6 +27,7 @@ const runtime = args.get("runtime") ?? "deno";
 const duration = Number(args.get("duration") ?? 30);
 const connections = Number(args.get("connections") ?? 64);
 const sequential = Number(args.get("sequential") ?? 200);
+const compute = args.get("compute") ?? "auto";
 const ROOT = new URL("..", import.meta.url).pathname;
 
 // --- the request: dice + boundary on 1x2x256x256 logits, labels a disk -----------------------
@@ -62,27 +64,28 @@ function requestBody(gradient: boolean): { body: Uint8Array; contentType: string
 }
 
 // --- the server -------------------------------------------------------------------------------
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
 }
 
-const port = await freePort();
+const port = freePort();
 const url = `http://127.0.0.1:${port}`;
 const bunBin = `${ROOT}node_modules/bun/bin/bun.exe`;
 const cmd = runtime === "bun"
   ? new Deno.Command(bunBin, {
     args: ["run", "server/main.ts"],
     cwd: ROOT,
-    env: { PORT: String(port) },
+    env: { PORT: String(port), SEGLOSS_COMPUTE: compute },
     stdout: "null",
     stderr: "inherit",
   })
   : new Deno.Command(Deno.execPath(), {
     args: ["serve", "-A", "--host", "127.0.0.1", "--port", String(port), "server/main.ts"],
     cwd: ROOT,
+    env: { SEGLOSS_COMPUTE: compute },
     stdout: "null",
     stderr: "inherit",
   });
@@ -120,10 +123,11 @@ interface Phase {
   client: number;
 }
 
-async function measure(gradient: boolean): Promise<Record<string, number>> {
+async function measure(gradient: boolean): Promise<Record<string, number | string>> {
   const { body, contentType } = requestBody(gradient);
   const headers = { "Content-Type": contentType, Accept: "application/x-npy, application/json" };
   const phases: Phase[] = [];
+  const where = new Set<string>();
   for (let i = 0; i < sequential + 20; i++) {
     const t0 = performance.now();
     const res = await fetch(`${url}/v1/loss`, {
@@ -138,15 +142,17 @@ async function measure(gradient: boolean): Promise<Record<string, number>> {
     const timing = Object.fromEntries(
       res.headers.get("server-timing")!.split(",").map((p) => {
         const [k, v] = p.trim().split(";dur=");
-        return [k!, Number(v)];
+        return [k!.split(";")[0]!, Number(v)];
       }),
     );
     phases.push({ ...timing, client } as Phase);
+    where.add(/desc="(\w+)"/.exec(res.headers.get("server-timing")!)?.[1] ?? "?");
   }
   const med = (k: keyof Phase) => quantile(phases.map((p) => p[k]), 0.5);
   const overhead = quantile(phases.map((p) => p.total - p.compute), 0.5);
   const clientOverhead = quantile(phases.map((p) => p.client - p.compute), 0.5);
   return {
+    where: [...where].join("+"),
     bodyBytes: body.length,
     decode: med("decode"),
     queue: med("queue"),
@@ -162,6 +168,7 @@ async function measure(gradient: boolean): Promise<Record<string, number>> {
 }
 
 const rssIdle = rssMiB();
+const loadBefore = Deno.loadavg().map((x) => x.toFixed(2)).join(", ");
 const seqNoGrad = await measure(false);
 const seqGrad = await measure(true);
 
@@ -230,19 +237,25 @@ const rssLast = maxOf(samples.slice(Math.floor(2 * third)));
 const rssPeak = maxOf(samples);
 
 const f = (x: number, d = 2) => x.toFixed(d);
-console.log(`## Load benchmark (${runtime}, ${navigator.hardwareConcurrency} cores)\n`);
+const load = Deno.loadavg().map((x) => x.toFixed(2)).join(", ");
+console.log(
+  `## Load benchmark (${runtime}, compute ${compute}, ${navigator.hardwareConcurrency} cores, ` +
+    `load average before the run ${loadBefore})\n`,
+);
+console.log(`(load average after the run: ${load})\n`);
 console.log(`Sequential (${sequential} requests after 20 warm-up; medians, ms; Server-Timing):\n`);
 console.log(
   "| request | body | decode | queue+hand-off | compute (library) | encode | server total | client round trip | overhead/compute (server) | (client) |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|");
-for (const [name, s] of [["no gradient", seqNoGrad], ["gradient as .npy", seqGrad]] as const) {
+for (const [name, r] of [["no gradient", seqNoGrad], ["gradient as .npy", seqGrad]] as const) {
+  const s = r as Record<string, number>;
   console.log(
-    `| ${name} | ${f(s.bodyBytes / 1024, 0)} KiB | ${f(s.decode)} | ${f(s.queue)} | ${
-      f(s.compute)
-    } | ${f(s.encode)} | ${f(s.total)} | ${f(s.client)} | ${f(100 * s.ratio, 1)}% | ${
-      f(100 * s.clientRatio, 1)
-    }% |`,
+    `| ${name} (${r.where}) | ${f(s.bodyBytes! / 1024, 0)} KiB | ${f(s.decode!)} | ${
+      f(s.queue!)
+    } | ${f(s.compute!)} | ${f(s.encode!)} | ${f(s.total!)} | ${f(s.client!)} | ${
+      f(100 * s.ratio!, 1)
+    }% | ${f(100 * s.clientRatio!, 1)}% |`,
   );
 }
 console.log(`\nwrk: ${connections} connections, ${duration} s, 2 threads:\n`);

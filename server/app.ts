@@ -19,7 +19,7 @@ import type { Registry } from "../core/registry.ts";
 import { defaultRegistry } from "../mod.ts";
 import { errorBody, type ErrorCode, HttpError, isClientError, tooLarge } from "./errors.ts";
 import type { AppEnv, RouteContext } from "./context.ts";
-import { type Executor, InlineExecutor, JobError, WorkerPool } from "./pool.ts";
+import { type Executor, HybridExecutor, InlineExecutor, JobError, WorkerPool } from "./pool.ts";
 import { lossRoutes } from "./routes/loss.ts";
 import { distanceRoutes } from "./routes/distance.ts";
 import { pluginRoutes } from "./routes/plugins.ts";
@@ -66,11 +66,15 @@ export interface CreateAppOptions {
   timeoutMs?: number;
   /**
    * Where the library runs: `"worker"` (a pool of Web Workers, terminated on timeout),
-   * `"inline"` (the request's thread; the time limit is only checked before the work starts)
-   * or `"auto"` (default: `"worker"` where `Worker` exists, no custom registry is given and
-   * the app is not on Deno Deploy).
+   * `"inline"` (the request's thread; the time limit is only checked before the work starts),
+   * `"hybrid"` (jobs of at most `inlineMaxElements` elements inline, larger ones on the pool;
+   * small jobs go inline only when `timeoutMs` is at least 1000) or `"auto"` (default:
+   * `"hybrid"` where `Worker` exists, no custom registry is given and the app is not on Deno
+   * Deploy; `"inline"` otherwise).
    */
-  compute?: "worker" | "inline" | "auto";
+  compute?: "worker" | "inline" | "hybrid" | "auto";
+  /** Hybrid compute: jobs with at most this many elements run inline (default 2^18). */
+  inlineMaxElements?: number;
   /** Worker pool size (default: the number of CPU cores, at most 8). */
   workers?: number;
   /** A plugin registry (implies inline compute: plugins cannot cross into a Worker). */
@@ -135,7 +139,7 @@ export interface SeglossApp {
   /** Stops the Worker pool and its timers (a no-op for inline compute). */
   close(): void;
   /** Where the library runs. */
-  readonly computeMode: "worker" | "inline";
+  readonly computeMode: "worker" | "inline" | "hybrid";
 }
 
 function defaultLog(entry: LogEntry): void {
@@ -218,26 +222,33 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   const log = options.log ?? defaultLog;
   const hasWorker = typeof (globalThis as { Worker?: unknown }).Worker === "function";
   const requested = options.compute ?? "auto";
-  if (!["worker", "inline", "auto"].includes(requested)) {
+  if (!["worker", "inline", "hybrid", "auto"].includes(requested)) {
     throw new RangeError(
-      `Expected options.compute to be "worker", "inline" or "auto" but found ${
+      `Expected options.compute to be "worker", "inline", "hybrid" or "auto" but found ${
         JSON.stringify(requested)
       }`,
     );
   }
   const mode = requested === "auto"
-    ? (hasWorker && !options.registry && !onDenoDeploy() ? "worker" : "inline")
+    ? (hasWorker && !options.registry && !onDenoDeploy() ? "hybrid" : "inline")
     : requested;
-  if (mode === "worker" && options.registry) {
+  if (mode !== "inline" && options.registry) {
     throw new TypeError(
       'Expected options.compute "inline" with a custom registry: plugins cannot cross into a Worker',
     );
   }
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
     ?.hardwareConcurrency ?? 2;
+  const inlineMax = positive("inlineMaxElements", options.inlineMaxElements, 2 ** 18);
+  const inline = () =>
+    new InlineExecutor(options.registry as Registry | undefined, backend, timeoutMs);
+  const pool = () =>
+    new WorkerPool(positive("workers", options.workers, Math.min(8, cores)), backend, timeoutMs);
   const executor: Executor = mode === "worker"
-    ? new WorkerPool(positive("workers", options.workers, Math.min(8, cores)), backend, timeoutMs)
-    : new InlineExecutor(options.registry as Registry | undefined, backend, timeoutMs);
+    ? pool()
+    : mode === "hybrid"
+    ? new HybridExecutor(inline(), pool(), timeoutMs >= 1000 ? inlineMax : 0)
+    : inline();
   const ctx: RouteContext = {
     maxElements,
     executor,

@@ -85,6 +85,8 @@ export interface TimedResult {
   result: JobResult;
   /** Milliseconds spent in the library call. */
   computeMs: number;
+  /** Where it ran (set by the executor). */
+  where?: "inline" | "worker";
 }
 
 interface ScorerLike {

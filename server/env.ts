@@ -18,7 +18,8 @@ function num(env: Record<string, string | undefined>, key: string): number | und
 /**
  * Reads {@linkcode CreateAppOptions} from environment variables: `SEGLOSS_BACKEND` (default
  * `cpu`), `SEGLOSS_TOKEN`, `SEGLOSS_MAX_BODY_BYTES`, `SEGLOSS_MAX_ELEMENTS`,
- * `SEGLOSS_TIMEOUT_MS`, `SEGLOSS_COMPUTE` (`worker`, `inline` or `auto`), `SEGLOSS_WORKERS`.
+ * `SEGLOSS_TIMEOUT_MS`, `SEGLOSS_COMPUTE` (`worker`, `inline`, `hybrid` or `auto`),
+ * `SEGLOSS_WORKERS`, `SEGLOSS_INLINE_MAX_ELEMENTS`.
  * Unset or empty variables keep the defaults.
  *
  * @param env The variables (for example `Deno.env.toObject()`, `process.env`, or a Cloudflare
@@ -38,9 +39,11 @@ function num(env: Record<string, string | undefined>, key: string): number | und
  */
 export function appOptionsFromEnv(env: Record<string, string | undefined>): CreateAppOptions {
   const compute = env.SEGLOSS_COMPUTE?.trim() || undefined;
-  if (compute !== undefined && !["worker", "inline", "auto"].includes(compute)) {
+  if (compute !== undefined && !["worker", "inline", "hybrid", "auto"].includes(compute)) {
     throw new RangeError(
-      `Expected SEGLOSS_COMPUTE to be worker, inline or auto but found ${JSON.stringify(compute)}`,
+      `Expected SEGLOSS_COMPUTE to be worker, inline, hybrid or auto but found ${
+        JSON.stringify(compute)
+      }`,
     );
   }
   return {
@@ -50,6 +53,7 @@ export function appOptionsFromEnv(env: Record<string, string | undefined>): Crea
     maxElements: num(env, "SEGLOSS_MAX_ELEMENTS"),
     timeoutMs: num(env, "SEGLOSS_TIMEOUT_MS"),
     workers: num(env, "SEGLOSS_WORKERS"),
+    inlineMaxElements: num(env, "SEGLOSS_INLINE_MAX_ELEMENTS"),
     compute: compute as CreateAppOptions["compute"],
   };
 }

@@ -32,8 +32,8 @@ export class JobError extends Error {
 
 /** Runs jobs before a deadline. */
 export interface Executor {
-  /** `"worker"` or `"inline"`. */
-  readonly mode: "worker" | "inline";
+  /** `"worker"`, `"inline"` or `"hybrid"`. */
+  readonly mode: "worker" | "inline" | "hybrid";
   /**
    * Runs a job; rejects with a 503 {@linkcode HttpError} when `deadline` (a
    * `performance.now()` time) passes first, with a {@linkcode JobError} when the library throws.
@@ -74,7 +74,7 @@ export class InlineExecutor implements Executor {
   async run(job: Job, deadline: number): Promise<TimedResult> {
     if (performance.now() > deadline) throw timeoutError(this.#timeoutMs);
     try {
-      return await this.#runner.run(job);
+      return { ...(await this.#runner.run(job)), where: "inline" };
     } catch (e) {
       throw asJobError(e);
     }
@@ -189,7 +189,10 @@ export class WorkerPool implements Executor {
       this.#finish(
         slot,
         p,
-        () => r.ok ? p.resolve(r.out) : p.reject(new JobError(r.name, r.message, r.stack)),
+        () =>
+          r.ok
+            ? p.resolve({ ...r.out, where: "worker" })
+            : p.reject(new JobError(r.name, r.message, r.stack)),
       );
     };
     w.onerror = (e: ErrorEvent) => {
@@ -249,5 +252,47 @@ export class WorkerPool implements Executor {
         slot.busy = undefined;
       }
     }
+  }
+}
+
+/** The number of elements a job reads and writes (its cost, roughly). */
+export function jobElements(job: Job): number {
+  if (job.kind === "loss") {
+    return job.input.data.length + job.target.data.length + (job.distance?.data.length ?? 0);
+  }
+  if (job.kind === "metrics") {
+    // surface distances take EDTs per class and sample: count them generously
+    return 4 * (job.prediction.data.length + job.target.data.length);
+  }
+  return job.array.data.length * (job.mode === "signed" ? 1 + (job.numClasses ?? 1) : 2);
+}
+
+/**
+ * Small jobs inline (no Worker hand-off: their cost is milliseconds, far below any time limit
+ * of a second or more), large ones on the Worker pool, where the time limit stops them.
+ */
+export class HybridExecutor implements Executor {
+  readonly mode = "hybrid" as const;
+  #inline: InlineExecutor;
+  #pool: WorkerPool;
+  #inlineMaxElements: number;
+  /**
+   * @param inline The inline executor.
+   * @param pool The Worker pool.
+   * @param inlineMaxElements Jobs with at most this many elements run inline.
+   */
+  constructor(inline: InlineExecutor, pool: WorkerPool, inlineMaxElements: number) {
+    this.#inline = inline;
+    this.#pool = pool;
+    this.#inlineMaxElements = inlineMaxElements;
+  }
+  run(job: Job, deadline: number): Promise<TimedResult> {
+    return jobElements(job) <= this.#inlineMaxElements
+      ? this.#inline.run(job, deadline)
+      : this.#pool.run(job, deadline);
+  }
+  close(): void {
+    this.#inline.close();
+    this.#pool.close();
   }
 }

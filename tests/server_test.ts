@@ -179,7 +179,7 @@ describe("POST /v1/loss", () => {
     small.gradient.forEach((g: number, i: number) =>
       assert.ok(Math.abs(body.gradient.data[i] - g) < 1e-5, `gradient[${i}]`)
     );
-    assert.match(res.headers.get("server-timing") ?? "", /compute;dur=[\d.]+/);
+    assert.match(res.headers.get("server-timing") ?? "", /compute;desc="inline";dur=[\d.]+/);
   });
 
   test("multipart .npy body (int64 labels) with Accept: application/x-npy returns the gradient as .npy", async () => {
@@ -630,6 +630,30 @@ describe("503 time limit: the work is stopped", () => {
       assert.equal(pool.stats.spawned, 2);
     } finally {
       pool.close();
+    }
+  });
+
+  test("hybrid mode runs small jobs inline and larger ones on the Worker pool", async () => {
+    const hybrid = createApp({ compute: "hybrid", workers: 1, inlineMaxElements: 100 });
+    try {
+      assert.equal(hybrid.computeMode, "hybrid");
+      const where = async (body: unknown, path: string) => {
+        const res = await hybrid.request(path, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+        return /compute;desc="(\w+)"/.exec(res.headers.get("server-timing")!)?.[1];
+      };
+      assert.equal(
+        await where({ mask: { shape: [4], data: [0, 1, 1, 1] } }, "/v1/distance"),
+        "inline",
+      );
+      assert.equal(await where(smallBody, "/v1/loss"), "worker"); // 192 elements > 100
+    } finally {
+      hybrid.close();
     }
   });
 

@@ -48,7 +48,7 @@ export function timingHeader(c: Context<AppEnv>, t: RunTimes, encodeMs: number):
   return [
     `decode;dur=${f(t.decodeMs)}`,
     `queue;dur=${f(t.runMs - t.computeMs)}`,
-    `compute;dur=${f(t.computeMs)}`,
+    `compute;desc="${t.where ?? "inline"}";dur=${f(t.computeMs)}`,
     `encode;dur=${f(encodeMs)}`,
     `total;dur=${f(performance.now() - c.get("start"))}`,
   ].join(", ");
