@@ -130,7 +130,8 @@ const CONFIGS: tf.GradConfig[] = ([
     inputsToSave: ["x"],
     gradFunc: (dy: tf.Tensor, [x]: Saved, attrs: Attrs) => {
       const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x!.shape);
-      return { x: () => tf.mul(expandDy(dy, x!.shape, axes), tf.ones(x!.shape, "float32")) };
+      // broadcastTo, not tfjs's mul by ones: a broadcasting multiply is ~2x slower on tfjs cpu
+      return { x: () => tf.broadcastTo(expandDy(dy, x!.shape, axes), x!.shape) };
     },
   },
   {
