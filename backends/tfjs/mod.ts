@@ -69,7 +69,13 @@ export {
   type TfjsLossTerms,
 } from "./combined.ts";
 export { createTfjsBackend, type TfjsBackendOptions, tfjsPlugin, tfjsRegistry } from "./backend.ts";
-export * from "./webgpu.ts";
+export {
+  registerTfjsWebgpu,
+  signedDistanceTfWebgpu,
+  type SignedDistanceTfWebgpuOptions,
+  type TfjsWebgpu,
+  type TfjsWebgpuOptions,
+} from "./webgpu.ts";
 
 // tfjs records a kernel's gradient when the kernel runs: register ours before any forward pass
 registerLossGradients();
