@@ -1,10 +1,10 @@
 /**
  * The WebAssembly SIMD path of the CPU kernels (internal module): for float32 logits with a
- * label target, the statistics pass (softmax, `Σp`, `Σp²`, `Σp·t`, `Σt`, `Σp·phi`) and the
- * gradient pass (no cross-entropy term) run four voxels at a time in `loss/wasm/kernel.wat`,
- * with float32 arithmetic and float64 accumulators. Voxels past the last multiple of four go
+ * label target, the statistics pass (softmax, `Σp`, `Σp²`, `Σp·t`, `Σt`, `Σp·phi`,
+ * `Σt·log p`) and the gradient pass run four voxels at a time in `loss/wasm/kernel.wat`, with
+ * float32 arithmetic and float64 accumulators. Voxels past the last multiple of four go
  * through the JavaScript kernels. Anything else (float64 input, probabilities, one-hot
- * targets, `tlogp`, the `t/p` coefficient) uses the JavaScript kernels alone.
+ * targets) uses the JavaScript kernels alone.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import type { GradientCoefficients, Statistics, StatTerm } from "../core/types.t
 import { computeGradient, computeStatistics, type KernelBatch } from "./kernel.ts";
 import { KERNEL_WASM_BASE64 } from "./kernel_wasm_bytes.ts";
 
-const SIMD_TERMS: ReadonlySet<StatTerm> = new Set(["p", "p2", "pt", "t", "t2", "pphi"]);
+const SIMD_TERMS: ReadonlySet<StatTerm> = new Set(["p", "p2", "pt", "t", "t2", "pphi", "tlogp"]);
 /** Largest wasm memory the path will use (bytes); bigger batches use the JS kernels. */
 const MAX_BYTES = 2 ** 31;
 
@@ -109,7 +109,7 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
     return at;
   };
   const xP = alloc(4 * NCV), labP = alloc(4 * NV), cacheP = alloc(4 * NCV);
-  const sumsP = alloc(8 * 5 * NC), coefP = alloc(4 * 4 * NC), scrP = alloc(4 * (C + 2) * 512);
+  const sumsP = alloc(8 * 6 * NC), coefP = alloc(4 * 5 * NC), scrP = alloc(4 * (C + 3) * 512);
   const distP = alloc(4 * NCV);
   const outP = xP; // the gradient overwrites the logits (copied in again if stats runs again)
   if (top > MAX_BYTES) return undefined;
@@ -136,7 +136,7 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
   const tail: KernelBatch = { ...k, probs: undefined, probsReady: false };
   return {
     supports: simdSupports,
-    supportsGradient: (g) => !g.tOverP || g.tOverP.every((x) => x === 0),
+    supportsGradient: () => true,
     setDistance(d) {
       if (haveDist) return;
       new Float32Array(buf, distP, NCV).set(d);
@@ -149,9 +149,10 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
         throw new TypeError("Expected signed distance maps for the pphi statistic but found none");
       }
       loadInput();
-      const sums = new Float64Array(buf, sumsP, 5 * NC);
+      const sums = new Float64Array(buf, sumsP, 6 * NC);
       sums.fill(0);
-      ex.stats(N, C, vol, vol4, xP, labP, withDist ? distP : 0, cacheP, sumsP, scrP);
+      const wantLog = terms.has("tlogp") ? 1 : 0;
+      ex.stats(N, C, vol, vol4, xP, labP, withDist ? distP : 0, cacheP, sumsP, scrP, wantLog);
       cacheReady = true;
       const all: Partial<Record<StatTerm, Float64Array>> = {
         p: sums.slice(0, NC),
@@ -159,6 +160,7 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
         pt: sums.slice(2 * NC, 3 * NC),
         t: sums.slice(3 * NC, 4 * NC),
         pphi: sums.slice(4 * NC, 5 * NC),
+        tlogp: sums.slice(5 * NC, 6 * NC),
       };
       all.t2 = all.t!.slice();
       if (vol4 < vol) {
@@ -174,8 +176,8 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
     },
     gradient(g) {
       if (!cacheReady) this.stats(new Set(["p"]));
-      const coef = new Float32Array(buf, coefP, 4 * NC);
-      const parts = [g.t, g.one, g.p, g.phi];
+      const coef = new Float32Array(buf, coefP, 5 * NC);
+      const parts = [g.t, g.one, g.p, g.phi, g.tOverP];
       let usePhi = false;
       parts.forEach((a, j) => {
         if (a) coef.set(a, j * NC);

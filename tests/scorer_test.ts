@@ -446,7 +446,17 @@ describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 J
         () => r() < 0.05 ? 255 : Math.floor(r() * shape[1]!),
       );
       const plain = { data: labels.map((l) => l === 255 ? 0 : l), shape: ls };
-      for (const config of configs) {
+      const C = shape[1]!;
+      const ce: ScorerConfig = {
+        losses: [
+          {
+            name: "cross-entropy",
+            options: { weights: Array.from({ length: C }, (_, c) => c + 1) },
+          },
+          { name: "dice", weight: 0.5 },
+        ],
+      };
+      for (const config of [...configs, ce]) {
         const simd = await createScorer(config);
         const js = await createScorer({ ...config, backendOptions: { simd: false } });
         const ra = await simd.evaluate({ input, target: plain, gradient: true, epoch: 3 });
@@ -462,11 +472,10 @@ describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 J
         js.dispose();
       }
       // the backend directly, with an ignore label and maps
-      const C = shape[1]!;
       const distance = await signedDistance(plain, { numClasses: C });
       const sums: Statistics[] = [], grads: FloatArray[] = [];
       const coef = () => Float64Array.from({ length: shape[0]! * C }, () => r() - 0.5);
-      const g = { t: coef(), one: coef(), p: coef(), phi: coef() };
+      const g = { t: coef(), one: coef(), p: coef(), phi: coef(), tOverP: coef() };
       for (const simd of [true, false]) {
         const prepared = await createCpuBackend({ simd }).prepare({
           input,
@@ -476,7 +485,9 @@ describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 J
           ignoreIndex: 255,
           distance,
         });
-        sums.push(await prepared.statistics(new Set(["p", "p2", "pt", "t", "t2", "pphi"])));
+        sums.push(
+          await prepared.statistics(new Set(["p", "p2", "pt", "t", "t2", "pphi", "tlogp"])),
+        );
         grads.push(await prepared.gradient(g));
         // statistics again after the gradient pass: the same sums (the JS path then reads its
         // float32 probability cache, hence not bit-identical)
@@ -486,7 +497,7 @@ describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 J
         }
         prepared.dispose();
       }
-      for (const term of ["p", "p2", "pt", "t", "t2", "pphi"] as const) {
+      for (const term of ["p", "p2", "pt", "t", "t2", "pphi", "tlogp"] as const) {
         sums[0]!.sums[term]!.forEach((x, i) => close(x, sums[1]!.sums[term]![i]!, 1e-6, term));
       }
       grads[0]!.forEach((x, i) => close(x, grads[1]![i]!, 1e-5, `backend g[${i}]`));

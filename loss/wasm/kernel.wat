@@ -21,12 +21,41 @@
       (f32x4.mul (local.get $p) (local.get $n))
       (f32x4.ge (local.get $x) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3))))
 
+  ;; f32x4 natural log of x > 0 (cephes logf): x = m 2^e, m in [0.5, 1)
+  (func $log4 (param $x v128) (result v128)
+    (local $e v128) (local $m v128) (local $lt v128) (local $z v128) (local $y v128) (local $fe v128)
+    (local.set $e (i32x4.sub (i32x4.shr_u (local.get $x) (i32.const 23)) (v128.const i32x4 126 126 126 126)))
+    (local.set $m (v128.or (v128.and (local.get $x) (v128.const i32x4 0x807fffff 0x807fffff 0x807fffff 0x807fffff))
+      (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000)))
+    (local.set $lt (f32x4.lt (local.get $m) (v128.const f32x4 0.707106781186547524 0.707106781186547524 0.707106781186547524 0.707106781186547524)))
+    ;; m < sqrt(1/2): e -= 1, x = 2m - 1; else x = m - 1
+    (local.set $e (i32x4.add (local.get $e) (local.get $lt)))
+    (local.set $m (f32x4.sub (v128.bitselect (f32x4.add (local.get $m) (local.get $m)) (local.get $m) (local.get $lt))
+      (v128.const f32x4 1 1 1 1)))
+    (local.set $fe (f32x4.convert_i32x4_s (local.get $e)))
+    (local.set $z (f32x4.mul (local.get $m) (local.get $m)))
+    (local.set $y (v128.const f32x4 7.0376836292E-2 7.0376836292E-2 7.0376836292E-2 7.0376836292E-2))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.1514610310E-1 -1.1514610310E-1 -1.1514610310E-1 -1.1514610310E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 1.1676998740E-1 1.1676998740E-1 1.1676998740E-1 1.1676998740E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.2420140846E-1 -1.2420140846E-1 -1.2420140846E-1 -1.2420140846E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 1.4249322787E-1 1.4249322787E-1 1.4249322787E-1 1.4249322787E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -1.6668057665E-1 -1.6668057665E-1 -1.6668057665E-1 -1.6668057665E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 2.0000714765E-1 2.0000714765E-1 2.0000714765E-1 2.0000714765E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 -2.4999993993E-1 -2.4999993993E-1 -2.4999993993E-1 -2.4999993993E-1)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $m)) (v128.const f32x4 3.3333331174E-1 3.3333331174E-1 3.3333331174E-1 3.3333331174E-1)))
+    (local.set $y (f32x4.mul (f32x4.mul (local.get $y) (local.get $m)) (local.get $z)))
+    (local.set $y (f32x4.add (local.get $y) (f32x4.mul (local.get $fe) (v128.const f32x4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4 -2.12194440e-4))))
+    (local.set $y (f32x4.sub (local.get $y) (f32x4.mul (local.get $z) (v128.const f32x4 0.5 0.5 0.5 0.5))))
+    (f32x4.add (f32x4.add (local.get $m) (local.get $y))
+      (f32x4.mul (local.get $fe) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375))))
+
   ;; statistics over voxels [0, vol4) of every sample (vol4 a multiple of 4):
   ;; x: f32 (N, C, vol) logits; lab: i32 (N, vol) effective labels (-1: none); dist: f32 maps or 0;
-  ;; cache: f32 (N, C, vol) probabilities out; sums: f64 (5, N, C) = p, p2, pt, t, pphi (added to);
-  ;; scr: scratch, f32 (C + 2) x BLOCK
+  ;; cache: f32 (N, C, vol) probabilities out; sums: f64 (6, N, C) = p, p2, pt, t, pphi, tlogp
+  ;; (added to); scr: scratch, f32 (C + 3) x BLOCK; wantLog: compute tlogp
   (func (export "stats") (param $N i32) (param $C i32) (param $vol i32) (param $vol4 i32)
     (param $x i32) (param $lab i32) (param $dist i32) (param $cache i32) (param $sums i32) (param $scr i32)
+    (param $wantLog i32)
     (local $s i32) (local $b0 i32) (local $len i32) (local $c i32) (local $v i32)
     (local $xo i32) (local $po i32) (local $o i32) (local $k i32) (local $NC i32)
     (local $m v128) (local $e v128) (local $p v128) (local $t v128) (local $cv v128) (local $ph v128)
@@ -34,10 +63,12 @@
     (local $aT0 v128) (local $aT1 v128) (local $aF0 v128) (local $aF1 v128) (local $aN v128)
     (local $mx i32) (local $sm i32) (local $lo v128) (local $hi v128)
     (local $ex v128) (local $en v128) (local $er v128) (local $ep v128)
+    (local $ls i32) (local $aL0 v128) (local $aL1 v128)
     (local.set $NC (i32.mul (local.get $N) (local.get $C)))
     ;; scratch: P at scr (C x 512 f32), max at mx, sum at sm
     (local.set $mx (i32.add (local.get $scr) (i32.mul (local.get $C) (i32.const 2048))))
     (local.set $sm (i32.add (local.get $mx) (i32.const 2048)))
+    (local.set $ls (i32.add (local.get $sm) (i32.const 2048)))
     (local.set $s (i32.const 0))
     (block $sdone (loop $sloop
       (br_if $sdone (i32.ge_u (local.get $s) (local.get $N)))
@@ -96,7 +127,16 @@
             (br $l3)))
           (local.set $c (i32.add (local.get $c) (i32.const 1)))
           (br $l2)))
-        ;; pass 3: 1/sum
+        ;; pass 3: log-sum-exp (cross entropy only), then 1/sum
+        (if (local.get $wantLog) (then
+          (local.set $v (i32.const 0))
+          (block $dL (loop $lL
+            (br_if $dL (i32.ge_u (local.get $v) (local.get $len)))
+            (v128.store (i32.add (local.get $ls) (i32.shl (local.get $v) (i32.const 2)))
+              (f32x4.add (v128.load (i32.add (local.get $mx) (i32.shl (local.get $v) (i32.const 2))))
+                (call $log4 (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))))))
+            (local.set $v (i32.add (local.get $v) (i32.const 4)))
+            (br $lL)))))
         (local.set $v (i32.const 0))
         (block $d4 (loop $l4
           (br_if $d4 (i32.ge_u (local.get $v) (local.get $len)))
@@ -117,6 +157,7 @@
           (local.set $aT0 (v128.const f64x2 0 0)) (local.set $aT1 (v128.const f64x2 0 0))
           (local.set $aF0 (v128.const f64x2 0 0)) (local.set $aF1 (v128.const f64x2 0 0))
           (local.set $aN (v128.const i32x4 0 0 0 0))
+          (local.set $aL0 (v128.const f64x2 0 0)) (local.set $aL1 (v128.const f64x2 0 0))
           (local.set $v (i32.const 0))
           (block $d6 (loop $l6
             (br_if $d6 (i32.ge_u (local.get $v) (local.get $len)))
@@ -137,6 +178,14 @@
             (local.set $e (v128.and (local.get $p) (local.get $t)))
             (local.set $aT0 (f64x2.add (local.get $aT0) (f64x2.promote_low_f32x4 (local.get $e))))
             (local.set $aT1 (f64x2.add (local.get $aT1) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $e) (local.get $e)))))
+            (if (local.get $wantLog) (then
+              ;; t * (x - lse): the log-softmax at the label
+              (local.set $ph (v128.and (local.get $t) (f32x4.sub
+                (v128.load (i32.add (i32.add (local.get $x) (local.get $o)) (i32.shl (local.get $v) (i32.const 2))))
+                (v128.load (i32.add (local.get $ls) (i32.shl (local.get $v) (i32.const 2)))))))
+              (local.set $aL0 (f64x2.add (local.get $aL0) (f64x2.promote_low_f32x4 (local.get $ph))))
+              (local.set $aL1 (f64x2.add (local.get $aL1) (f64x2.promote_low_f32x4
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $ph) (local.get $ph)))))))
             (if (local.get $dist) (then
               (local.set $ph (v128.load (i32.add (i32.add (local.get $dist) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))))
               (local.set $aF0 (f64x2.add (local.get $aF0) (f64x2.mul (local.get $lo) (f64x2.promote_low_f32x4 (local.get $ph)))))
@@ -154,6 +203,7 @@
               (f64.convert_i32_s (i32.add (i32.add (i32x4.extract_lane 0 (local.get $aN)) (i32x4.extract_lane 1 (local.get $aN)))
                 (i32.add (i32x4.extract_lane 2 (local.get $aN)) (i32x4.extract_lane 3 (local.get $aN)))))))
           (call $addsum (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 5))) (f64x2.add (local.get $aF0) (local.get $aF1)))
+          (call $addsum (i32.add (local.get $k) (i32.mul (local.get $NC) (i32.const 40))) (f64x2.add (local.get $aL0) (local.get $aL1)))
           (local.set $c (i32.add (local.get $c) (i32.const 1)))
           (br $l5)))
         (local.set $b0 (i32.add (local.get $b0) (i32.const 512)))
@@ -167,13 +217,14 @@
   ;; gradient through the softmax over voxels [0, vol4) of every sample:
   ;; h_c = a_c t + b_c + q_c p + d_c phi, out_c = p_c (h_c - sum_k p_k h_k)
   ;; cache: f32 (N, C, vol) probabilities; lab: i32 (N, vol) effective labels; dist: f32 or 0;
-  ;; coef: f32 (4, N, C) = a, b, q, d; out: f32 (N, C, vol); scr: f32 (C + 1) x BLOCK
+  ;; coef: f32 (5, N, C) = a, b, q, d, e (e: the t/p coefficient, folded to e t); out: f32
+  ;; (N, C, vol); scr: f32 (C + 1) x BLOCK
   (func (export "grad") (param $N i32) (param $C i32) (param $vol i32) (param $vol4 i32)
     (param $cache i32) (param $lab i32) (param $dist i32) (param $coef i32) (param $out i32) (param $scr i32)
     (local $s i32) (local $b0 i32) (local $len i32) (local $c i32) (local $v i32)
     (local $po i32) (local $o i32) (local $k i32) (local $NC i32) (local $sm i32) (local $lo i32)
     (local $a v128) (local $b v128) (local $q v128) (local $d v128) (local $cv v128)
-    (local $p v128) (local $t v128) (local $h v128) (local $usePhi i32)
+    (local $p v128) (local $t v128) (local $h v128) (local $usePhi i32) (local $ee v128) (local $et v128)
     (local.set $NC (i32.mul (local.get $N) (local.get $C)))
     (local.set $sm (i32.add (local.get $scr) (i32.mul (local.get $C) (i32.const 2048))))
     (local.set $s (i32.const 0))
@@ -194,6 +245,7 @@
           (local.set $b (v128.load32_splat (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 2)))))
           (local.set $q (v128.load32_splat (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 3)))))
           (local.set $d (v128.load32_splat (i32.add (local.get $k) (i32.mul (local.get $NC) (i32.const 12)))))
+          (local.set $ee (v128.load32_splat (i32.add (local.get $k) (i32.shl (local.get $NC) (i32.const 4)))))
           (local.set $usePhi (i32.and (i32.ne (local.get $dist) (i32.const 0)) (f32.ne (f32x4.extract_lane 0 (local.get $d)) (f32.const 0))))
           (local.set $cv (i32x4.splat (local.get $c)))
           (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (local.get $vol)) (local.get $b0)) (i32.const 2)))
@@ -211,10 +263,12 @@
               (local.set $h (f32x4.add (local.get $h) (f32x4.mul (local.get $d)
                 (v128.load (i32.add (i32.add (local.get $dist) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))))))))
             (v128.store (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))) (local.get $h))
+            ;; S = sum_k (p_k h_k + e_k t_k)
+            (local.set $et (f32x4.add (f32x4.mul (local.get $p) (local.get $h)) (f32x4.mul (local.get $ee) (local.get $t))))
             (if (i32.eqz (local.get $c))
-              (then (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))) (f32x4.mul (local.get $p) (local.get $h))))
+              (then (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))) (local.get $et)))
               (else (v128.store (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))
-                (f32x4.add (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))) (f32x4.mul (local.get $p) (local.get $h))))))
+                (f32x4.add (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))) (local.get $et)))))
             (local.set $v (i32.add (local.get $v) (i32.const 4)))
             (br $lB)))
           (local.set $c (i32.add (local.get $c) (i32.const 1)))
@@ -225,14 +279,21 @@
           (br_if $dC (i32.ge_u (local.get $c) (local.get $C)))
           (local.set $o (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (local.get $vol)) (local.get $b0)) (i32.const 2)))
           (local.set $po (i32.add (local.get $scr) (i32.mul (local.get $c) (i32.const 2048))))
+          (local.set $ee (v128.load32_splat (i32.add (i32.add (local.get $coef) (i32.shl (local.get $NC) (i32.const 4)))
+            (i32.shl (i32.add (i32.mul (local.get $s) (local.get $C)) (local.get $c)) (i32.const 2)))))
+          (local.set $cv (i32x4.splat (local.get $c)))
           (local.set $v (i32.const 0))
           (block $dD (loop $lD
             (br_if $dD (i32.ge_u (local.get $v) (local.get $len)))
             (v128.store (i32.add (i32.add (local.get $out) (local.get $o)) (i32.shl (local.get $v) (i32.const 2)))
-              (f32x4.mul
-                (v128.load (i32.add (i32.add (local.get $cache) (local.get $o)) (i32.shl (local.get $v) (i32.const 2))))
-                (f32x4.sub (v128.load (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))))
-                  (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2)))))))
+              (f32x4.add
+                (f32x4.mul
+                  (v128.load (i32.add (i32.add (local.get $cache) (local.get $o)) (i32.shl (local.get $v) (i32.const 2))))
+                  (f32x4.sub (v128.load (i32.add (local.get $po) (i32.shl (local.get $v) (i32.const 2))))
+                    (v128.load (i32.add (local.get $sm) (i32.shl (local.get $v) (i32.const 2))))))
+                ;; + e_c t_c
+                (v128.and (local.get $ee)
+                  (i32x4.eq (v128.load (i32.add (local.get $lo) (i32.shl (local.get $v) (i32.const 2)))) (local.get $cv)))))
             (local.set $v (i32.add (local.get $v) (i32.const 4)))
             (br $lD)))
           (local.set $c (i32.add (local.get $c) (i32.const 1)))
