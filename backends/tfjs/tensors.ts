@@ -106,10 +106,10 @@ export interface Canonical {
 
 /** `max(x, axis, keepDims)` as a constant for autodiff (its gradient is taken as zero). */
 function maxNoGradient(x: tf.Tensor, axis: number): tf.Tensor {
-  const f = tf.customGrad((v: tf.Tensor) => ({
-    value: tf.max(v, axis, true),
-    gradFunc: () => tf.zerosLike(v),
-  }));
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const v = args[0] as tf.Tensor;
+    return { value: tf.max(v, axis, true), gradFunc: () => tf.zerosLike(v) };
+  });
   return f(x);
 }
 
