@@ -10,7 +10,8 @@
  * 3. samples the server's RSS every 250 ms during the run (peak, and first vs last third).
  *
  * ```sh
- * deno run -A bench/load.ts [--runtime deno|bun] [--compute auto|worker|inline] [--duration 30]
+ * deno run -A bench/load.ts [--runtime deno|bun] [--compute auto|worker|inline|hybrid]
+ *   [--parallel true] [--duration 30]
  *   [--connections 64] [--sequential 200]
  * ```
  *
@@ -28,6 +29,7 @@ const duration = Number(args.get("duration") ?? 30);
 const connections = Number(args.get("connections") ?? 64);
 const sequential = Number(args.get("sequential") ?? 200);
 const compute = args.get("compute") ?? "auto";
+const parallel = args.get("parallel") === "true"; // deno serve --parallel: one isolate per core
 const ROOT = new URL("..", import.meta.url).pathname;
 
 // --- the request: dice + boundary on 1x2x256x256 logits, labels a disk -----------------------
@@ -83,7 +85,16 @@ const cmd = runtime === "bun"
     stderr: "inherit",
   })
   : new Deno.Command(Deno.execPath(), {
-    args: ["serve", "-A", "--host", "127.0.0.1", "--port", String(port), "server/main.ts"],
+    args: [
+      "serve",
+      "-A",
+      ...(parallel ? ["--parallel"] : []),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "server/main.ts",
+    ],
     cwd: ROOT,
     env: { SEGLOSS_COMPUTE: compute },
     stdout: "null",
@@ -239,7 +250,9 @@ const rssPeak = maxOf(samples);
 const f = (x: number, d = 2) => x.toFixed(d);
 const load = Deno.loadavg().map((x) => x.toFixed(2)).join(", ");
 console.log(
-  `## Load benchmark (${runtime}, compute ${compute}, ${navigator.hardwareConcurrency} cores, ` +
+  `## Load benchmark (${runtime}${
+    parallel ? " --parallel" : ""
+  }, compute ${compute}, ${navigator.hardwareConcurrency} cores, ` +
     `load average before the run ${loadBefore})\n`,
 );
 console.log(`(load average after the run: ${load})\n`);

@@ -6,6 +6,7 @@
  * @module
  */
 import { badRequest, unprocessable } from "./errors.ts";
+import { npyDeclaredLength } from "./npy.ts";
 
 /** A field of a multipart body: a text part, or a file part's bytes. */
 export type MultipartValue = string | Uint8Array;
@@ -22,6 +23,13 @@ function find(hay: Uint8Array, needle: Uint8Array, from: number): number {
     if (k === needle.length) return i;
   }
   return -1;
+}
+
+/** Whether `needle` occurs in `hay` at exactly `pos`. */
+function at(hay: Uint8Array, needle: Uint8Array, pos: number): boolean {
+  if (pos < 0 || pos + needle.length > hay.length) return false;
+  for (let k = 0; k < needle.length; k++) if (hay[pos + k] !== needle[k]) return false;
+  return true;
 }
 
 /** The boundary parameter of a multipart Content-Type; a 400 when absent or invalid. */
@@ -98,7 +106,12 @@ export function parseMultipart(body: Uint8Array, contentType: string): Map<strin
     if (name === undefined) throw malformed("a part without a name");
     const filename = param(disposition, "filename");
     const start = he + headEnd.length;
-    const end = find(body, delim, start);
+    // a .npy part declares its length: check the delimiter right there instead of scanning
+    // the array data for it (a lying header falls back to the scan)
+    const declared = filename !== undefined ? npyDeclaredLength(body.subarray(start)) : undefined;
+    const end = declared !== undefined && at(body, delim, start + declared)
+      ? start + declared
+      : find(body, delim, start);
     if (end < 0) throw malformed(`the part ${JSON.stringify(name.slice(0, 60))} is truncated`);
     const content = body.subarray(start, end);
     if (out.has(name)) {

@@ -142,6 +142,40 @@ function parseHeader(
 }
 
 /**
+ * The total byte length a `.npy` file at the start of `bytes` declares (header + data), or
+ * `undefined` when its header does not parse or declares an unknown dtype. Lets the multipart
+ * parser jump over array data instead of scanning it for the boundary (it still checks that
+ * the delimiter follows exactly there).
+ *
+ * @param bytes Bytes that start with a `.npy` file.
+ * @returns The declared length, or `undefined`.
+ */
+export function npyDeclaredLength(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 12) return undefined;
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return undefined;
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerStart = major === 1 ? 10 : 12;
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if ((major !== 1 && major !== 2 && major !== 3) || headerStart + headerLen > bytes.length) {
+    return undefined;
+  }
+  try {
+    const text = new TextDecoder(major === 3 ? "utf-8" : "latin1", { fatal: true }).decode(
+      bytes.subarray(headerStart, headerStart + headerLen),
+    );
+    const { descr, shape } = parseHeader(text, "part");
+    const info = DESCR[descr.slice(1)];
+    if (!info) return undefined;
+    let n = 1;
+    for (const d of shape) n *= d;
+    return headerStart + headerLen + n * info.size;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Decodes a NumPy `.npy` file (what `np.save` writes) into a typed array and shape.
  * Supported dtypes: bool, int8/16/32/64, uint8/16/32/64, float16 (widened to float32),
  * float32, float64; little-endian (or byte-order-free), C order.
