@@ -212,7 +212,7 @@ function finishRow(out: Float32Array, base: number, n: number, s: number, final:
 /** Scratch buffers of {@linkcode columnPass}, sized once for the longest axis. */
 export interface Scratch {
   f: Float64Array;
-  res: Float64Array;
+  res: Float32Array;
   v: Int32Array;
   z: Float64Array;
   g: Float64Array;
@@ -223,7 +223,7 @@ export interface Scratch {
 export function makeScratch(maxLen: number): Scratch {
   return {
     f: new Float64Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
-    res: new Float64Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
+    res: new Float32Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
     v: new Int32Array(maxLen),
     z: new Float64Array(maxLen + 1),
     g: new Float64Array(maxLen),
@@ -254,7 +254,7 @@ export function columnPass(
 ): void {
   const width = blockWidth(n);
   const nb = Math.ceil(stride / width);
-  const { f, res } = scratch;
+  const { f } = scratch;
   for (let u = u0; u < u1; u++) {
     const o = Math.floor(u / nb);
     const j0 = (u - o * nb) * width;
@@ -265,20 +265,27 @@ export function columnPass(
       const src = base + i * stride;
       for (let j = 0; j < w; j++) f[j * n + i] = out[src + j]!;
     }
-    for (let j = 0; j < w; j++) envelope(f, res, j * n, n, s2, scratch);
-    if (final) {
-      for (let i = 0; i < n; i++) {
-        const dst = base + i * stride;
-        for (let j = 0; j < w; j++) out[dst + j] = Math.sqrt(res[j * n + i]!);
+    if (n <= DIRECT_MAX) {
+      // short columns: write straight into the output
+      for (let j = 0; j < w; j++) envelope(f, j * n, n, s2, out, base + j, stride, final, scratch);
+      continue;
+    }
+    // long columns: contiguous results first, then one scatter in row order
+    const res = scratch.res;
+    for (let j = 0; j < w; j++) {
+      if (!envelope(f, j * n, n, s2, res, j * n, 1, final, scratch)) {
+        for (let q = 0; q < n; q++) res[j * n + q] = f[j * n + q]!;
       }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const dst = base + i * stride;
-        for (let j = 0; j < w; j++) out[dst + j] = res[j * n + i]!;
-      }
+    }
+    for (let i = 0; i < n; i++) {
+      const dst = base + i * stride;
+      for (let j = 0; j < w; j++) out[dst + j] = res[j * n + i]!;
     }
   }
 }
+
+/** Columns up to this long are written straight into the output (longer ones via scratch). */
+const DIRECT_MAX = 512;
 
 /**
  * Columns whose mean squared distance is at most `NEAR2·s2` (a search radius of a few samples)
@@ -291,24 +298,35 @@ const NEAR2 = 16;
  * `res[q] = min over p of f[p] + s2·(q − p)²` by searching outward from each `q` until
  * `s2·d²` exceeds the best value found (every `f` finite).
  */
-function nearSearch(f: Float64Array, res: Float64Array, off: number, n: number, s2: number) {
+function nearSearch(
+  f: Float64Array,
+  off: number,
+  n: number,
+  s2: number,
+  out: Float32Array,
+  obase: number,
+  stride: number,
+  final: boolean,
+): void {
   let maxF = 0;
   for (let q = 0; q < n; q++) maxF = Math.max(maxF, f[off + q]!);
   // no search reaches further than r samples, so [r, n - r) needs no bounds checks
   const r = Math.min(n, Math.ceil(Math.sqrt(maxF / s2)) + 1);
   const lo = Math.min(r, n);
   const hi = Math.max(lo, n - r);
-  for (let q = 0; q < lo; q++) res[off + q] = nearEdge(f, off, n, s2, q);
-  for (let q = lo; q < hi; q++) {
+  for (let q = 0; q < n; q++) {
     const i = off + q;
     let best = f[i]!;
-    for (let dd = 1; s2 * dd * dd < best; dd++) {
-      const c = s2 * dd * dd;
-      best = Math.min(best, f[i - dd]! + c, f[i + dd]! + c);
+    if (q < lo || q >= hi) {
+      best = nearEdge(f, off, n, s2, q);
+    } else {
+      for (let dd = 1; s2 * dd * dd < best; dd++) {
+        const c = s2 * dd * dd;
+        best = Math.min(best, f[i - dd]! + c, f[i + dd]! + c);
+      }
     }
-    res[i] = best;
+    out[obase + q * stride] = final ? Math.sqrt(best) : best;
   }
-  for (let q = hi; q < n; q++) res[off + q] = nearEdge(f, off, n, s2, q);
 }
 
 function nearEdge(f: Float64Array, off: number, n: number, s2: number, q: number): number {
@@ -330,12 +348,15 @@ function nearEdge(f: Float64Array, off: number, n: number, s2: number, q: number
  */
 function envelope(
   f: Float64Array,
-  res: Float64Array,
   off: number,
   n: number,
   s2: number,
+  out: Float32Array,
+  obase: number,
+  stride: number,
+  final: boolean,
   scratch: Scratch,
-): void {
+): boolean {
   const { v, g, fv } = scratch;
   let k = -1;
   let sumF = 0;
@@ -365,15 +386,12 @@ function envelope(
     g[k] = gq;
     fv[k] = fq;
   }
-  if (k < 0 || sumF === 0) {
-    // all Infinity or all zero: nothing changes
-    for (let q = 0; q < n; q++) res[off + q] = f[off + q]!;
-    return;
-  }
+  // all Infinity or all zero: nothing changes (sqrt keeps 0 and Infinity)
+  if (k < 0 || sumF === 0) return false;
   if (sumF <= NEAR2 * s2 * n) {
     // answers lie a few samples away on average: a direct outward search beats the envelope
-    nearSearch(f, res, off, n, s2);
-    return;
+    nearSearch(f, off, n, s2, out, obase, stride, final);
+    return true;
   }
   const z = scratch.z;
   const inv = 1 / (2 * s2);
@@ -386,15 +404,23 @@ function envelope(
     const end = zj >= n - 1 ? n - 1 : Math.floor(zj);
     const vj = v[j]!;
     const fj = fv[j]!;
-    for (; q <= end; q++) {
-      const d = q - vj;
-      res[off + q] = s2 * d * d + fj;
+    if (final) {
+      for (; q <= end; q++) {
+        const d = q - vj;
+        out[obase + q * stride] = Math.sqrt(s2 * d * d + fj);
+      }
+    } else {
+      for (; q <= end; q++) {
+        const d = q - vj;
+        out[obase + q * stride] = s2 * d * d + fj;
+      }
     }
   }
   if (skipped) {
     // the skipped interiors of zero runs stay 0
-    for (let q = 0; q < n; q++) if (f[off + q] === 0) res[off + q] = 0;
+    for (let q = 0; q < n; q++) if (f[off + q] === 0) out[obase + q * stride] = 0;
   }
+  return true;
 }
 
 /**
