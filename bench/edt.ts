@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { createEdtWorkerPool, edt, edtParallel, signedDistance } from "../mod.ts";
+import { createEdtWorkerPool, edt, edtParallel, edtTransform, signedDistance } from "../mod.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -230,7 +230,20 @@ async function main(): Promise<void> {
     const classicOurs = median(
       await time(classicRepeats, () => signedDistance(classicTarget, { numClasses: 8 })),
     );
-    console.log(`  ours: classic signed distance ${classicOurs.toFixed(1)} ms`);
+    const parallelTransform = edtTransform({ workers, parallelThreshold: 0 });
+    let classicPool: number;
+    try {
+      const o = { numClasses: 8, transform: parallelTransform };
+      await signedDistance(classicTarget, o); // warm-up (starts the Workers)
+      classicPool = median(await time(classicRepeats, () => signedDistance(classicTarget, o)));
+    } finally {
+      parallelTransform.dispose?.();
+    }
+    console.log(
+      `  ours: classic signed distance ${classicOurs.toFixed(1)} ms, pool ${
+        classicPool.toFixed(1)
+      } ms`,
+    );
 
     console.log("  running python3 bench/edt_scipy.py ...");
     const py = JSON.parse(
@@ -278,8 +291,8 @@ async function main(): Promise<void> {
         s.toFixed(1),
         classicOurs.toFixed(1),
         (s / classicOurs).toFixed(1) + "x",
-        "",
-        "",
+        classicPool.toFixed(1),
+        (s / classicPool).toFixed(1) + "x",
         "",
         "",
         maxDiff.toExponential(1),

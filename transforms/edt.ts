@@ -265,8 +265,9 @@ export interface EdtTransformOptions {
    */
   workers?: number | "auto";
   /**
-   * Masks with at least this many elements go to the Workers when `workers` is set
-   * (default 2^21, about a 128³ volume).
+   * Masks with at least this many elements (and signed distance maps with at least this many
+   * output elements) go to the Workers when `workers` is set (default 2^21, about a 128³
+   * volume).
    */
   parallelThreshold?: number;
 }
