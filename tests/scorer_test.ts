@@ -504,3 +504,26 @@ describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 J
     });
   }
 });
+
+test("one scorer, batches of changing sizes: the reused SIMD memory gives the same results", async () => {
+  const simd = await createScorer({ losses: [{ name: "dice" }, { name: "boundary" }] });
+  const js = await createScorer({
+    losses: [{ name: "dice" }, { name: "boundary" }],
+    backendOptions: { simd: false },
+  });
+  let seed = 3;
+  const r = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
+  for (const shape of [[1, 2, 8, 8], [2, 4, 40, 30], [1, 3, 12, 12], [2, 4, 40, 30]]) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const input = { data: Float32Array.from({ length: size }, () => 4 * r() - 2), shape };
+    const ls = [shape[0]!, ...shape.slice(2)];
+    const labels = Uint8Array.from({ length: size / shape[1]! }, () => Math.floor(r() * shape[1]!));
+    const target = { data: labels, shape: ls };
+    const a = await simd.evaluate({ input, target, gradient: true });
+    const b = await js.evaluate({ input, target, gradient: true });
+    close(a.total, b.total, 2e-6, `total ${shape}`);
+    a.gradient!.data.forEach((x, i) => close(x, b.gradient!.data[i]!, 1e-6, `g${i} ${shape}`));
+  }
+  simd.dispose();
+  js.dispose();
+});
