@@ -131,6 +131,9 @@ async function nativeRow(name: string, distance: () => Promise<tf.Tensor>) {
 }
 
 await tf.setBackend("cpu");
+const loadavg = () =>
+  (globalThis as { Deno?: { loadavg(): number[] } }).Deno?.loadavg().join(" ") ?? "?";
+console.log(`load average at start: ${loadavg()}`);
 console.log(
   `classic example: logits ${shape.join("×")}, labels ${N}×${H}×${W} (8 classes), ` +
     `dice + 0.01·boundary, value + gradient; median of ${RUNS} runs after 2 warm-ups`,
@@ -173,6 +176,7 @@ if (adapter) {
   console.log("no WebGPU adapter: the webgpu rows are skipped");
 }
 
+console.log(`load average at end: ${loadavg()}`);
 const base = rows[0]!.median;
 console.log(
   "\n| path | median ms | min ms | vs cpu backend (maps in the call) | agreement with cpu |",
