@@ -115,7 +115,13 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
   if (top > MAX_BYTES) return undefined;
   const { memory, exports: ex } = ctx;
   const have = memory.buffer.byteLength;
-  if (have < top) memory.grow(Math.ceil((top - have) / 65536));
+  if (have < top) {
+    try {
+      memory.grow(Math.ceil((top - have) / 65536));
+    } catch {
+      return undefined; // no room for it: the JS kernels take the batch
+    }
+  }
   const buf = memory.buffer;
   const input = k.input;
   let inputResident = false;
