@@ -119,6 +119,17 @@ async function time(repeats: number, fn: () => unknown): Promise<number[]> {
   return out;
 }
 
+async function cpuTime(repeats: number, fn: () => unknown): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const c0 = process.cpuUsage();
+    await fn();
+    const c = process.cpuUsage(c0);
+    out.push((c.user + c.system) / 1000);
+  }
+  return out;
+}
+
 function vmHwmMiB(): { rss: number; peak: number } {
   const s = readFileSync("/proc/self/status", "utf8");
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
@@ -203,113 +214,114 @@ async function main(): Promise<void> {
     );
 
     console.log(`segloss EDT benchmark: ${runtime}, workers ${workers}`);
+    type Py = { median_ms: number; cpu_ms: number };
+    const scipy = (name: string): { edt: Record<string, Py>; classic: Py } =>
+      JSON.parse(
+        execFileSync("python3", [join(here, "edt_scipy.py"), dir, name], {
+          encoding: "utf8",
+          maxBuffer: 1 << 24,
+        }),
+      );
+    const maxRelDiff = (a: Float32Array, file: string) => {
+      const ref = new Float32Array(readFileSync(join(dir, file)).buffer.slice(0));
+      let m = 0;
+      for (let i = 0; i < a.length; i++) {
+        m = Math.max(m, Math.abs(a[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+      }
+      return m;
+    };
+    const x = (a: number, b: number) => (a / b).toFixed(1) + "x";
     const pool = createEdtWorkerPool({ workers, idleMs: 60_000 });
     const rows: string[][] = [];
-    const ours: Record<string, { sync: number; pool: number; oneShot: number }> = {};
     try {
+      // each case: ours, then scipy right after (the machine's load changes over time)
       for (const m of masks) {
         const mask = { data: m.data, shape: m.shape };
-        edt(mask); // warm-up
+        const result = edt(mask).data;
+        for (let i = 0; i < 3; i++) edt(mask); // warm-up (JIT tiers)
+        const syncCpu = median(await cpuTime(m.repeats, () => edt(mask)));
         const sync = median(await time(m.repeats, () => edt(mask)));
         await pool.edt(mask); // warm-up (starts the Workers)
         const warm = median(await time(m.repeats, () => pool.edt(mask)));
         const oneShot = median(
           await time(Math.min(m.repeats, 3), () => edtParallel(mask, { workers })),
         );
-        ours[m.key] = { sync, pool: warm, oneShot };
+        const py = scipy(m.key).edt[m.key]!;
+        const diff = maxRelDiff(result, `${m.key}.scipy.f32`);
         console.log(
-          `  ours: ${m.name}: sync ${sync.toFixed(1)} ms, pool ${warm.toFixed(1)} ms, ` +
-            `one-shot ${oneShot.toFixed(1)} ms`,
+          `  ${m.name}: scipy ${py.median_ms.toFixed(0)} ms (cpu ${py.cpu_ms.toFixed(0)}), ` +
+            `ours sync ${sync.toFixed(0)} ms (cpu ${syncCpu.toFixed(0)}), pool ${
+              warm.toFixed(0)
+            } ms, one-shot ${oneShot.toFixed(0)} ms`,
         );
+        rows.push([
+          m.name,
+          py.median_ms.toFixed(0),
+          sync.toFixed(0),
+          x(py.median_ms, sync),
+          x(py.cpu_ms, syncCpu),
+          warm.toFixed(0),
+          x(py.median_ms, warm),
+          oneShot.toFixed(0),
+          x(py.median_ms, oneShot),
+          diff.toExponential(1),
+        ]);
       }
     } finally {
       pool.close();
     }
-    const classicTarget = { data: labels, shape: classicShape };
-    await signedDistance(classicTarget, { numClasses: 8 });
-    const classicOurs = median(
-      await time(classicRepeats, () => signedDistance(classicTarget, { numClasses: 8 })),
-    );
-    const parallelTransform = edtTransform({ workers, parallelThreshold: 0 });
-    let classicPool: number;
-    try {
-      const o = { numClasses: 8, transform: parallelTransform };
-      await signedDistance(classicTarget, o); // warm-up (starts the Workers)
-      classicPool = median(await time(classicRepeats, () => signedDistance(classicTarget, o)));
-    } finally {
-      parallelTransform.dispose?.();
-    }
-    console.log(
-      `  ours: classic signed distance ${classicOurs.toFixed(1)} ms, pool ${
-        classicPool.toFixed(1)
-      } ms`,
-    );
-
-    console.log("  running python3 bench/edt_scipy.py ...");
-    const py = JSON.parse(
-      execFileSync("python3", [join(here, "edt_scipy.py"), dir], {
-        encoding: "utf8",
-        maxBuffer: 1 << 24,
-      }),
-    ) as {
-      edt: Record<string, { median_ms: number }>;
-      classic: { median_ms: number };
-    };
-
-    for (const m of masks) {
-      const ref = new Float32Array(readFileSync(join(dir, `${m.key}.scipy.f32`)).buffer.slice(0));
-      const d = edt({ data: m.data, shape: m.shape }).data;
-      let maxDiff = 0;
-      for (let i = 0; i < d.length; i++) {
-        const diff = Math.abs(d[i]! - ref[i]!) / Math.max(1, ref[i]!);
-        if (diff > maxDiff) maxDiff = diff;
-      }
-      const s = py.edt[m.key]!.median_ms;
-      const o = ours[m.key]!;
-      rows.push([
-        m.name,
-        s.toFixed(0),
-        o.sync.toFixed(0),
-        (s / o.sync).toFixed(1) + "x",
-        o.pool.toFixed(0),
-        (s / o.pool).toFixed(1) + "x",
-        o.oneShot.toFixed(0),
-        (s / o.oneShot).toFixed(1) + "x",
-        maxDiff.toExponential(1),
-      ]);
-    }
     {
-      const ref = new Float32Array(readFileSync(join(dir, "classic.scipy.f32")).buffer.slice(0));
-      const d = (await signedDistance(classicTarget, { numClasses: 8 })).data;
-      let maxDiff = 0;
-      for (let i = 0; i < d.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs(d[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
+      const classicTarget = { data: labels, shape: classicShape };
+      const o = { numClasses: 8 };
+      const result = (await signedDistance(classicTarget, o)).data;
+      for (let i = 0; i < 10; i++) await signedDistance(classicTarget, o); // warm-up
+      const ourCpu = median(await cpuTime(classicRepeats, () => signedDistance(classicTarget, o)));
+      const ours = median(await time(classicRepeats, () => signedDistance(classicTarget, o)));
+      const parallelTransform = edtTransform({ workers, parallelThreshold: 0 });
+      let onPool: number;
+      try {
+        const po = { numClasses: 8, transform: parallelTransform };
+        await signedDistance(classicTarget, po); // warm-up (starts the Workers)
+        onPool = median(await time(classicRepeats, () => signedDistance(classicTarget, po)));
+      } finally {
+        parallelTransform.dispose?.();
       }
-      const s = py.classic.median_ms;
+      const py = scipy("classic").classic;
+      const diff = maxRelDiff(result, "classic.scipy.f32");
+      console.log(
+        `  classic signed distance: scipy ${py.median_ms.toFixed(1)} ms (cpu ${
+          py.cpu_ms.toFixed(1)
+        }), ours ${ours.toFixed(1)} ms (cpu ${ourCpu.toFixed(1)}), pool ${onPool.toFixed(1)} ms`,
+      );
       rows.push([
         "signed distance, classic 16x64x64, 8 classes",
-        s.toFixed(1),
-        classicOurs.toFixed(1),
-        (s / classicOurs).toFixed(1) + "x",
-        classicPool.toFixed(1),
-        (s / classicPool).toFixed(1) + "x",
+        py.median_ms.toFixed(1),
+        ours.toFixed(1),
+        x(py.median_ms, ours),
+        x(py.cpu_ms, ourCpu),
+        onPool.toFixed(1),
+        x(py.median_ms, onPool),
         "",
         "",
-        maxDiff.toExponential(1),
+        diff.toExponential(1),
       ]);
     }
     const header = [
       "case",
       "scipy ms",
-      "ours sync ms",
+      "ours ms",
       "ratio",
+      "CPU-time ratio",
       "pool ms",
       "ratio",
       "one-shot ms",
       "ratio",
       "max rel diff",
     ];
-    console.log(`\n${runtime}, workers ${workers}; medians; ratio = scipy / ours\n`);
+    console.log(
+      `\n${runtime}, workers ${workers}; wall-clock medians; ratio = scipy / ours; ` +
+        `CPU-time ratio = scipy CPU time / ours (single thread)\n`,
+    );
     console.log(`| ${header.join(" | ")} |`);
     console.log(`|${header.map(() => "---").join("|")}|`);
     for (const r of rows) console.log(`| ${r.join(" | ")} |`);
