@@ -181,7 +181,7 @@ describe("server/main.ts started as its own process", () => {
     child = isBun
       ? spawn(process.execPath, ["run", "server/main.ts"], { cwd: ROOT, env, stdio: "ignore" })
       : spawn(
-        "deno",
+        process.execPath,
         ["serve", "-A", "--host", "127.0.0.1", "--port", String(port), "server/main.ts"],
         { cwd: ROOT, env, stdio: "ignore" },
       );

@@ -83,7 +83,7 @@ describe("the bundled app inside workerd", () => {
         out,
       ]);
     } else {
-      await run("deno", [
+      await run(process.execPath, [
         "bundle",
         "--platform",
         "browser",
