@@ -8,6 +8,7 @@ import { buildMultipart, parseMultipart } from "../server/multipart.ts";
 import { WorkerPool } from "../server/pool.ts";
 import { createRegistry, defaultRegistry } from "../mod.ts";
 import type { LossPlugin } from "../mod.ts";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
 
 type Json = Record<string, unknown>;
@@ -156,6 +157,18 @@ describe("GET routes", () => {
     assert.ok(!JSON.stringify(doc).includes('"nullable"'));
     const schemes = (doc.components as Json).securitySchemes as Record<string, Json>;
     assert.equal(schemes.bearer!.scheme, "bearer");
+    // and against the official OpenAPI 3.1 JSON Schema (bundled in the validator, offline)
+    const validator = new Validator();
+    const result = await validator.validate(doc as Record<string, unknown>);
+    assert.equal(validator.version, "3.1");
+    assert.deepEqual(result.errors, undefined, JSON.stringify(result.errors));
+    assert.equal(result.valid, true);
+    // a broken document is caught, so the check can fail
+    const broken = await new Validator().validate({
+      ...doc,
+      paths: { "/x": { get: { responses: 5 } } },
+    });
+    assert.equal(broken.valid, false);
   });
 
   test("unknown routes are a JSON 404 and wrong methods a 405 with Allow", async () => {
