@@ -307,8 +307,11 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
 
   const v1 = new Hono<AppEnv>();
   if (options.token !== undefined) {
-    if (typeof options.token !== "string" || options.token.length === 0) {
-      throw new TypeError("Expected options.token to be a non-empty string");
+    // RFC 6750 b64token characters, what Hono's bearerAuth accepts in the header
+    if (typeof options.token !== "string" || !/^[A-Za-z0-9._~+/-]+=*$/.test(options.token)) {
+      throw new TypeError(
+        "Expected options.token to be a non-empty bearer token of A-Z a-z 0-9 . _ ~ + / - (then =)",
+      );
     }
     const challenge = { "WWW-Authenticate": 'Bearer realm="segloss"' };
     const deny = (message: string) => (c: Context) =>

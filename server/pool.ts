@@ -172,11 +172,20 @@ export class WorkerPool implements Executor {
       if (slot.busy || this.#queue.length === 0) continue;
       const p = this.#queue.shift()!;
       slot.busy = p;
-      if (!slot.worker) slot.worker = this.#attach(slot, this.#spawn());
       try {
+        slot.worker ??= this.#attach(slot, this.#spawn());
         slot.worker.postMessage({ job: p.job }, transferables(p.job));
       } catch (e) {
-        this.#finish(slot, p, () => p.reject(asJobError(e)));
+        // a Worker that cannot start (a platform without them): a 500 naming SEGLOSS_COMPUTE
+        const why = e instanceof Error ? e.message : String(e);
+        this.#finish(
+          slot,
+          p,
+          () =>
+            p.reject(
+              new JobError("Error", `Cannot run a Web Worker (${why}); set compute "inline"`),
+            ),
+        );
       }
     }
   }

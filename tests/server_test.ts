@@ -646,6 +646,33 @@ describe("503 time limit: the work is stopped", () => {
     }
   });
 
+  test("a Worker that fails to load rejects its job (a 500), never hangs, and the slot is reused", async () => {
+    const pool = new WorkerPool(
+      1,
+      "cpu",
+      30_000,
+      16,
+      new URL("./no_such_worker_file.ts", import.meta.url),
+    );
+    try {
+      const job = {
+        kind: "distance" as const,
+        mode: "edt" as const,
+        array: { data: new Uint8Array(1), shape: [1] },
+        transform: "edt",
+      };
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(pool.run(job, performance.now() + 30_000), (e: Error) => {
+          assert.equal(e.name, "JobError");
+          return true;
+        });
+      }
+      assert.equal(pool.stats.spawned, 2);
+    } finally {
+      pool.close();
+    }
+  });
+
   test("hybrid mode runs small jobs inline and larger ones on the Worker pool", async () => {
     const hybrid = createApp({ compute: "hybrid", workers: 1, inlineMaxElements: 100 });
     try {
@@ -715,6 +742,7 @@ describe("settings", () => {
     assert.throws(() => appOptionsFromEnv({ SEGLOSS_TIMEOUT_MS: "-5" }), RangeError);
     assert.throws(() => appOptionsFromEnv({ SEGLOSS_COMPUTE: "gpu" }), RangeError);
     assert.throws(() => createApp({ timeoutMs: 0 }), RangeError);
+    assert.throws(() => createApp({ token: "has space" }), TypeError);
   });
 });
 
