@@ -267,6 +267,9 @@ export class WorkerPool implements Executor {
 /** The number of elements a job reads and writes (its cost, roughly). */
 export function jobElements(job: Job): number {
   if (job.kind === "loss") {
+    // a config with many losses costs more per element: never inline (the pool's limit holds)
+    const losses = (job.config as { losses?: unknown }).losses;
+    if (!Array.isArray(losses) || losses.length > 8) return Infinity;
     return job.input.data.length + job.target.data.length + (job.distance?.data.length ?? 0);
   }
   if (job.kind === "metrics") {
