@@ -30,7 +30,7 @@ export type BigMask = ArrayLike<bigint>;
  * Pass along the innermost axis for rows `[r0, r1)` of length `n`: the distance (in voxels) to
  * the nearest zero of the row, by a forward and a backward sweep; written as the squared
  * physical distance `(d·s)²`, or as `d·s` when `final` (a 1-D transform). Rows without a zero
- * get Infinity.
+ * get Infinity, and `flags[r]` says whether row r has a zero (finite values).
  */
 export function rowPass(
   mask: NumberMask,
@@ -40,6 +40,7 @@ export function rowPass(
   r0: number,
   r1: number,
   final: boolean,
+  flags: Uint8Array,
 ): void {
   for (let r = r0; r < r1; r++) {
     const base = r * n;
@@ -52,6 +53,7 @@ export function rowPass(
         out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
       }
     }
+    flags[r] = lastZero < 0 ? 0 : 1;
     if (lastZero < 0) continue;
     finishRow(out, base, n, s, final);
   }
@@ -81,12 +83,17 @@ export function classRowPass(
   u0: number,
   u1: number,
   final: boolean,
+  flags: Uint8Array,
 ): void {
   const { labels, present, out, numClasses, vol } = job;
   const rowsPerPlane = vol / n;
   for (let u = u0; u < u1; u++) {
     const k = Math.floor(u / rowsPerPlane);
-    if (present[k] === 0) continue;
+    if (present[k] === 0) {
+      // absent class (or single-class sample): the plane stays zero, later passes skip it
+      flags[u] = 0;
+      continue;
+    }
     const r = u - k * rowsPerPlane;
     const sample = Math.floor(k / numClasses);
     const cls = k - sample * numClasses;
@@ -101,6 +108,7 @@ export function classRowPass(
         out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
       }
     }
+    flags[u] = lastZero < 0 ? 0 : 1;
     if (lastZero < 0) continue;
     finishRow(out, base, n, s, final);
   }
@@ -171,6 +179,7 @@ export function rowPassBig(
   r0: number,
   r1: number,
   final: boolean,
+  flags: Uint8Array,
 ): void {
   for (let r = r0; r < r1; r++) {
     const base = r * n;
@@ -183,6 +192,7 @@ export function rowPassBig(
         out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
       }
     }
+    flags[r] = lastZero < 0 ? 0 : 1;
     if (lastZero < 0) continue;
     finishRow(out, base, n, s, final);
   }
@@ -217,6 +227,7 @@ export interface Scratch {
   z: Float64Array;
   g: Float64Array;
   fv: Float64Array;
+  list: Int32Array;
 }
 
 /** Allocates scratch for axes up to `maxLen` long. */
@@ -228,6 +239,7 @@ export function makeScratch(maxLen: number): Scratch {
     z: new Float64Array(maxLen + 1),
     g: new Float64Array(maxLen),
     fv: new Float64Array(maxLen),
+    list: new Int32Array(maxLen),
   };
 }
 
@@ -251,35 +263,127 @@ export function columnPass(
   u1: number,
   final: boolean,
   scratch: Scratch,
+  flagsIn: Uint8Array,
+  flagsOut: Uint8Array,
 ): void {
   const width = blockWidth(n);
   const nb = Math.ceil(stride / width);
-  const { f } = scratch;
+  const { f, list } = scratch;
+  let listO = -1;
+  let m = 0;
   for (let u = u0; u < u1; u++) {
     const o = Math.floor(u / nb);
+    if (o !== listO) {
+      // positions along this axis that hold finite values (the same for every column of o)
+      listO = o;
+      m = 0;
+      for (let i = 0; i < n; i++) if (flagsIn[o * n + i] !== 0) list[m++] = i;
+      flagsOut[o] = m > 0 ? 1 : 0;
+    }
+    if (m === 0) continue; // all Infinity (or a plane left as it is): nothing changes
     const j0 = (u - o * nb) * width;
     const w = Math.min(width, stride - j0);
     const base = o * n * stride + j0;
-    // gather w columns into f (column-major: column j at j*n)
-    for (let i = 0; i < n; i++) {
-      const src = base + i * stride;
-      for (let j = 0; j < w; j++) f[j * n + i] = out[src + j]!;
-    }
-    if (n <= DIRECT_MAX) {
-      // short columns: write straight into the output
-      for (let j = 0; j < w; j++) envelope(f, j * n, n, s2, out, base + j, stride, final, scratch);
-      continue;
-    }
-    // long columns: contiguous results first, then one scatter in row order
+    const direct = n <= DIRECT_MAX;
     const res = scratch.res;
-    for (let j = 0; j < w; j++) {
-      if (!envelope(f, j * n, n, s2, res, j * n, 1, final, scratch)) {
-        for (let q = 0; q < n; q++) res[j * n + q] = f[j * n + q]!;
+    if (m < n) {
+      // gather only the finite positions; the envelope of those parabolas covers the column
+      for (let t = 0; t < m; t++) {
+        const src = base + list[t]! * stride;
+        for (let j = 0; j < w; j++) f[j * m + t] = out[src + j]!;
+      }
+      for (let j = 0; j < w; j++) {
+        if (direct) sparseEnvelope(f, j * m, m, list, n, s2, out, base + j, stride, final, scratch);
+        else sparseEnvelope(f, j * m, m, list, n, s2, res, j * n, 1, final, scratch);
+      }
+    } else {
+      // gather w columns into f (column-major: column j at j*n)
+      for (let i = 0; i < n; i++) {
+        const src = base + i * stride;
+        for (let j = 0; j < w; j++) f[j * n + i] = out[src + j]!;
+      }
+      if (direct) {
+        // short columns: write straight into the output
+        for (let j = 0; j < w; j++) {
+          envelope(f, j * n, n, s2, out, base + j, stride, final, scratch);
+        }
+        continue;
+      }
+      // long columns: contiguous results first, then one scatter in row order
+      for (let j = 0; j < w; j++) {
+        if (!envelope(f, j * n, n, s2, res, j * n, 1, final, scratch)) {
+          for (let q = 0; q < n; q++) res[j * n + q] = f[j * n + q]!;
+        }
       }
     }
-    for (let i = 0; i < n; i++) {
-      const dst = base + i * stride;
-      for (let j = 0; j < w; j++) out[dst + j] = res[j * n + i]!;
+    if (!direct) {
+      for (let i = 0; i < n; i++) {
+        const dst = base + i * stride;
+        for (let j = 0; j < w; j++) out[dst + j] = res[j * n + i]!;
+      }
+    }
+  }
+}
+
+/**
+ * {@linkcode envelope} for a column whose only finite samples are `f[off + t]` at positions
+ * `list[t]` (`t < m`, increasing): plain Felzenszwalb–Huttenlocher over those parabolas, swept
+ * over all `n` positions.
+ */
+function sparseEnvelope(
+  f: Float64Array,
+  off: number,
+  m: number,
+  list: Int32Array,
+  n: number,
+  s2: number,
+  out: Float32Array,
+  obase: number,
+  stride: number,
+  final: boolean,
+  scratch: Scratch,
+): void {
+  const { v, g, fv, z } = scratch;
+  let k = -1;
+  for (let t = 0; t < m; t++) {
+    const fq = f[off + t]!;
+    if (fq === Infinity) continue;
+    const q = list[t]!;
+    const gq = fq + s2 * q * q;
+    while (k > 0) {
+      const vk = v[k]!;
+      const gk = g[k]!;
+      if ((gq - gk) * (vk - v[k - 1]!) <= (gk - g[k - 1]!) * (q - vk)) k--;
+      else break;
+    }
+    k++;
+    v[k] = q;
+    g[k] = gq;
+    fv[k] = fq;
+  }
+  if (k < 0) {
+    for (let q = 0; q < n; q++) out[obase + q * stride] = Infinity;
+    return;
+  }
+  const inv = 1 / (2 * s2);
+  for (let i = 1; i <= k; i++) z[i] = (g[i]! - g[i - 1]!) * inv / (v[i]! - v[i - 1]!);
+  z[k + 1] = Infinity;
+  let q = 0;
+  for (let j = 0; j <= k; j++) {
+    const zj = z[j + 1]!;
+    const end = zj >= n - 1 ? n - 1 : Math.floor(zj);
+    const vj = v[j]!;
+    const fj = fv[j]!;
+    if (final) {
+      for (; q <= end; q++) {
+        const d = q - vj;
+        out[obase + q * stride] = Math.sqrt(s2 * d * d + fj);
+      }
+    } else {
+      for (; q <= end; q++) {
+        const d = q - vj;
+        out[obase + q * stride] = s2 * d * d + fj;
+      }
     }
   }
 }
@@ -437,12 +541,14 @@ export function edtInto(
   const total = out.length;
   const d = spatial.length;
   const nLast = spatial[d - 1]!;
+  const rows = total / nLast;
+  const flags = new Uint8Array(rows);
   if (typeof (mask as ArrayLike<unknown>)[0] === "bigint") {
-    rowPassBig(mask as BigMask, out, nLast, spacing[d - 1]!, 0, total / nLast, d === 1);
+    rowPassBig(mask as BigMask, out, nLast, spacing[d - 1]!, 0, rows, d === 1, flags);
   } else {
-    rowPass(mask as NumberMask, out, nLast, spacing[d - 1]!, 0, total / nLast, d === 1);
+    rowPass(mask as NumberMask, out, nLast, spacing[d - 1]!, 0, rows, d === 1, flags);
   }
-  stridedPasses(out, spatial, spacing, scratch);
+  stridedPasses(out, spatial, spacing, flags, scratch);
 }
 
 /**
@@ -457,8 +563,10 @@ export function signedInto(
 ): void {
   const d = spatial.length;
   const nLast = spatial[d - 1]!;
-  classRowPass(job, nLast, spacing[d - 1]!, 0, job.out.length / nLast, d === 1);
-  stridedPasses(job.out, spatial, spacing);
+  const rows = job.out.length / nLast;
+  const flags = new Uint8Array(rows);
+  classRowPass(job, nLast, spacing[d - 1]!, 0, rows, d === 1, flags);
+  stridedPasses(job.out, spatial, spacing, flags);
   combinePass(job, shift, 0, combineUnits(job.out.length / (job.vol * job.numClasses), job.vol));
 }
 
@@ -485,21 +593,30 @@ export function stridedSpecs(
   return specs;
 }
 
-/** Every pass after the first: along each other spatial axis, innermost first. */
+/**
+ * Every pass after the first: along each other spatial axis, innermost first. `flags` (one
+ * per row, from the row pass) says which rows hold finite values; each pass reduces them to
+ * one flag per line of the next axis, in place.
+ */
 function stridedPasses(
   out: Float32Array,
   spatial: readonly number[],
   spacing: readonly number[],
+  flags: Uint8Array,
   scratch?: Scratch,
 ): void {
   const d = spatial.length;
   if (d === 1) return;
   scratch ??= makeScratch(Math.max(...spatial));
   let stride = spatial[d - 1]!;
+  let fin = flags;
   for (let ax = d - 2; ax >= 0; ax--) {
     const n = spatial[ax]!;
     const units = columnUnits(out.length, n, stride);
-    columnPass(out, n, stride, spacing[ax]! * spacing[ax]!, 0, units, ax === 0, scratch);
+    // the reduced flags (one per o) are written behind the ones still being read
+    const fout = fin === flags ? new Uint8Array(out.length / (stride * n)) : flags;
+    columnPass(out, n, stride, spacing[ax]! * spacing[ax]!, 0, units, ax === 0, scratch, fin, fout);
+    fin = fout;
     stride *= n;
   }
 }

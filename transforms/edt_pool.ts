@@ -9,8 +9,11 @@ import type { InitMessage, PassMessage } from "./edt_worker.ts";
 
 type WorkerReply = { ok: true } | { ok: false; error: string };
 
-/** One pass as the pool's caller describes it (the pool adds the chunk size). */
-export type PassSpec = Omit<PassMessage, "type" | "chunk">;
+/**
+ * One pass as the pool's caller describes it: the first is a row pass (its `units` are the
+ * rows); the pool adds the chunk size and which flag buffers each pass reads and writes.
+ */
+export type PassSpec = Omit<PassMessage, "type" | "chunk" | "fin" | "fout">;
 
 /** Whether this runtime can run the pool (module Workers and SharedArrayBuffer). */
 export const poolSupported: boolean = typeof Worker !== "undefined" &&
@@ -39,7 +42,11 @@ export class WorkerPool {
   }
 
   /** Runs `passes` in order on every Worker after sending them `init`; jobs are queued. */
-  run(init: Omit<InitMessage, "type" | "counter" | "maxLen">, maxLen: number, passes: PassSpec[]) {
+  run(
+    init: Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">,
+    maxLen: number,
+    passes: PassSpec[],
+  ): Promise<void> {
     const job = this.#queue.then(async () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -73,7 +80,7 @@ export class WorkerPool {
   }
 
   async #run(
-    init: Omit<InitMessage, "type" | "counter" | "maxLen">,
+    init: Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">,
     maxLen: number,
     passes: PassSpec[],
   ): Promise<void> {
@@ -82,12 +89,21 @@ export class WorkerPool {
       for (let i = 0; i < this.size; i++) this.#workers.push(new Worker(url, { type: "module" }));
     }
     const counter = new Int32Array(new SharedArrayBuffer(4));
+    const rows = passes[0]!.units;
+    const flags = [
+      new Uint8Array(new SharedArrayBuffer(rows)),
+      new Uint8Array(new SharedArrayBuffer(rows)),
+    ];
     try {
-      await this.#all({ ...init, type: "init", counter, maxLen });
-      for (const pass of passes) {
+      await this.#all({ ...init, type: "init", counter, maxLen, flags });
+      for (let i = 0; i < passes.length; i++) {
+        const pass = passes[i]!;
         Atomics.store(counter, 0, 0);
         const chunk = Math.max(1, Math.ceil(pass.units / (this.size * 16)));
-        await this.#all({ ...pass, type: "pass", chunk });
+        // pass 0 (rows) writes flags 0; column pass i reads (i - 1) % 2 and writes i % 2
+        const fin = (i + 1) % 2;
+        const fout = i % 2;
+        await this.#all({ ...pass, type: "pass", chunk, fin, fout });
       }
       // drop the Workers' references to this job's buffers
       await this.#all({ type: "release" });

@@ -26,6 +26,8 @@ export interface InitMessage {
   /** Signed-distance jobs: labels, presence flags, geometry. */
   job?: LabelJob;
   out: Float32Array;
+  /** Two flag buffers (one per row, shared): which lines hold finite values. */
+  flags: [Uint8Array, Uint8Array];
   counter: Int32Array;
   maxLen: number;
 }
@@ -46,6 +48,9 @@ export interface PassMessage {
   final: boolean;
   /** `combine`: the inside shift of the convention. */
   shift?: number;
+  /** Row passes write `flags[fout]`; column passes read `flags[fin]`, write `flags[fout]`. */
+  fin: number;
+  fout: number;
 }
 
 interface Scope {
@@ -79,13 +84,19 @@ scope.onmessage = (e: MessageEvent) => {
         if (u0 >= msg.units) break;
         const u1 = Math.min(msg.units, u0 + msg.chunk);
         if (msg.kind === "row") {
-          if (big) rowPassBig(st.mask as BigMask, st.out, msg.n, msg.spacing, u0, u1, msg.final);
-          else rowPass(st.mask as NumberMask, st.out, msg.n, msg.spacing, u0, u1, msg.final);
+          const fl = st.flags[msg.fout]!;
+          if (big) {
+            rowPassBig(st.mask as BigMask, st.out, msg.n, msg.spacing, u0, u1, msg.final, fl);
+          } else {
+            rowPass(st.mask as NumberMask, st.out, msg.n, msg.spacing, u0, u1, msg.final, fl);
+          }
         } else if (msg.kind === "classRow") {
-          classRowPass(st.job!, msg.n, msg.spacing, u0, u1, msg.final);
+          classRowPass(st.job!, msg.n, msg.spacing, u0, u1, msg.final, st.flags[msg.fout]!);
         } else if (msg.kind === "column") {
           const s2 = msg.spacing * msg.spacing;
-          columnPass(st.out, msg.n, msg.stride, s2, u0, u1, msg.final, scratch!);
+          const fin = st.flags[msg.fin]!;
+          const fout = st.flags[msg.fout]!;
+          columnPass(st.out, msg.n, msg.stride, s2, u0, u1, msg.final, scratch!, fin, fout);
         } else {
           combinePass(st.job!, msg.shift!, u0, u1);
         }
