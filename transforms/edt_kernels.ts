@@ -228,6 +228,8 @@ export interface Scratch {
   g: Float64Array;
   fv: Float64Array;
   list: Int32Array;
+  runStart: Int32Array;
+  runEnd: Int32Array;
 }
 
 /** Allocates scratch for axes up to `maxLen` long. */
@@ -240,6 +242,8 @@ export function makeScratch(maxLen: number): Scratch {
     g: new Float64Array(maxLen),
     fv: new Float64Array(maxLen),
     list: new Int32Array(maxLen),
+    runStart: new Int32Array(maxLen),
+    runEnd: new Int32Array(maxLen),
   };
 }
 
@@ -461,17 +465,22 @@ function envelope(
   final: boolean,
   scratch: Scratch,
 ): boolean {
-  const { v, g, fv } = scratch;
+  const { v, g, fv, runStart, runEnd } = scratch;
   let k = -1;
   let sumF = 0;
-  let skipped = false;
+  let runs = 0;
   for (let q = 0; q < n; q++) {
     const fq = f[off + q]!;
     sumF += fq;
     if (fq === Infinity) continue;
     // inside a run of zeros only the run's ends can be nearest to a sample outside it
     if (fq === 0 && q > 0 && q < n - 1 && f[off + q - 1] === 0 && f[off + q + 1] === 0) {
-      skipped = true;
+      if (runs > 0 && runEnd[runs - 1] === q - 1) runEnd[runs - 1] = q;
+      else {
+        runStart[runs] = q;
+        runEnd[runs] = q;
+        runs++;
+      }
       continue;
     }
     // parabola heights g = f + s2·q²; the intersection of p < q lies at
@@ -501,28 +510,29 @@ function envelope(
   const inv = 1 / (2 * s2);
   for (let i = 1; i <= k; i++) z[i] = (g[i]! - g[i - 1]!) * inv / (v[i]! - v[i - 1]!);
   z[k + 1] = Infinity;
-  // sweep the envelope's segments: parabola j is lowest on (z[j], z[j+1]]
+  // sweep the envelope's segments: parabola j is lowest on (z[j], z[j+1]]; the skipped
+  // interiors of zero runs are written as 0 on the way
   let q = 0;
+  let r = 0;
+  let nextRun = runs > 0 ? runStart[0]! : n;
   for (let j = 0; j <= k; j++) {
     const zj = z[j + 1]!;
     const end = zj >= n - 1 ? n - 1 : Math.floor(zj);
     const vj = v[j]!;
     const fj = fv[j]!;
-    if (final) {
-      for (; q <= end; q++) {
-        const d = q - vj;
-        out[obase + q * stride] = Math.sqrt(s2 * d * d + fj);
+    for (; q <= end; q++) {
+      if (q === nextRun) {
+        const e = runEnd[r]!;
+        for (; q <= e; q++) out[obase + q * stride] = 0;
+        q = e;
+        r++;
+        nextRun = r < runs ? runStart[r]! : n;
+        continue;
       }
-    } else {
-      for (; q <= end; q++) {
-        const d = q - vj;
-        out[obase + q * stride] = s2 * d * d + fj;
-      }
+      const d = q - vj;
+      const x = s2 * d * d + fj;
+      out[obase + q * stride] = final ? Math.sqrt(x) : x;
     }
-  }
-  if (skipped) {
-    // the skipped interiors of zero runs stay 0
-    for (let q = 0; q < n; q++) if (f[off + q] === 0) out[obase + q * stride] = 0;
   }
   return true;
 }
