@@ -171,6 +171,35 @@ describe("a real listening server (worker pool)", () => {
   });
 });
 
+describe("limits over a real connection (Content-Length checked before reading)", () => {
+  let app: SeglossApp;
+  let server: Listening;
+  before(async () => {
+    app = createApp({ compute: "inline", maxBodyBytes: 1000 });
+    server = await listen(app);
+  });
+  after(async () => {
+    await server.close();
+    app.close();
+  });
+
+  test("a 64 KiB body against a 1000-byte limit is a 413, and the server keeps serving", async () => {
+    const res = await fetch(`${server.url}/v1/loss`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ pad: "x".repeat(65536) }),
+    });
+    assert.equal(res.status, 413);
+    assert.equal((await res.json()).error.code, "payload_too_large");
+    const ok = await fetch(`${server.url}/v1/distance`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ mask: { shape: [3], data: [0, 1, 1] } }),
+    });
+    assert.deepEqual((await ok.json()).data, [0, 1, 2]);
+  });
+});
+
 describe("server/main.ts started as its own process", () => {
   let child: ChildProcess | undefined;
   let url = "";
