@@ -13,6 +13,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
 import { secureHeaders } from "hono/secure-headers";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import type { Registry } from "../core/registry.ts";
@@ -81,6 +82,12 @@ export interface CreateAppOptions {
   registry?: PluginRegistry;
   /** Where 500s and timeouts are logged (default: one JSON line on stderr). */
   log?: (entry: LogEntry) => void;
+  /**
+   * Origins whose browser pages may call `/v1/*` (CORS; `["*"]` for any). Default: none (no
+   * CORS headers). The summary header `X-Segloss-Result`, `X-Request-Id` and `Server-Timing`
+   * are exposed to them.
+   */
+  corsOrigins?: readonly string[];
 }
 
 /**
@@ -306,6 +313,17 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   const v1 = new Hono<AppEnv>();
+  if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
+    // before the token check: preflight requests carry no Authorization header
+    const origins = [...options.corsOrigins];
+    v1.use(cors({
+      origin: origins.includes("*") ? "*" : origins,
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Accept"],
+      exposeHeaders: ["X-Segloss-Result", "X-Request-Id", "Server-Timing"],
+      maxAge: 600,
+    }));
+  }
   if (options.token !== undefined) {
     // RFC 6750 b64token characters, what Hono's bearerAuth accepts in the header
     if (typeof options.token !== "string" || !/^[A-Za-z0-9._~+/-]+=*$/.test(options.token)) {

@@ -19,7 +19,7 @@ function num(env: Record<string, string | undefined>, key: string): number | und
  * Reads {@linkcode CreateAppOptions} from environment variables: `SEGLOSS_BACKEND` (default
  * `cpu`), `SEGLOSS_TOKEN`, `SEGLOSS_MAX_BODY_BYTES`, `SEGLOSS_MAX_ELEMENTS`,
  * `SEGLOSS_TIMEOUT_MS`, `SEGLOSS_COMPUTE` (`worker`, `inline`, `hybrid` or `auto`),
- * `SEGLOSS_WORKERS`, `SEGLOSS_INLINE_MAX_ELEMENTS`.
+ * `SEGLOSS_WORKERS`, `SEGLOSS_INLINE_MAX_ELEMENTS`, `SEGLOSS_CORS_ORIGINS` (comma-separated).
  * Unset or empty variables keep the defaults.
  *
  * @param env The variables (for example `Deno.env.toObject()`, `process.env`, or a Cloudflare
@@ -54,6 +54,7 @@ export function appOptionsFromEnv(env: Record<string, string | undefined>): Crea
     timeoutMs: num(env, "SEGLOSS_TIMEOUT_MS"),
     workers: num(env, "SEGLOSS_WORKERS"),
     inlineMaxElements: num(env, "SEGLOSS_INLINE_MAX_ELEMENTS"),
+    corsOrigins: env.SEGLOSS_CORS_ORIGINS?.split(",").map((o) => o.trim()).filter((o) => o !== ""),
     compute: compute as CreateAppOptions["compute"],
   };
 }

@@ -377,6 +377,53 @@ describe("401 bearer token", () => {
   });
 });
 
+describe("CORS for browser clients (labeling tools)", () => {
+  test("preflight passes without a token; answers expose the summary header", async () => {
+    const web = createApp({
+      compute: "inline",
+      token: "t0k",
+      corsOrigins: ["https://label.example"],
+    });
+    try {
+      const pre = await web.request("/v1/loss", {
+        method: "OPTIONS",
+        headers: {
+          Origin: "https://label.example",
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization, content-type",
+        },
+      });
+      assert.equal(pre.status, 204);
+      assert.equal(pre.headers.get("access-control-allow-origin"), "https://label.example");
+      const res = await web.request("/v1/loss", {
+        method: "POST",
+        headers: {
+          Origin: "https://label.example",
+          Authorization: "Bearer t0k",
+          "Content-Type": "application/json",
+        },
+        body: JSON.stringify(smallBody),
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("access-control-expose-headers") ?? "", /X-Segloss-Result/);
+      await res.arrayBuffer();
+      const other = await web.request("/v1/plugins", {
+        headers: { Origin: "https://evil.example" },
+      });
+      assert.equal(other.headers.get("access-control-allow-origin"), null);
+      await other.arrayBuffer();
+    } finally {
+      web.close();
+    }
+  });
+
+  test("without corsOrigins no CORS headers are sent", async () => {
+    const res = await app.request("/v1/plugins", { headers: { Origin: "https://label.example" } });
+    assert.equal(res.headers.get("access-control-allow-origin"), null);
+    await res.arrayBuffer();
+  });
+});
+
 describe("413 too large", () => {
   test("a body over maxBodyBytes", async () => {
     const tiny = createApp({ compute: "inline", maxBodyBytes: 1000 });
@@ -734,7 +781,9 @@ describe("settings", () => {
       SEGLOSS_MAX_ELEMENTS: "50",
       SEGLOSS_TIMEOUT_MS: "250",
       SEGLOSS_COMPUTE: "inline",
+      SEGLOSS_CORS_ORIGINS: "https://a.example, https://b.example",
     });
+    assert.deepEqual(o.corsOrigins, ["https://a.example", "https://b.example"]);
     assert.deepEqual(
       [o.backend, o.maxBodyBytes, o.maxElements, o.timeoutMs, o.compute, o.token],
       ["cpu", 1000, 50, 250, "inline", undefined],
