@@ -237,8 +237,8 @@ const toMs = (s: string) => {
 };
 const requests = Number(num(/(\d+) requests in/));
 const rps = Number(num(/Requests\/sec:\s+([\d.]+)/));
-const p50 = toMs(num(/50%\s+(\S+)/));
-const p99 = toMs(num(/99%\s+(\S+)/));
+const p50 = toMs(num(/^\s+50%\s+(\S+)/m));
+const p99 = toMs(num(/^\s+99%\s+(\S+)/m));
 const non2xx = Number(num(/Non-2xx or 3xx responses: (\d+)/));
 const sockErr = /Socket errors: (.*)/.exec(out)?.[1] ?? "none";
 const third = samples.length / 3;
