@@ -114,18 +114,14 @@ export class WorkerPool {
   }
 }
 
-/** Copies `data` into a SharedArrayBuffer as 0/1 bytes, unless it already lives in one. */
+/** Copies `data` into a SharedArrayBuffer (same type, one memcpy), unless it already lives in one. */
 export function sharedMask(
   data: ArrayLike<number> | ArrayLike<bigint>,
 ): ArrayLike<number> | ArrayLike<bigint> {
-  if ((data as Uint8Array).buffer instanceof SharedArrayBuffer) return data;
-  const n = data.length;
-  const u8 = new Uint8Array(new SharedArrayBuffer(n));
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    for (let i = 0; i < n; i++) u8[i] = data[i] === 0n ? 0 : 1;
-  } else {
-    const s = data as ArrayLike<number>;
-    for (let i = 0; i < n; i++) u8[i] = s[i] === 0 ? 0 : 1;
-  }
-  return u8;
+  const src = data as Uint8Array;
+  if (src.buffer instanceof SharedArrayBuffer) return data;
+  const Ctor = src.constructor as new (buffer: SharedArrayBuffer) => Uint8Array;
+  const copy = new Ctor(new SharedArrayBuffer(src.byteLength));
+  copy.set(src);
+  return copy;
 }
