@@ -42,10 +42,19 @@ export function rowPass(
   final: boolean,
   flags: Uint8Array,
 ): void {
+  const typed = mask as Uint8Array;
   for (let r = r0; r < r1; r++) {
     const base = r * n;
+    // rows without a zero (most of them around a small object) are filled at once
+    const first = typed.subarray(base, base + n).indexOf(0);
+    if (first < 0) {
+      out.fill(Infinity, base, base + n);
+      flags[r] = 0;
+      continue;
+    }
+    out.fill(Infinity, base, base + first);
     let lastZero = -1;
-    for (let i = 0; i < n; i++) {
+    for (let i = first; i < n; i++) {
       if (mask[base + i] === 0) {
         lastZero = i;
         out[base + i] = 0;
