@@ -6,7 +6,7 @@
  */
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
-import { edtInto, markBuiltin, stridedSpecs } from "./edt_kernels.ts";
+import { edtInto, flagsLength, markBuiltin, planPasses } from "./edt_kernels.ts";
 import { poolSupported, sharedMask, WorkerPool } from "./edt_pool.ts";
 
 /**
@@ -184,22 +184,11 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
       if (!poolSupported) return edt(mask, edtOptions);
       const total = mask.data.length;
       const out = new Float32Array(new SharedArrayBuffer(total * 4));
-      const d = spatial.length;
-      const nLast = spatial[d - 1]!;
       await pool.run(
         { mask: sharedMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out },
         Math.max(...spatial),
-        [
-          {
-            kind: "row",
-            n: nLast,
-            stride: 1,
-            spacing: spacing[d - 1]!,
-            units: total / nLast,
-            final: d === 1,
-          },
-          ...stridedSpecs(total, spatial, spacing).map((p) => ({ ...p, kind: "column" as const })),
-        ],
+        flagsLength(total, spatial),
+        planPasses(total, spatial, spacing, false),
       );
       return { data: new Float32Array(out), shape: [...mask.shape] };
     },

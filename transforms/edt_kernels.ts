@@ -228,6 +228,202 @@ function finishRow(out: Float32Array, base: number, n: number, s: number, final:
   }
 }
 
+/** Columns per work unit of the first pass (along spatial axis 0). */
+export const AXIS0_CHUNK = 2048;
+
+/** The number of work units of {@linkcode axis0Pass}: (volume, chunk of columns) pairs. */
+export function axis0Units(volumes: number, rest: number): number {
+  return volumes * Math.ceil(rest / AXIS0_CHUNK);
+}
+
+/**
+ * First pass of a 2-D or higher transform, along spatial axis 0 (length `n0`, stride `rest`):
+ * the distance (in voxels) to the nearest zero of each column by a forward and a backward
+ * sweep, plane after plane, so every access is contiguous. Writes squared physical distances
+ * (Infinity for columns without a zero) and `flags[volume·rest + x]` = whether column x of the
+ * volume has a zero. Work units `[u0, u1)` (see {@linkcode axis0Units}).
+ */
+export function axis0Pass(
+  mask: NumberMask,
+  out: Float32Array,
+  n0: number,
+  rest: number,
+  s: number,
+  u0: number,
+  u1: number,
+  flags: Uint8Array,
+  next: Float64Array,
+): void {
+  const chunks = Math.ceil(rest / AXIS0_CHUNK);
+  const s2 = s * s;
+  for (let u = u0; u < u1; u++) {
+    const b = Math.floor(u / chunks);
+    const c0 = (u - b * chunks) * AXIS0_CHUNK;
+    const w = Math.min(AXIS0_CHUNK, rest - c0);
+    const base = b * n0 * rest + c0;
+    for (let x = 0; x < w; x++) out[base + x] = mask[base + x] === 0 ? 0 : Infinity;
+    for (let z = 1; z < n0; z++) {
+      const row = base + z * rest;
+      for (let x = 0; x < w; x++) {
+        out[row + x] = mask[row + x] === 0 ? 0 : out[row - rest + x]! + 1;
+      }
+    }
+    finishColumns(out, base, n0, rest, w, s2, next);
+    const fbase = b * rest + c0;
+    for (let x = 0; x < w; x++) flags[fbase + x] = next[x] === Infinity ? 0 : 1;
+  }
+}
+
+/** {@linkcode axis0Pass} for bigint masks. */
+export function axis0PassBig(
+  mask: BigMask,
+  out: Float32Array,
+  n0: number,
+  rest: number,
+  s: number,
+  u0: number,
+  u1: number,
+  flags: Uint8Array,
+  next: Float64Array,
+): void {
+  const chunks = Math.ceil(rest / AXIS0_CHUNK);
+  const s2 = s * s;
+  for (let u = u0; u < u1; u++) {
+    const b = Math.floor(u / chunks);
+    const c0 = (u - b * chunks) * AXIS0_CHUNK;
+    const w = Math.min(AXIS0_CHUNK, rest - c0);
+    const base = b * n0 * rest + c0;
+    for (let x = 0; x < w; x++) out[base + x] = mask[base + x] === 0n ? 0 : Infinity;
+    for (let z = 1; z < n0; z++) {
+      const row = base + z * rest;
+      for (let x = 0; x < w; x++) {
+        out[row + x] = mask[row + x] === 0n ? 0 : out[row - rest + x]! + 1;
+      }
+    }
+    finishColumns(out, base, n0, rest, w, s2, next);
+    const fbase = b * rest + c0;
+    for (let x = 0; x < w; x++) flags[fbase + x] = next[x] === Infinity ? 0 : 1;
+  }
+}
+
+/**
+ * {@linkcode axis0Pass} for the class transforms of a label job: planes `k = n·C + c` are the
+ * volumes; the zeros are the voxels of class c (absent classes: the plane stays zero and its
+ * flags 0).
+ */
+export function classAxis0Pass(
+  job: LabelJob,
+  n0: number,
+  rest: number,
+  s: number,
+  u0: number,
+  u1: number,
+  flags: Uint8Array,
+  next: Float64Array,
+): void {
+  const { labels, present, out, numClasses, vol } = job;
+  const chunks = Math.ceil(rest / AXIS0_CHUNK);
+  const s2 = s * s;
+  for (let u = u0; u < u1; u++) {
+    const k = Math.floor(u / chunks);
+    const c0 = (u - k * chunks) * AXIS0_CHUNK;
+    const w = Math.min(AXIS0_CHUNK, rest - c0);
+    const fbase = k * rest + c0;
+    if (present[k] === 0) {
+      for (let x = 0; x < w; x++) flags[fbase + x] = 0;
+      continue;
+    }
+    const sample = Math.floor(k / numClasses);
+    const cls = k - sample * numClasses;
+    const base = k * vol + c0;
+    const lbase = sample * vol + c0;
+    for (let x = 0; x < w; x++) out[base + x] = labels[lbase + x] === cls ? 0 : Infinity;
+    for (let z = 1; z < n0; z++) {
+      const row = base + z * rest;
+      const lrow = lbase + z * rest;
+      for (let x = 0; x < w; x++) {
+        out[row + x] = labels[lrow + x] === cls ? 0 : out[row - rest + x]! + 1;
+      }
+    }
+    finishColumns(out, base, n0, rest, w, s2, next);
+    for (let x = 0; x < w; x++) flags[fbase + x] = next[x] === Infinity ? 0 : 1;
+  }
+}
+
+/**
+ * Backward sweep of {@linkcode axis0Pass} over `w` columns holding forward distances, then
+ * squared physical distances; `next` ends holding each column's (unsquared) first value.
+ */
+function finishColumns(
+  out: Float32Array,
+  base: number,
+  n0: number,
+  rest: number,
+  w: number,
+  s2: number,
+  next: Float64Array,
+): void {
+  const top = base + (n0 - 1) * rest;
+  for (let x = 0; x < w; x++) {
+    const v = out[top + x]!;
+    next[x] = v;
+    out[top + x] = v * v * s2;
+  }
+  for (let z = n0 - 2; z >= 0; z--) {
+    const row = base + z * rest;
+    for (let x = 0; x < w; x++) {
+      const v = Math.min(out[row + x]!, next[x]! + 1);
+      next[x] = v;
+      out[row + x] = v * v * s2;
+    }
+  }
+}
+
+/**
+ * Felzenszwalb–Huttenlocher along the innermost (contiguous) axis of length `n`, after
+ * {@linkcode axis0Pass}: rows `[u0, u1)`; `flagsIn` are the axis-0 flags (which columns hold
+ * finite values, per volume; `n0` is the length of axis 0 and `perPlane` the number of rows per
+ * plane of axis 0), `flagsOut[r]` = whether row r holds finite values afterwards.
+ */
+export function lastAxisPass(
+  out: Float32Array,
+  n: number,
+  n0: number,
+  perPlane: number,
+  s2: number,
+  u0: number,
+  u1: number,
+  final: boolean,
+  scratch: Scratch,
+  flagsIn: Uint8Array,
+  flagsOut: Uint8Array,
+): void {
+  const { f, list } = scratch;
+  // perPlane rows per z-plane of a volume; the axis-0 flags of a row depend on (volume, p)
+  let lastFo = -1;
+  let m = 0;
+  for (let r = u0; r < u1; r++) {
+    const b = Math.floor(r / (n0 * perPlane));
+    const p = r % perPlane;
+    const fo = (b * perPlane + p) * n;
+    if (fo !== lastFo) {
+      lastFo = fo;
+      m = 0;
+      for (let x = 0; x < n; x++) if (flagsIn[fo + x] !== 0) list[m++] = x;
+    }
+    flagsOut[r] = m > 0 ? 1 : 0;
+    if (m === 0) continue;
+    const base = r * n;
+    if (m < n) {
+      for (let t = 0; t < m; t++) f[t] = out[base + list[t]!]!;
+      sparseEnvelope(f, 0, m, list, n, s2, out, base, 1, final, scratch);
+    } else {
+      for (let x = 0; x < n; x++) f[x] = out[base + x]!;
+      envelope(f, 0, n, s2, out, base, 1, final, scratch);
+    }
+  }
+}
+
 /** Scratch buffers of {@linkcode columnPass}, sized once for the longest axis. */
 export interface Scratch {
   f: Float64Array;
@@ -239,6 +435,8 @@ export interface Scratch {
   list: Int32Array;
   runStart: Int32Array;
   runEnd: Int32Array;
+  /** The backward-sweep row of {@linkcode axis0Pass}. */
+  next: Float64Array;
 }
 
 /** Allocates scratch for axes up to `maxLen` long. */
@@ -253,6 +451,7 @@ export function makeScratch(maxLen: number): Scratch {
     list: new Int32Array(maxLen),
     runStart: new Int32Array(maxLen),
     runEnd: new Int32Array(maxLen),
+    next: new Float64Array(AXIS0_CHUNK),
   };
 }
 
@@ -546,6 +745,203 @@ function envelope(
   return true;
 }
 
+/** One pass of a transform, as the sync path and the Workers run it. */
+export interface PassPlan {
+  /**
+   * `row`/`classRow`: the only pass of a 1-D transform; `axis0`/`classAxis0`: the first pass
+   * of a 2-D or higher one; `last`: the innermost axis; `column`: an axis in between;
+   * `combine`: the last step of a signed distance map.
+   */
+  kind: "row" | "classRow" | "axis0" | "classAxis0" | "last" | "column" | "combine";
+  n: number;
+  stride: number;
+  spacing: number;
+  units: number;
+  final: boolean;
+  /** `last`: the length of axis 0 and the rows per plane of axis 0. */
+  n0?: number;
+  perPlane?: number;
+  /** `combine`: the inside shift of the convention. */
+  shift?: number;
+}
+
+/**
+ * The passes of a transform over `total` elements of volumes with extents `spatial`. Either
+ * the two-sweep pass along the innermost axis, then the envelope along every other axis
+ * (blocks of columns gathered into scratch); or, for 2-D volumes with long columns, the
+ * two-sweep pass along axis 0 (plane after plane, contiguous) and then the envelope along the
+ * innermost axis (contiguous rows; the general form would add the axes in between).
+ * `classes`: the class transforms of a label job.
+ */
+export function planPasses(
+  total: number,
+  spatial: readonly number[],
+  spacing: readonly number[],
+  classes: boolean,
+): PassPlan[] {
+  const d = spatial.length;
+  const nLast = spatial[d - 1]!;
+  if (d === 1) {
+    return [{
+      kind: classes ? "classRow" : "row",
+      n: nLast,
+      stride: 1,
+      spacing: spacing[0]!,
+      units: total / nLast,
+      final: true,
+    }];
+  }
+  const n0 = spatial[0]!;
+  if (d > 2 || n0 <= DIRECT_MAX) {
+    // rows first, then every other axis as gathered blocks of columns (measured faster for
+    // 3-D and for short 2-D columns)
+    const plan: PassPlan[] = [{
+      kind: classes ? "classRow" : "row",
+      n: nLast,
+      stride: 1,
+      spacing: spacing[d - 1]!,
+      units: total / nLast,
+      final: false,
+    }];
+    let stride = nLast;
+    for (let ax = d - 2; ax >= 0; ax--) {
+      const n = spatial[ax]!;
+      plan.push({
+        kind: "column",
+        n,
+        stride,
+        spacing: spacing[ax]!,
+        units: columnUnits(total, n, stride),
+        final: ax === 0,
+      });
+      stride *= n;
+    }
+    return plan;
+  }
+  // long 2-D columns: the two-sweep pass along axis 0 (contiguous rows), then the envelope
+  // along the rows, with no gathering at all
+  const vol = spatial.reduce((a, b) => a * b, 1);
+  const rest = vol / n0;
+  const plan: PassPlan[] = [
+    {
+      kind: classes ? "classAxis0" : "axis0",
+      n: n0,
+      stride: rest,
+      spacing: spacing[0]!,
+      units: axis0Units(total / vol, rest),
+      final: false,
+    },
+    {
+      kind: "last",
+      n: nLast,
+      stride: 1,
+      spacing: spacing[d - 1]!,
+      units: total / nLast,
+      final: d === 2,
+      n0,
+      perPlane: rest / nLast,
+    },
+  ];
+  let stride = nLast;
+  for (let ax = d - 2; ax >= 1; ax--) {
+    const n = spatial[ax]!;
+    plan.push({
+      kind: "column",
+      n,
+      stride,
+      spacing: spacing[ax]!,
+      units: columnUnits(total, n, stride),
+      final: ax === 1,
+    });
+    stride *= n;
+  }
+  return plan;
+}
+
+/** The length of each of the two flag buffers the passes of {@linkcode planPasses} use. */
+export function flagsLength(total: number, spatial: readonly number[]): number {
+  const d = spatial.length;
+  return d === 1 ? total / spatial[0]! : total / Math.min(spatial[0]!, spatial[d - 1]!);
+}
+
+/** What a pass works on. */
+export interface PassContext {
+  mask?: NumberMask | BigMask;
+  job?: LabelJob;
+  out: Float32Array;
+  /** Pass i writes `flags[i % 2]` and reads `flags[(i + 1) % 2]`. */
+  flags: Uint8Array[];
+  scratch: Scratch;
+}
+
+/** Runs work units `[u0, u1)` of pass number `i` of a plan. */
+export function runPass(p: PassPlan, i: number, ctx: PassContext, u0: number, u1: number): void {
+  const fout = ctx.flags[i % 2]!;
+  const fin = ctx.flags[(i + 1) % 2]!;
+  const { out, scratch } = ctx;
+  switch (p.kind) {
+    case "row":
+      if (typeof ctx.mask![0] === "bigint") {
+        rowPassBig(ctx.mask as BigMask, out, p.n, p.spacing, u0, u1, p.final, fout);
+      } else rowPass(ctx.mask as NumberMask, out, p.n, p.spacing, u0, u1, p.final, fout);
+      break;
+    case "classRow":
+      classRowPass(ctx.job!, p.n, p.spacing, u0, u1, p.final, fout);
+      break;
+    case "axis0":
+      if (typeof ctx.mask![0] === "bigint") {
+        axis0PassBig(
+          ctx.mask as BigMask,
+          out,
+          p.n,
+          p.stride,
+          p.spacing,
+          u0,
+          u1,
+          fout,
+          scratch.next,
+        );
+      } else {
+        axis0Pass(
+          ctx.mask as NumberMask,
+          out,
+          p.n,
+          p.stride,
+          p.spacing,
+          u0,
+          u1,
+          fout,
+          scratch.next,
+        );
+      }
+      break;
+    case "classAxis0":
+      classAxis0Pass(ctx.job!, p.n, p.stride, p.spacing, u0, u1, fout, scratch.next);
+      break;
+    case "last":
+      lastAxisPass(
+        out,
+        p.n,
+        p.n0!,
+        p.perPlane!,
+        p.spacing * p.spacing,
+        u0,
+        u1,
+        p.final,
+        scratch,
+        fin,
+        fout,
+      );
+      break;
+    case "column":
+      columnPass(out, p.n, p.stride, p.spacing * p.spacing, u0, u1, p.final, scratch, fin, fout);
+      break;
+    case "combine":
+      combinePass(ctx.job!, p.shift!, u0, u1);
+      break;
+  }
+}
+
 /**
  * Runs every pass of the EDT of `total` elements whose trailing spatial extents are `spatial`
  * (leading indices are independent volumes) into `out`, single-threaded.
@@ -555,24 +951,21 @@ export function edtInto(
   out: Float32Array,
   spatial: readonly number[],
   spacing: readonly number[],
-  scratch?: Scratch,
 ): void {
-  const total = out.length;
-  const d = spatial.length;
-  const nLast = spatial[d - 1]!;
-  const rows = total / nLast;
-  const flags = new Uint8Array(rows);
-  if (typeof (mask as ArrayLike<unknown>)[0] === "bigint") {
-    rowPassBig(mask as BigMask, out, nLast, spacing[d - 1]!, 0, rows, d === 1, flags);
-  } else {
-    rowPass(mask as NumberMask, out, nLast, spacing[d - 1]!, 0, rows, d === 1, flags);
-  }
-  stridedPasses(out, spatial, spacing, flags, scratch);
+  const plan = planPasses(out.length, spatial, spacing, false);
+  const n = flagsLength(out.length, spatial);
+  const ctx: PassContext = {
+    mask,
+    out,
+    flags: [new Uint8Array(n), new Uint8Array(n)],
+    scratch: makeScratch(Math.max(...spatial)),
+  };
+  for (let i = 0; i < plan.length; i++) runPass(plan[i]!, i, ctx, 0, plan[i]!.units);
 }
 
 /**
  * Signed distance maps of a label job (see {@linkcode LabelJob}), single-threaded: the class
- * row passes, the strided passes over all `(N·C)` planes, then {@linkcode combinePass}.
+ * transforms over all `(N·C)` planes, then {@linkcode combinePass}.
  */
 export function signedInto(
   job: LabelJob,
@@ -580,64 +973,38 @@ export function signedInto(
   spacing: readonly number[],
   shift: number,
 ): void {
-  const d = spatial.length;
-  const nLast = spatial[d - 1]!;
-  const rows = job.out.length / nLast;
-  const flags = new Uint8Array(rows);
-  classRowPass(job, nLast, spacing[d - 1]!, 0, rows, d === 1, flags);
-  stridedPasses(job.out, spatial, spacing, flags);
-  combinePass(job, shift, 0, combineUnits(job.out.length / (job.vol * job.numClasses), job.vol));
+  const plan = signedPlan(job.out.length, job.vol, job.numClasses, spatial, spacing, shift);
+  const n = flagsLength(job.out.length, spatial);
+  const ctx: PassContext = {
+    job,
+    out: job.out,
+    flags: [new Uint8Array(n), new Uint8Array(n)],
+    scratch: makeScratch(Math.max(...spatial)),
+  };
+  for (let i = 0; i < plan.length; i++) runPass(plan[i]!, i, ctx, 0, plan[i]!.units);
 }
 
-/** The strided passes of a transform over `total` elements, as (n, stride, spacing, final). */
-export function stridedSpecs(
+/** The passes of a label job: the class transforms, then the combination. */
+export function signedPlan(
   total: number,
+  vol: number,
+  numClasses: number,
   spatial: readonly number[],
   spacing: readonly number[],
-): { n: number; stride: number; spacing: number; units: number; final: boolean }[] {
-  const d = spatial.length;
-  const specs = [];
-  let stride = spatial[d - 1]!;
-  for (let ax = d - 2; ax >= 0; ax--) {
-    const n = spatial[ax]!;
-    specs.push({
-      n,
-      stride,
-      spacing: spacing[ax]!,
-      units: columnUnits(total, n, stride),
-      final: ax === 0,
-    });
-    stride *= n;
-  }
-  return specs;
-}
-
-/**
- * Every pass after the first: along each other spatial axis, innermost first. `flags` (one
- * per row, from the row pass) says which rows hold finite values; each pass reduces them to
- * one flag per line of the next axis, in place.
- */
-function stridedPasses(
-  out: Float32Array,
-  spatial: readonly number[],
-  spacing: readonly number[],
-  flags: Uint8Array,
-  scratch?: Scratch,
-): void {
-  const d = spatial.length;
-  if (d === 1) return;
-  scratch ??= makeScratch(Math.max(...spatial));
-  let stride = spatial[d - 1]!;
-  let fin = flags;
-  for (let ax = d - 2; ax >= 0; ax--) {
-    const n = spatial[ax]!;
-    const units = columnUnits(out.length, n, stride);
-    // the reduced flags (one per o) are written behind the ones still being read
-    const fout = fin === flags ? new Uint8Array(out.length / (stride * n)) : flags;
-    columnPass(out, n, stride, spacing[ax]! * spacing[ax]!, 0, units, ax === 0, scratch, fin, fout);
-    fin = fout;
-    stride *= n;
-  }
+  shift: number,
+): PassPlan[] {
+  return [
+    ...planPasses(total, spatial, spacing, true),
+    {
+      kind: "combine",
+      n: 0,
+      stride: 0,
+      spacing: 0,
+      units: combineUnits(total / (vol * numClasses), vol),
+      final: true,
+      shift,
+    },
+  ];
 }
 
 /** What `signedDistance` needs to know about a transform made by `edtTransform`. */

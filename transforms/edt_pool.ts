@@ -5,15 +5,10 @@
  *
  * @module
  */
-import type { InitMessage, PassMessage } from "./edt_worker.ts";
+import type { PassPlan } from "./edt_kernels.ts";
+import type { InitMessage } from "./edt_worker.ts";
 
 type WorkerReply = { ok: true } | { ok: false; error: string };
-
-/**
- * One pass as the pool's caller describes it: the first is a row pass (its `units` are the
- * rows); the pool adds the chunk size and which flag buffers each pass reads and writes.
- */
-export type PassSpec = Omit<PassMessage, "type" | "chunk" | "fin" | "fout">;
 
 /** Whether this runtime can run the pool (module Workers and SharedArrayBuffer). */
 export const poolSupported: boolean = typeof Worker !== "undefined" &&
@@ -45,13 +40,14 @@ export class WorkerPool {
   run(
     init: Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">,
     maxLen: number,
-    passes: PassSpec[],
+    flagsLength: number,
+    passes: PassPlan[],
   ): Promise<void> {
     const job = this.#queue.then(async () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       try {
-        await this.#run(init, maxLen, passes);
+        await this.#run(init, maxLen, flagsLength, passes);
       } finally {
         if (this.#workers.length > 0) {
           if (this.#idleMs === 0) this.close();
@@ -82,28 +78,25 @@ export class WorkerPool {
   async #run(
     init: Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">,
     maxLen: number,
-    passes: PassSpec[],
+    flagsLength: number,
+    passes: PassPlan[],
   ): Promise<void> {
     if (this.#workers.length === 0) {
       const url = new URL("./edt_worker.ts", import.meta.url).href;
       for (let i = 0; i < this.size; i++) this.#workers.push(new Worker(url, { type: "module" }));
     }
     const counter = new Int32Array(new SharedArrayBuffer(4));
-    const rows = passes[0]!.units;
     const flags = [
-      new Uint8Array(new SharedArrayBuffer(rows)),
-      new Uint8Array(new SharedArrayBuffer(rows)),
+      new Uint8Array(new SharedArrayBuffer(flagsLength)),
+      new Uint8Array(new SharedArrayBuffer(flagsLength)),
     ];
     try {
       await this.#all({ ...init, type: "init", counter, maxLen, flags });
       for (let i = 0; i < passes.length; i++) {
-        const pass = passes[i]!;
+        const plan = passes[i]!;
         Atomics.store(counter, 0, 0);
-        const chunk = Math.max(1, Math.ceil(pass.units / (this.size * 16)));
-        // pass 0 (rows) writes flags 0; column pass i reads (i - 1) % 2 and writes i % 2
-        const fin = (i + 1) % 2;
-        const fout = i % 2;
-        await this.#all({ ...pass, type: "pass", chunk, fin, fout });
+        const chunk = Math.max(1, Math.ceil(plan.units / (this.size * 16)));
+        await this.#all({ type: "pass", index: i, plan, chunk });
       }
       // drop the Workers' references to this job's buffers
       await this.#all({ type: "release" });

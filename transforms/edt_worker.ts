@@ -1,20 +1,19 @@
 /**
- * Worker module of the EDT Worker pool (`edt_pool.ts`): runs slabs of the EDT passes, and of
- * the label-map signed distance, on shared memory. Work is handed out in chunks through an
- * atomic counter, so the threads balance themselves. Not part of the public API.
+ * Worker module of the EDT Worker pool (`edt_pool.ts`): runs slabs of the passes of an EDT or
+ * of a label-map signed distance (`edt_kernels.ts`) on shared memory. Work is handed out in
+ * chunks through an atomic counter, so the threads balance themselves. Not part of the public
+ * API.
  *
  * @module
  */
 import {
   type BigMask,
-  classRowPass,
-  columnPass,
-  combinePass,
   type LabelJob,
   makeScratch,
   type NumberMask,
-  rowPass,
-  rowPassBig,
+  type PassContext,
+  type PassPlan,
+  runPass,
   type Scratch,
 } from "./edt_kernels.ts";
 
@@ -26,31 +25,18 @@ export interface InitMessage {
   /** Signed-distance jobs: labels, presence flags, geometry. */
   job?: LabelJob;
   out: Float32Array;
-  /** Two flag buffers (one per row, shared): which lines hold finite values. */
-  flags: [Uint8Array, Uint8Array];
+  /** Two flag buffers (shared): which lines hold finite values. */
+  flags: Uint8Array[];
   counter: Int32Array;
   maxLen: number;
 }
 
-/** One pass: `units` work units handed out `chunk` at a time. */
+/** Pass number `index` of the job: `plan.units` work units handed out `chunk` at a time. */
 export interface PassMessage {
   type: "pass";
-  /**
-   * `row`: innermost axis of an EDT; `classRow`: innermost axis of the class transforms;
-   * `column`: a strided axis; `combine`: the last signed-distance step.
-   */
-  kind: "row" | "classRow" | "column" | "combine";
-  n: number;
-  stride: number;
-  spacing: number;
-  units: number;
+  index: number;
+  plan: PassPlan;
   chunk: number;
-  final: boolean;
-  /** `combine`: the inside shift of the convention. */
-  shift?: number;
-  /** Row passes write `flags[fout]`; column passes read `flags[fin]`, write `flags[fout]`. */
-  fin: number;
-  fout: number;
 }
 
 interface Scope {
@@ -59,8 +45,8 @@ interface Scope {
 }
 const scope = globalThis as unknown as Scope;
 
-let init: InitMessage | undefined;
-let big = false;
+let ctx: PassContext | undefined;
+let counter: Int32Array | undefined;
 let scratch: Scratch | undefined;
 let scratchLen = 0;
 
@@ -68,38 +54,21 @@ scope.onmessage = (e: MessageEvent) => {
   const msg = e.data as InitMessage | PassMessage | { type: "release" };
   try {
     if (msg.type === "release") {
-      init = undefined;
+      ctx = undefined;
+      counter = undefined;
     } else if (msg.type === "init") {
-      init = msg;
-      big = msg.mask !== undefined && typeof msg.mask[0] === "bigint";
       if (scratch === undefined || scratchLen < msg.maxLen) {
         scratch = makeScratch(msg.maxLen);
         scratchLen = msg.maxLen;
       }
+      ctx = { mask: msg.mask, job: msg.job, out: msg.out, flags: msg.flags, scratch };
+      counter = msg.counter;
     } else {
-      const st = init!;
       for (;;) {
-        const c = Atomics.add(st.counter, 0, 1);
+        const c = Atomics.add(counter!, 0, 1);
         const u0 = c * msg.chunk;
-        if (u0 >= msg.units) break;
-        const u1 = Math.min(msg.units, u0 + msg.chunk);
-        if (msg.kind === "row") {
-          const fl = st.flags[msg.fout]!;
-          if (big) {
-            rowPassBig(st.mask as BigMask, st.out, msg.n, msg.spacing, u0, u1, msg.final, fl);
-          } else {
-            rowPass(st.mask as NumberMask, st.out, msg.n, msg.spacing, u0, u1, msg.final, fl);
-          }
-        } else if (msg.kind === "classRow") {
-          classRowPass(st.job!, msg.n, msg.spacing, u0, u1, msg.final, st.flags[msg.fout]!);
-        } else if (msg.kind === "column") {
-          const s2 = msg.spacing * msg.spacing;
-          const fin = st.flags[msg.fin]!;
-          const fout = st.flags[msg.fout]!;
-          columnPass(st.out, msg.n, msg.stride, s2, u0, u1, msg.final, scratch!, fin, fout);
-        } else {
-          combinePass(st.job!, msg.shift!, u0, u1);
-        }
+        if (u0 >= msg.plan.units) break;
+        runPass(msg.plan, msg.index, ctx!, u0, Math.min(msg.plan.units, u0 + msg.chunk));
       }
     }
     scope.postMessage({ ok: true });

@@ -8,7 +8,7 @@ import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarra
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { edtTransform, type EdtTransformOptions } from "./edt.ts";
-import { builtinInfo, combineUnits, signedInto, stridedSpecs } from "./edt_kernels.ts";
+import { builtinInfo, flagsLength, signedInto, signedPlan } from "./edt_kernels.ts";
 import type { WorkerPool } from "./edt_pool.ts";
 
 /**
@@ -194,28 +194,12 @@ async function fromLabels(
     return out;
   }
   const out = new Float32Array(new SharedArrayBuffer(total * 4));
-  const d = spatial.length;
-  const nLast = spatial[d - 1]!;
-  await pool.run({ job: { labels, present, out, numClasses, vol }, out }, Math.max(...spatial), [
-    {
-      kind: "classRow",
-      n: nLast,
-      stride: 1,
-      spacing: spacing[d - 1]!,
-      units: total / nLast,
-      final: d === 1,
-    },
-    ...stridedSpecs(total, spatial, spacing).map((p) => ({ ...p, kind: "column" as const })),
-    {
-      kind: "combine",
-      n: 0,
-      stride: 0,
-      spacing: 0,
-      units: combineUnits(n, vol),
-      final: true,
-      shift,
-    },
-  ]);
+  await pool.run(
+    { job: { labels, present, out, numClasses, vol }, out },
+    Math.max(...spatial),
+    flagsLength(total, spatial),
+    signedPlan(total, vol, numClasses, spatial, spacing, shift),
+  );
   return new Float32Array(out);
 }
 
