@@ -837,24 +837,11 @@ export function planPasses(
       stride: 1,
       spacing: spacing[d - 1]!,
       units: total / nLast,
-      final: d === 2,
+      final: true,
       n0,
       perPlane: rest / nLast,
     },
   ];
-  let stride = nLast;
-  for (let ax = d - 2; ax >= 1; ax--) {
-    const n = spatial[ax]!;
-    plan.push({
-      kind: "column",
-      n,
-      stride,
-      spacing: spacing[ax]!,
-      units: columnUnits(total, n, stride),
-      final: ax === 1,
-    });
-    stride *= n;
-  }
   return plan;
 }
 
