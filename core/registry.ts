@@ -176,7 +176,10 @@ export interface Registry<P extends readonly Plugin[] = readonly Plugin[]> {
   /** The plugins, in registration order. */
   readonly plugins: P;
   /** The plugin of that kind and name; throws a RangeError listing the known names. */
-  get<K extends PluginKind>(kind: K, name: PluginNames<P, K> | (string & Record<never, never>)): PluginOfKind<K>;
+  get<K extends PluginKind>(
+    kind: K,
+    name: PluginNames<P, K> | (string & Record<never, never>),
+  ): PluginOfKind<K>;
   /** Whether a plugin of that kind and name is registered. */
   has(kind: PluginKind, name: string): boolean;
   /** The plugins of one kind. */
