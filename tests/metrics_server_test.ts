@@ -86,7 +86,7 @@ describe("POST /v1/metrics", () => {
       options: { classes: c.classes, tolerance: c.tolerance },
     });
     assert.equal(res.status, 200, await res.clone().text());
-    assert.match(res.headers.get("server-timing") ?? "", /compute;dur=/);
+    assert.match(res.headers.get("server-timing") ?? "", /compute;(desc="[a-z]+";)?dur=/);
     const body = await res.json();
     assert.deepEqual(body.classes, c.classes);
     assert.deepEqual(body.spacing, c.spacing);
