@@ -994,6 +994,130 @@ export function signedPlan(
   ];
 }
 
+/** Offsets searched by {@linkcode localSigned2d}: |dy|, |dx| <= LOCAL_RADIUS. */
+const LOCAL_RADIUS = 8;
+
+/** Offsets sorted by distance for one spacing: dy, dx and the float32 distance. */
+interface Offsets {
+  dy: Int32Array;
+  dx: Int32Array;
+  d: Float32Array;
+}
+const offsetCache = new Map<string, Offsets>();
+
+function offsetsFor(sy: number, sx: number): Offsets {
+  const key = `${sy},${sx}`;
+  let o = offsetCache.get(key);
+  if (o !== undefined) return o;
+  const sy2 = sy * sy;
+  const sx2 = sx * sx;
+  const list: [number, number, number][] = [];
+  for (let dy = -LOCAL_RADIUS; dy <= LOCAL_RADIUS; dy++) {
+    for (let dx = -LOCAL_RADIUS; dx <= LOCAL_RADIUS; dx++) {
+      if (dy === 0 && dx === 0) continue;
+      // the same arithmetic as the separable passes: the row part rounded to float32 first
+      list.push([dy, dx, sy2 * dy * dy + Math.fround(sx2 * dx * dx)]);
+    }
+  }
+  list.sort((a, b) => a[2] - b[2]);
+  o = {
+    dy: Int32Array.from(list, (e) => e[0]),
+    dx: Int32Array.from(list, (e) => e[1]),
+    d: Float32Array.from(list, (e) => Math.sqrt(e[2])),
+  };
+  if (offsetCache.size > 64) offsetCache.clear();
+  offsetCache.set(key, o);
+  return o;
+}
+
+/**
+ * Whether sample `s` of a 2-D label job looks like label noise (at least a quarter of the
+ * horizontal neighbours differ), where {@linkcode localSigned2d} beats the separable passes.
+ */
+export function looksNoisy2d(job: LabelJob, s: number, H: number, W: number): boolean {
+  const { labels, vol } = job;
+  let changes = 0;
+  const base = s * vol;
+  for (let y = 0; y < H; y++) {
+    const row = base + y * W;
+    for (let x = 1; x < W; x++) if (labels[row + x] !== labels[row + x - 1]) changes++;
+  }
+  return changes * 4 >= H * (W - 1);
+}
+
+/**
+ * Signed distance maps of sample `s` of a 2-D label job by a direct search: for every voxel,
+ * the offsets within `LOCAL_RADIUS` in increasing distance until every other present class is
+ * found. Exact, with the rounding of the rows-first separable passes. Returns false,
+ * leaving the sample to the separable passes, as soon as a voxel's search runs out of offsets.
+ */
+export function localSigned2d(
+  job: LabelJob,
+  s: number,
+  H: number,
+  W: number,
+  sy: number,
+  sx: number,
+  shift: number,
+): boolean {
+  const { labels, present, out, numClasses: C, vol } = job;
+  const { dy, dx, d } = offsetsFor(sy, sx);
+  const m = dy.length;
+  const lin = new Int32Array(m);
+  for (let t = 0; t < m; t++) lin[t] = dy[t]! * W + dx[t]!;
+  const pbase = s * C;
+  let count = 0;
+  for (let c = 0; c < C; c++) count += present[pbase + c]!;
+  if (count < 2) return true; // all-zero maps
+  // found[c]: distance to the nearest voxel of class c, -1 while not found (0: not searched)
+  const found = new Float64Array(C);
+  const lbase = s * vol;
+  const obase = pbase * vol;
+  const R = LOCAL_RADIUS;
+  for (let y = 0; y < H; y++) {
+    const inY = y >= R && y < H - R;
+    for (let x = 0; x < W; x++) {
+      const v = y * W + x;
+      const l = labels[lbase + v]!;
+      for (let c = 0; c < C; c++) found[c] = present[pbase + c] === 0 || c === l ? 0 : -1;
+      let need = count - 1;
+      let first = -1;
+      if (inY && x >= R && x < W - R) {
+        // interior: every offset is in bounds
+        const at = lbase + v;
+        for (let t = 0; t < m; t++) {
+          const c = labels[at + lin[t]!]!;
+          if (found[c]! < 0) {
+            const dist = d[t]!;
+            found[c] = dist;
+            if (first < 0) first = dist;
+            if (--need === 0) break;
+          }
+        }
+      } else {
+        for (let t = 0; t < m; t++) {
+          const yy = y + dy[t]!;
+          const xx = x + dx[t]!;
+          if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+          const c = labels[lbase + yy * W + xx]!;
+          if (found[c]! < 0) {
+            const dist = d[t]!;
+            found[c] = dist;
+            if (first < 0) first = dist;
+            if (--need === 0) break;
+          }
+        }
+      }
+      if (need > 0) return false;
+      for (let c = 0; c < C; c++) {
+        if (present[pbase + c] === 0) continue;
+        out[obase + c * vol + v] = c === l ? shift - first : found[c]!;
+      }
+    }
+  }
+  return true;
+}
+
 /** What `signedDistance` needs to know about a transform made by `edtTransform`. */
 export interface BuiltinInfo {
   /** A Worker pool to use for a job of `elements` output elements, if any. */

@@ -8,7 +8,14 @@ import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarra
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { edtTransform, type EdtTransformOptions } from "./edt.ts";
-import { builtinInfo, flagsLength, signedInto, signedPlan } from "./edt_kernels.ts";
+import {
+  builtinInfo,
+  flagsLength,
+  localSigned2d,
+  looksNoisy2d,
+  signedInto,
+  signedPlan,
+} from "./edt_kernels.ts";
 import type { WorkerPool } from "./edt_pool.ts";
 
 /**
@@ -188,12 +195,25 @@ async function fromLabels(
     for (let c = 0; c < numClasses; c++) count += p[c]!;
     if (count < 2) p.fill(0);
   }
+  const out = new Float32Array(
+    pool ? new SharedArrayBuffer(total * 4) : new ArrayBuffer(total * 4),
+  );
+  const job = { labels, present, out, numClasses, vol };
+  if (spatial.length === 2) {
+    // label noise (small distances everywhere): a direct search per voxel; samples done here
+    // are dropped from the separable passes by clearing their presence flags
+    const [H, W] = spatial as [number, number];
+    for (let s = 0; s < n; s++) {
+      if (!looksNoisy2d(job, s, H, W)) continue;
+      if (localSigned2d(job, s, H, W, spacing[0]!, spacing[1]!, shift)) {
+        present.fill(0, s * numClasses, (s + 1) * numClasses);
+      }
+    }
+  }
   if (pool === undefined) {
-    const out = new Float32Array(total);
-    signedInto({ labels, present, out, numClasses, vol }, spatial, spacing, shift);
+    signedInto(job, spatial, spacing, shift);
     return out;
   }
-  const out = new Float32Array(new SharedArrayBuffer(total * 4));
   await pool.run(
     { job: { labels, present, out, numClasses, vol }, out },
     Math.max(...spatial),
