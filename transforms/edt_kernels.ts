@@ -1,9 +1,15 @@
 /**
- * Internal kernels of the exact EDT, shared by the synchronous {@linkcode edt} and the Worker
- * module: a two-sweep pass along the innermost (contiguous) axis, then Felzenszwalb–Huttenlocher
- * lower envelopes of parabolas along every other axis, on blocks of adjacent columns gathered
- * into a small contiguous scratch. Every pass works in place on the float32 output, which holds
- * squared physical distances until the last pass takes the square root.
+ * Internal kernels of the exact EDT and of the label-map signed distance, shared by the
+ * synchronous {@linkcode edt} / `signedDistance` and the Worker module (`edt_worker.ts`).
+ * {@linkcode planPasses} lists the passes: a two-sweep nearest-zero pass along the innermost
+ * (contiguous) axis, then Felzenszwalb–Huttenlocher lower envelopes of parabolas along every
+ * other axis on blocks of adjacent columns gathered into a small scratch; or, for 2-D volumes
+ * with long columns, the two-sweep pass along axis 0 (plane after plane) and the envelopes along
+ * the rows. Every pass works in place on the float32 output, which holds squared physical
+ * distances until the last pass takes the square root, and records which lines hold finite
+ * values so that later passes skip or thin out the others. {@linkcode runPass} runs any range of
+ * a pass's work units, which is how the Workers split them. {@linkcode localSigned2d} is the
+ * direct search used for 2-D label noise.
  *
  * Not part of the public API (not exported from `mod.ts`).
  *
