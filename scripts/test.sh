@@ -17,6 +17,7 @@ if [ -f backends/tfjs/mod.ts ]; then
   step "deno doc --lint (tfjs subpath)"
   { NO_COLOR=1 deno doc --lint mod.ts backends/tfjs/mod.ts 2>&1 || true; } | deno eval 'const t = await new Response(Deno.stdin.readable).text(); const bad = t.split(/\n(?=error\[)/).filter((b) => b.startsWith("error[") && !(b.startsWith("error[private-type-ref]") && /references private type .(Tensor|Scalar)./.test(b) && b.includes("/backends/tfjs/"))); if (bad.length > 0) { console.log(bad.join("\n")); Deno.exit(1); } else console.log("ok (tf.Tensor/tf.Scalar references allowed)");'
 fi
+step "every exported symbol has an @example"; python3 scripts/check_examples.py mod.ts server/mod.ts backends/tfjs/mod.ts
 step "deno publish --dry-run"; deno publish --dry-run --allow-dirty
 step "deno test (unit + doc examples)"; deno test -A --doc --parallel
 step "bun test"; bun test tests/

@@ -28,7 +28,24 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { SERVER_VERSION } from "./version.ts";
 
-/** One structured log entry (500s, timeouts). */
+/**
+ * One structured log entry (500s, timeouts), passed to the `log` option of `createApp`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { LogEntry } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const entry: LogEntry = {
+ *   level: "warn",
+ *   requestId: "abc",
+ *   request: "POST /v1/loss",
+ *   status: 503,
+ *   message: "time limit reached",
+ * };
+ * assert.equal(entry.status, 503);
+ * ```
+ */
 export interface LogEntry {
   /** `"error"` for 500s, `"warn"` for timeouts. */
   level: "error" | "warn";

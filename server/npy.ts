@@ -11,7 +11,20 @@
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
 import { badRequest, tooLarge, unprocessable } from "./errors.ts";
 
-/** The dtypes the service decodes (little-endian, `|` for one-byte types). */
+/**
+ * The dtypes the service decodes (little-endian, `|` for one-byte types).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
+ * import type { NpyDtype } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeNpy({ data: new Int32Array([1, 2]), shape: [2] });
+ * const dtype: NpyDtype = decodeNpy(bytes, "labels").dtype;
+ * assert.equal(dtype, "int32");
+ * ```
+ */
 export type NpyDtype =
   | "bool"
   | "int8"
@@ -49,13 +62,38 @@ const DESCR: Record<string, DtypeInfo> = {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** A decoded `.npy` file: the array and the dtype it was stored with. */
+/**
+ * A decoded `.npy` file: the array and the dtype it was stored with.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
+ * import type { NpyArray } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const a: NpyArray = decodeNpy(encodeNpy({ data: new Float32Array(6), shape: [2, 3] }), "x");
+ * assert.deepEqual(a.shape, [2, 3]);
+ * ```
+ */
 export interface NpyArray extends NdArray {
   /** The dtype in the file (the data may be widened: float16 → Float32Array). */
   dtype: NpyDtype;
 }
 
-/** Options of {@linkcode decodeNpy}. */
+/**
+ * Options of {@linkcode decodeNpy}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
+ * import type { DecodeNpyOptions } from "@segloss/segloss/server";
+ * import assert from "node:assert/strict";
+ *
+ * const options: DecodeNpyOptions = { maxElements: 4 };
+ * const bytes = encodeNpy({ data: new Uint8Array(8), shape: [8] });
+ * assert.throws(() => decodeNpy(bytes, "target", options));
+ * ```
+ */
 export interface DecodeNpyOptions {
   /** Largest accepted element count (default: unlimited); more is a 413. */
   maxElements?: number;

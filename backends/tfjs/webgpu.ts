@@ -215,7 +215,17 @@ interface GpuBackendLike {
   createTensorFromGPUData?: unknown;
 }
 
-/** Whether the active tfjs backend is tfjs-backend-webgpu (internal). */
+/**
+ * Whether the active tfjs backend is tfjs-backend-webgpu (internal).
+ *
+ * @returns True when tfjs's active backend exposes a `GPUDevice`.
+ *
+ * @example Basic usage
+ * ```ts ignore
+ * // internal: the tfjs scorer backend uses it to run jfa on tfjs's own device
+ * isWebgpuTfBackend();
+ * ```
+ */
 export function isWebgpuTfBackend(): boolean {
   const be = tf.engine().backendName ? (tf.backend() as unknown as GpuBackendLike) : undefined;
   return !!be && typeof be.createTensorFromGPUData === "function" && !!be.device;
