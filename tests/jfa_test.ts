@@ -1,6 +1,6 @@
 // The jump-flood distance transform (WebGPU; llvmpipe in CI) against scipy's EDT (fixtures)
 // and against the exact `edt`, which tests/edt_test.ts checks against scipy.
-import { describe } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
@@ -12,6 +12,7 @@ import {
   signedDistance,
 } from "../mod.ts";
 import type { NdArray, SignedDistanceConvention } from "../mod.ts";
+import { jfaSteps } from "../transforms/jfa_gpu.ts";
 import { gpuTest, rng } from "./webgpu_gate.ts";
 
 const fixtures = (name: string) =>
@@ -110,6 +111,44 @@ function thin(shape: number[], seed: number, zeros: boolean): Uint8Array {
   return m;
 }
 
+/**
+ * A label map: `count` random disks/balls (radius 2 to 2 + rmax) painted in order with labels
+ * in [1, C) over 0. Their overlaps make concave cusps, whose seeds own thin Voronoi cells.
+ */
+function labelMap(shape: number[], count: number, rmax: number, seed: number, C: number) {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const lab = new Uint8Array(n);
+  const bs = Array.from({ length: count }, () => ({
+    at: shape.map((s) => r() * s),
+    rad: 2 + r() * rmax,
+    l: 1 + Math.floor(r() * (C - 1)),
+  }));
+  const x: number[] = [];
+  for (let i = 0; i < n; i++) {
+    coords(shape, i, x);
+    for (const b of bs) {
+      let s = 0;
+      for (let d = 0; d < shape.length; d++) s += (x[d]! - b.at[d]!) ** 2;
+      if (s < b.rad * b.rad) lab[i] = b.l;
+    }
+  }
+  return lab;
+}
+
+/** `(2C, ...shape)` masks of a label map: per class, the class, then everything but it. */
+function classMasks(lab: Uint8Array, C: number): Uint8Array {
+  const V = lab.length;
+  const m = new Uint8Array(2 * C * V);
+  for (let c = 0; c < C; c++) {
+    for (let v = 0; v < V; v++) {
+      m[c * V + v] = lab[v] === c ? 1 : 0;
+      m[(C + c) * V + v] = lab[v] !== c ? 1 : 0;
+    }
+  }
+  return m;
+}
+
 function limitsOf(device: GPUDevice): Record<string, number> {
   const out: Record<string, number> = {};
   for (
@@ -177,6 +216,86 @@ describe("jfa", () => {
       );
     }
   }
+
+  test("jfaSteps lengthens the refinement tail with the spacing ratio (max / min)", () => {
+    // 200 voxels: log steps 128 ... 1; jfa+2 adds 2, 1 (hand-derived)
+    const log = [128, 64, 32, 16, 8, 4, 2, 1];
+    assert.deepEqual(jfaSteps(200, "jfa+2"), [...log, 2, 1]);
+    assert.deepEqual(jfaSteps(200, "jfa+2", [1, 1]), [...log, 2, 1]);
+    assert.deepEqual(jfaSteps(200, "jfa+2", [1, 0.5]), [...log, 2, 1]); // ratio 2: unchanged
+    assert.deepEqual(jfaSteps(200, "jfa+2", [4, 1]), [...log, 4, 2, 1]);
+    assert.deepEqual(jfaSteps(200, "jfa+2", [3, 1, 1]), [...log, 4, 2, 1]);
+    assert.deepEqual(jfaSteps(200, "jfa+2", [1.2, 0.3]), [...log, 4, 2, 1]); // 4 in floats
+    assert.deepEqual(jfaSteps(200, "1+jfa+2", [1, 0.125]), [1, ...log, 8, 4, 2, 1]);
+    assert.deepEqual(jfaSteps(200, "jfa+4+2+1", [1, 0.5]), [...log, 4, 2, 1]);
+    assert.deepEqual(jfaSteps(200, "jfa+1", [4, 1]), [...log, 1]); // explicit: left alone
+    assert.deepEqual(jfaSteps(6, "jfa+2", [1, 0.01]), [4, 2, 1, 4, 2, 1]); // capped by extent
+  });
+
+  // Anisotropic spacing stretches the seeds' Voronoi cells along the finer axis into slivers
+  // that the log-step flood cuts. This mask, at spacing [4, 1] with JFA+2 alone, left voxels
+  // of the bottom row holding a seed 100 voxels from their nearest: error 1.14 > 1.
+  const aniso2d = classMasks(labelMap([96, 128], 10, 25, 3, 3), 3);
+  for (const spacing of [[4, 1], [1, 0.25], [1, 0.5], [0.5, 1], [1, 0.125]]) {
+    gpuTest(
+      `jfa.edt 2-D label-map masks, anisotropic spacing [${spacing}], meets the target`,
+      async () => {
+        const shape = [6, 96, 128];
+        const want = edt({ data: aniso2d, shape }, { spacing, spatialDims: 2 });
+        const got = await jfaTransform().edt({ data: aniso2d, shape }, { spacing, spatialDims: 2 });
+        assertClose(got.data, want.data, Math.min(...spacing), `spacing [${spacing}]`);
+      },
+    );
+  }
+
+  const shapeA3 = [24, 40, 48];
+  const aniso3d = classMasks(labelMap(shapeA3, 12, 14, 1, 3), 3);
+  for (const spacing of [[3, 1, 1], [2, 0.7, 0.7], [1, 0.25, 1], [1, 1, 0.5]]) {
+    gpuTest(
+      `jfa.edt 3-D label-map masks, anisotropic spacing [${spacing}], meets the target`,
+      async () => {
+        const shape = [6, ...shapeA3];
+        const want = edt({ data: aniso3d, shape }, { spacing, spatialDims: 3 });
+        const got = await jfaTransform().edt({ data: aniso3d, shape }, { spacing, spatialDims: 3 });
+        assertClose(got.data, want.data, Math.min(...spacing), `spacing [${spacing}]`);
+      },
+    );
+  }
+
+  gpuTest(
+    "signedDistance({ transform: jfa }) and jfa.signedDistance with anisotropic spacing",
+    async () => {
+      const jfa = jfaTransform();
+      const lab = labelMap([96, 128], 10, 25, 3, 3);
+      // the tfjs suite's 2-D case: a disk and a notched half-disk region, 2 samples
+      const H = 40, W = 48;
+      const tf = new Uint8Array(2 * H * W);
+      for (let n = 0; n < 2; n++) {
+        for (let y = 0; y < H; y++) {
+          for (let x = 0; x < W; x++) {
+            const r = Math.hypot(y - 12 - 8 * n, x - 20 - 5 * n);
+            tf[n * H * W + y * W + x] = r < 7 ? 1 : r > 15 && x > 30 ? 2 : 0;
+          }
+        }
+      }
+      for (
+        const [target, spacing] of [
+          [{ data: lab, shape: [1, 96, 128] }, [4, 1]],
+          [{ data: lab, shape: [1, 96, 128] }, [1, 0.25]],
+          [{ data: tf, shape: [2, H, W] }, [1, 0.5]],
+          [{ data: tf, shape: [2, H, W] }, [0.5, 1]],
+        ] as [NdArray, number[]][]
+      ) {
+        const o = { numClasses: 3, spacing, convention: "signed" as const };
+        const want = await signedDistance(target, o);
+        const what = `[${target.shape}] spacing [${spacing}]`;
+        const viaEdt = await signedDistance(target, { ...o, transform: jfa });
+        assertClose(viaEdt.data, want.data, Math.min(...spacing), `${what} via jfa.edt`);
+        const onDevice = await jfa.signedDistance(target, o);
+        assertClose(onDevice.data, want.data, Math.min(...spacing), `${what} on device`);
+      }
+    },
+  );
 
   gpuTest(
     "jfa.edt batches volumes without leaking across them; no zero gives Infinity",

@@ -292,7 +292,7 @@ async function jfaEdt(
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const perChunk = Math.floor(limit / (V * 4 * cfg.seeds));
   checkBindingSize(device, V * 4 * cfg.seeds, "one jfa volume's seeds");
-  const steps = jfaSteps(Math.max(...spatial), cfg.refinement);
+  const steps = jfaSteps(Math.max(...spatial), cfg.refinement, spacing);
   const out = new Float32Array(mask.data.length);
   for (let first = 0; first < count; first += perChunk) {
     const vols = Math.min(perChunk, count - first);

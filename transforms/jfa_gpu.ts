@@ -71,29 +71,54 @@ export const JFA_REFINEMENTS: readonly JfaRefinement[] = [
 /**
  * The step sequence of a flood over a volume whose largest extent is `maxExtent`: powers of
  * two from `2^(ceil(log2 maxExtent) - 1)` down to 1, plus the refinement passes.
+ *
+ * With anisotropic `spacing` (ratio `r` = largest / smallest spacing) the Voronoi cells of the
+ * seeds are stretched about `r` times along the finer axes: a cell can be a sliver many voxels
+ * long and one voxel wide, which the log-step flood cuts, so a voxel keeps a seed up to a whole
+ * voxel (of the coarse axis) farther than its nearest. The refinements that end in steps 2, 1
+ * (`"jfa+2"`, `"1+jfa+2"`, `"jfa+4+2+1"`) then start their tail at `2^ceil(log2 r)` instead
+ * (r = 4: steps 4, 2, 1 after the flood); isotropic and mildly anisotropic spacing (r <= 2)
+ * keeps the same passes. The other refinements are left as they are.
+ *
+ * @param maxExtent Largest spatial extent.
+ * @param refinement Which refinement passes follow.
+ * @param spacing Voxel size per spatial axis (default isotropic).
+ * @returns The strides, in voxels, of every flood step.
  */
-export function jfaSteps(maxExtent: number, refinement: JfaRefinement): number[] {
+export function jfaSteps(
+  maxExtent: number,
+  refinement: JfaRefinement,
+  spacing?: readonly number[],
+): number[] {
   const log: number[] = [];
   if (maxExtent > 1) {
     for (let k = 2 ** (Math.ceil(Math.log2(maxExtent)) - 1); k >= 1; k /= 2) log.push(k);
   } else {
     return [];
   }
+  const tail = (top: number): number[] => {
+    const ratio = spacing && spacing.length > 1 ? Math.max(...spacing) / Math.min(...spacing) : 1;
+    // 1e-6: spacings like [0.3, 0.3 * 4] are not exactly 4 apart in floating point
+    const aniso = ratio > 2 ? 2 ** Math.ceil(Math.log2(ratio - 1e-6)) : 1;
+    const t: number[] = [];
+    for (let k = Math.min(Math.max(top, aniso), log[0]!); k >= 1; k /= 2) t.push(k);
+    return t;
+  };
   switch (refinement) {
     case "jfa":
       return log;
     case "jfa+1":
       return [...log, 1];
     case "jfa+2":
-      return [...log, 2, 1];
+      return [...log, ...tail(2)];
     case "1+jfa":
       return [1, ...log];
     case "1+jfa+1":
       return [1, ...log, 1];
     case "1+jfa+2":
-      return [1, ...log, 2, 1];
+      return [1, ...log, ...tail(2)];
     case "jfa+4+2+1":
-      return [...log, 4, 2, 1];
+      return [...log, ...tail(4)];
     case "2jfa":
       return [...log, ...log];
   }
@@ -307,7 +332,7 @@ export function signedMapsOnDevice(
     geometry: floodGeometry(spatial, cfg.seeds),
     volumes: n * C,
     spacing,
-    steps: jfaSteps(Math.max(...spatial), cfg.refinement),
+    steps: jfaSteps(Math.max(...spatial), cfg.refinement, spacing),
     init: { kind: "labels", buffer: labelsBuf, numClasses: C },
     final: { kind: "signed", flags: flagsBuf, shift },
     out,
