@@ -353,7 +353,7 @@ export async function signedDistanceTfWebgpu(
     geometry: floodGeometry(spatial),
     volumes: n * C,
     spacing,
-    steps: jfaSteps(Math.max(...spatial), options.refinement ?? "1+jfa+2"),
+    steps: jfaSteps(Math.max(...spatial), options.refinement ?? "1+jfa+2", spacing),
     init: { kind: "labels", buffer: labelsBuf, numClasses: C },
     final: { kind: "signed", flags: flagsBuf, shift },
     out,
