@@ -76,9 +76,10 @@ export const JFA_REFINEMENTS: readonly JfaRefinement[] = [
  * seeds are stretched about `r` times along the finer axes: a cell can be a sliver many voxels
  * long and one voxel wide, which the log-step flood cuts, so a voxel keeps a seed up to a whole
  * voxel (of the coarse axis) farther than its nearest. The refinements that end in steps 2, 1
- * (`"jfa+2"`, `"1+jfa+2"`, `"jfa+4+2+1"`) then start their tail at `2^ceil(log2 r)` instead
- * (r = 4: steps 4, 2, 1 after the flood); isotropic and mildly anisotropic spacing (r <= 2)
- * keeps the same passes. The other refinements are left as they are.
+ * (`"jfa+2"`, `"1+jfa+2"`, `"jfa+4+2+1"`) then start their tail at `2^ceil(log2 2r)` instead
+ * when `r > 1.25` (r = 2: steps 4, 2, 1 after the flood; r = 4: 8, 4, 2, 1), capped by the
+ * flood's first step; isotropic and nearly isotropic spacing keeps the same passes. The other
+ * refinements are left as they are.
  *
  * @param maxExtent Largest spatial extent.
  * @param refinement Which refinement passes follow.
@@ -99,7 +100,7 @@ export function jfaSteps(
   const tail = (top: number): number[] => {
     const ratio = spacing && spacing.length > 1 ? Math.max(...spacing) / Math.min(...spacing) : 1;
     // 1e-6: spacings like [0.3, 0.3 * 4] are not exactly 4 apart in floating point
-    const aniso = ratio > 2 ? 2 ** Math.ceil(Math.log2(ratio - 1e-6)) : 1;
+    const aniso = ratio > 1.25 ? 2 ** Math.ceil(Math.log2(2 * ratio - 1e-6)) : 1;
     const t: number[] = [];
     for (let k = Math.min(Math.max(top, aniso), log[0]!); k >= 1; k /= 2) t.push(k);
     return t;
