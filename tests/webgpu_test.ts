@@ -19,7 +19,7 @@ import type { EvaluateResult, NdArray, Registry, ScorerConfig } from "../mod.ts"
 import { gpuTest, rng } from "./webgpu_gate.ts";
 
 const reference = JSON.parse(
-  readFileSync(new URL("../../shared/reference/reference.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./fixtures/reference/reference.json", import.meta.url), "utf8"),
 );
 
 /** |a − b| ≤ 1e-5·|b| + 1e-5·max|b| elementwise (relative, with a floor at the array scale). */
