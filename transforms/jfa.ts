@@ -50,7 +50,10 @@ export interface JfaOptions {
   /**
    * Refinement passes after the log-step flood (default `"jfa+2"`: with 2 seeds per voxel the
    * fewest passes that met the accuracy target on every test and benchmark mask; see the
-   * README).
+   * README). With anisotropic spacing (largest / smallest spacing `r` > 1.25) the tail of
+   * `"jfa+2"`, `"1+jfa+2"` and `"jfa+4+2+1"` starts at `2^ceil(log2 2r)` instead (r = 2:
+   * steps 4, 2, 1; r = 4: 8, 4, 2, 1): the seeds' Voronoi cells are stretched along the finer
+   * axes, and the short tail left errors above one voxel.
    */
   refinement?: JfaRefinement;
   /**
