@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type FloatArray, formatShape, sizeOf } from "../core/ndarray.ts";
+import type { FloatArray } from "../core/ndarray.ts";
 import type {
   Backend,
   BackendBatch,
@@ -16,6 +16,7 @@ import type {
 } from "../core/types.ts";
 import type { BackendPlugin } from "../core/registry.ts";
 import { signedDistance } from "../transforms/signed_distance.ts";
+import { checkBackendBatch, distanceLabels, missingDistanceError } from "./common.ts";
 import { computeGradient, computeStatistics, type KernelBatch } from "../loss/kernel.ts";
 import {
   createSimdBatch,
@@ -56,63 +57,11 @@ export interface CpuBackendOptions {
 const KEEP_WASM_BYTES = 256 * 2 ** 20;
 
 function checkBatch(batch: BackendBatch): KernelBatch {
-  if (typeof batch !== "object" || batch === null) {
-    throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
-  }
-  const { input, numClasses: C } = batch;
-  if (
-    !input || !(input.data instanceof Float32Array || input.data instanceof Float64Array) ||
-    !Array.isArray(input.shape)
-  ) {
-    throw new TypeError(
-      "Expected batch.input to be an NdArray over a Float32Array or Float64Array",
-    );
-  }
-  const shape = input.shape;
-  if (shape.length < 3 || sizeOf(shape) !== input.data.length || sizeOf(shape) === 0) {
-    throw new TypeError(
-      `Expected batch.input to have shape (N, C, ...spatial) matching its ${input.data.length} elements but found ${
-        formatShape(shape)
-      }`,
-    );
-  }
-  if (shape[1] !== C) {
-    throw new RangeError(
-      `Expected batch.numClasses to equal batch.input.shape[1] (${shape[1]}) but found ${C}`,
-    );
-  }
-  if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
-    throw new RangeError(
-      `Expected batch.inputKind to be "logits" or "probs" but found ${
-        JSON.stringify(batch.inputKind)
-      }`,
-    );
-  }
-  const n = shape[0]!, vol = sizeOf(shape.slice(2));
-  if (batch.labels && batch.onehot) {
-    throw new TypeError("Expected batch.labels or batch.onehot, not both");
-  }
-  if (batch.labels && batch.labels.length !== n * vol) {
-    throw new TypeError(
-      `Expected batch.labels to have ${n * vol} elements but found ${batch.labels.length}`,
-    );
-  }
-  if (batch.onehot && batch.onehot.length !== n * C * vol) {
-    throw new TypeError(
-      `Expected batch.onehot to have ${n * C * vol} elements but found ${batch.onehot.length}`,
-    );
-  }
-  if (batch.distance && batch.distance.data.length !== n * C * vol) {
-    throw new TypeError(
-      `Expected batch.distance to have shape ${formatShape(shape)} but found ${
-        formatShape(batch.distance.shape)
-      }`,
-    );
-  }
+  const { n, c, vol } = checkBackendBatch(batch, true);
   return {
-    input: input.data,
+    input: batch.input.data,
     n,
-    c: C,
+    c,
     vol,
     logits: batch.inputKind === "logits",
     ...(batch.labels ? { labels: batch.labels } : {}),
@@ -120,34 +69,6 @@ function checkBatch(batch: BackendBatch): KernelBatch {
     ...(batch.ignoreIndex !== undefined ? { ignoreIndex: batch.ignoreIndex } : {}),
     ...(batch.distance ? { distance: batch.distance.data } : {}),
   };
-}
-
-/** Labels for the distance maps: ignored voxels count as class 0, one-hot is argmax'ed. */
-function distanceLabels(k: KernelBatch): Int32Array {
-  const { n, c: C, vol } = k;
-  const out = new Int32Array(n * vol);
-  if (k.labels) {
-    for (let i = 0; i < out.length; i++) {
-      const l = k.labels[i]!;
-      out[i] = l >= 0 && l < C && l !== k.ignoreIndex ? l : 0;
-    }
-    return out;
-  }
-  const oh = k.onehot!;
-  for (let s = 0; s < n; s++) {
-    for (let v = 0; v < vol; v++) {
-      let best = 0, bv = oh[s * C * vol + v]!;
-      for (let c = 1; c < C; c++) {
-        const x = oh[(s * C + c) * vol + v]!;
-        if (x > bv) {
-          bv = x;
-          best = c;
-        }
-      }
-      out[s * vol + v] = best;
-    }
-  }
-  return out;
 }
 
 /**
@@ -233,21 +154,14 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       const ensureDistance = (): Promise<void> => {
         if (k.distance) return Promise.resolve();
         if (!distanceReady) {
-          const req = batch.distanceRequest;
-          if (!req) {
-            return Promise.reject(
-              new TypeError(
-                "Expected batch.distance or batch.distanceRequest for a distance term but found neither",
-              ),
-            );
-          }
-          if (!k.labels && !k.onehot) {
-            return Promise.reject(
-              new TypeError("Expected a target (labels or one-hot) to compute distance maps from"),
-            );
-          }
+          const missing = missingDistanceError(batch);
+          if (missing) return Promise.reject(missing);
+          const req = batch.distanceRequest!;
           distanceReady = signedDistance(
-            { data: distanceLabels(k), shape: [k.n, ...batch.input.shape.slice(2)] },
+            {
+              data: distanceLabels(k, k.n, k.c, k.vol),
+              shape: [k.n, ...batch.input.shape.slice(2)],
+            },
             {
               numClasses: k.c,
               spacing: req.spacing,

@@ -19,6 +19,7 @@ import type { BackendPlugin, Registry } from "../../core/registry.ts";
 import { createRegistry } from "../../core/registry.ts";
 import { builtinPlugins } from "../../plugins/builtin.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
+import { checkTfjsBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
 import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
 import { type Canonical, canonicalInput, canonicalTarget, PROB_FLOOR } from "./tensors.ts";
 import { isWebgpuTfBackend, signedDistanceTfWebgpu } from "./webgpu.ts";
@@ -45,86 +46,6 @@ export interface TfjsBackendOptions {
 }
 
 const TERMS: readonly StatTerm[] = ["pt", "p", "p2", "t", "t2", "tlogp", "pphi"];
-
-/** Labels for the distance maps: ignored voxels count as class 0, one-hot is argmax'ed. */
-function distanceLabels(batch: BackendBatch, n: number, c: number, vol: number): Int32Array {
-  const out = new Int32Array(n * vol);
-  if (batch.labels) {
-    const L = batch.labels;
-    for (let i = 0; i < out.length; i++) {
-      const l = L[i]!;
-      out[i] = l >= 0 && l < c && l !== batch.ignoreIndex ? l : 0;
-    }
-    return out;
-  }
-  const oh = batch.onehot!;
-  for (let s = 0; s < n; s++) {
-    for (let v = 0; v < vol; v++) {
-      let best = 0, bv = oh[s * c * vol + v]!;
-      for (let k = 1; k < c; k++) {
-        const x = oh[(s * c + k) * vol + v]!;
-        if (x > bv) {
-          bv = x;
-          best = k;
-        }
-      }
-      out[s * vol + v] = best;
-    }
-  }
-  return out;
-}
-
-function checkBatch(batch: BackendBatch): { n: number; c: number; vol: number } {
-  if (typeof batch !== "object" || batch === null) {
-    throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
-  }
-  const { input, numClasses: c } = batch;
-  if (
-    !input || !(input.data instanceof Float32Array || input.data instanceof Float64Array) ||
-    !Array.isArray(input.shape) || input.shape.length < 3
-  ) {
-    throw new TypeError(
-      "Expected batch.input to be an NdArray (N, C, ...spatial) over a Float32Array or Float64Array",
-    );
-  }
-  const n = input.shape[0]!;
-  const vol = input.shape.slice(2).reduce((a, b) => a * b, 1);
-  if (n * c * vol !== input.data.length || input.shape[1] !== c) {
-    throw new TypeError(
-      `Expected batch.input (${input.data.length} elements, shape [${
-        input.shape.join(", ")
-      }]) to match numClasses ${c}`,
-    );
-  }
-  if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
-    throw new RangeError(
-      `Expected batch.inputKind to be "logits" or "probs" but found ${
-        JSON.stringify(batch.inputKind)
-      }`,
-    );
-  }
-  if (batch.labels && batch.onehot) {
-    throw new TypeError("Expected batch.labels or batch.onehot, not both");
-  }
-  if (batch.labels && batch.labels.length !== n * vol) {
-    throw new TypeError(
-      `Expected batch.labels to have ${n * vol} elements but found ${batch.labels.length}`,
-    );
-  }
-  if (batch.onehot && batch.onehot.length !== n * c * vol) {
-    throw new TypeError(
-      `Expected batch.onehot to have ${n * c * vol} elements but found ${batch.onehot.length}`,
-    );
-  }
-  if (batch.distance && batch.distance.data.length !== n * c * vol) {
-    throw new TypeError(
-      `Expected batch.distance to have ${
-        n * c * vol
-      } elements but found ${batch.distance.data.length}`,
-    );
-  }
-  return { n, c, vol };
-}
 
 /** Coefficients `(N·C)` as a `(N, C, 1)` tensor (float32). */
 function coef(a: Float64Array | undefined, n: number, c: number): tf.Tensor | undefined {
@@ -212,7 +133,7 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
   return {
     name: "tfjs",
     async prepare(batch: BackendBatch): Promise<PreparedBatch> {
-      const { n, c, vol } = checkBatch(batch);
+      const { n, c, vol } = checkTfjsBackendBatch(batch);
       await ready();
       const floatData = batch.input.data instanceof Float32Array
         ? batch.input.data
@@ -263,19 +184,9 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
       let phiReady: Promise<tf.Tensor> | undefined;
       const ensurePhi = (): Promise<tf.Tensor> => {
         if (phi) return Promise.resolve(phi);
-        const req = batch.distanceRequest;
-        if (!req) {
-          return Promise.reject(
-            new TypeError(
-              "Expected batch.distance or batch.distanceRequest for a distance term but found neither",
-            ),
-          );
-        }
-        if (!batch.labels && !batch.onehot) {
-          return Promise.reject(
-            new TypeError("Expected a target (labels or one-hot) to compute distance maps from"),
-          );
-        }
+        const missing = missingDistanceError(batch);
+        if (missing) return Promise.reject(missing);
+        const req = batch.distanceRequest!;
         const labels = {
           data: distanceLabels(batch, n, c, vol),
           shape: [n, ...batch.input.shape.slice(2)],

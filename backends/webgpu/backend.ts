@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type FloatArray, formatShape, sizeOf } from "../../core/ndarray.ts";
+import type { FloatArray } from "../../core/ndarray.ts";
 import { STAT_TERMS } from "../../core/types.ts";
 import type {
   Backend,
@@ -18,6 +18,7 @@ import type {
 } from "../../core/types.ts";
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
+import { checkBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
 import type { JfaTransform } from "../../transforms/jfa.ts";
 import { JFA_SOURCE, releaseScratch, signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
 import {
@@ -92,89 +93,8 @@ interface Shape {
 }
 
 function checkBatch(batch: BackendBatch): Shape {
-  if (typeof batch !== "object" || batch === null) {
-    throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
-  }
-  const { input, numClasses: C } = batch;
-  if (
-    !input || !(input.data instanceof Float32Array || input.data instanceof Float64Array) ||
-    !Array.isArray(input.shape)
-  ) {
-    throw new TypeError(
-      "Expected batch.input to be an NdArray over a Float32Array or Float64Array",
-    );
-  }
-  const shape = input.shape;
-  if (shape.length < 3 || sizeOf(shape) !== input.data.length) {
-    throw new TypeError(
-      `Expected batch.input to have shape (N, C, ...spatial) matching its ${input.data.length} elements but found ${
-        formatShape(shape)
-      }`,
-    );
-  }
-  if (shape[1] !== C) {
-    throw new RangeError(
-      `Expected batch.numClasses to equal batch.input.shape[1] (${shape[1]}) but found ${C}`,
-    );
-  }
-  if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
-    throw new RangeError(
-      `Expected batch.inputKind to be "logits" or "probs" but found ${
-        JSON.stringify(batch.inputKind)
-      }`,
-    );
-  }
-  const n = shape[0]!, spatial = shape.slice(2), v = sizeOf(spatial);
-  if (batch.labels && batch.onehot) {
-    throw new TypeError("Expected batch.labels or batch.onehot, not both");
-  }
-  if (batch.labels && batch.labels.length !== n * v) {
-    throw new TypeError(
-      `Expected batch.labels to have ${n * v} elements but found ${batch.labels.length}`,
-    );
-  }
-  if (batch.onehot && batch.onehot.length !== n * C * v) {
-    throw new TypeError(
-      `Expected batch.onehot to have ${n * C * v} elements but found ${batch.onehot.length}`,
-    );
-  }
-  if (batch.distance && batch.distance.data.length !== n * C * v) {
-    throw new TypeError(
-      `Expected batch.distance to have shape ${formatShape(shape)} but found ${
-        formatShape(batch.distance.shape)
-      }`,
-    );
-  }
-  return { n, c: C, v, spatial };
-}
-
-/** Labels for the distance maps, as the cpu backend defines them (ignored → 0, argmax). */
-function distanceLabels(batch: BackendBatch, s: Shape): Int32Array {
-  const { n, c: C, v: V } = s;
-  const out = new Int32Array(n * V);
-  if (batch.labels) {
-    const ig = batch.ignoreIndex;
-    for (let i = 0; i < out.length; i++) {
-      const l = batch.labels[i]!;
-      out[i] = l >= 0 && l < C && l !== ig ? l : 0;
-    }
-    return out;
-  }
-  const oh = batch.onehot!;
-  for (let k = 0; k < n; k++) {
-    for (let v = 0; v < V; v++) {
-      let best = 0, bv = oh[k * C * V + v]!;
-      for (let c = 1; c < C; c++) {
-        const x = oh[(k * C + c) * V + v]!;
-        if (x > bv) {
-          bv = x;
-          best = c;
-        }
-      }
-      out[k * V + v] = best;
-    }
-  }
-  return out;
+  const { n, c, vol: v, spatial } = checkBackendBatch(batch, false);
+  return { n, c, v, spatial };
 }
 
 function sameValues(a: Int32Array, b: Int32Array): boolean {
@@ -273,18 +193,10 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
       const ensurePhi = (): Promise<GPUBuffer> => {
         if (phi) return Promise.resolve(phi);
         phiReady ??= (async () => {
-          const req = batch.distanceRequest;
-          if (!req) {
-            throw new TypeError(
-              "Expected batch.distance or batch.distanceRequest for a distance term but found neither",
-            );
-          }
-          if (target === "none") {
-            throw new TypeError(
-              "Expected a target (labels or one-hot) to compute distance maps from",
-            );
-          }
-          const labels = distanceLabels(batch, s);
+          const missing = missingDistanceError(batch);
+          if (missing) throw missing;
+          const req = batch.distanceRequest!;
+          const labels = distanceLabels(batch, n, C, V);
           const t = req.transform as Partial<JfaTransform> & { [JFA_SOURCE]?: DeviceSource };
           const jfaSource = t[JFA_SOURCE];
           if (jfaSource && (await jfaSource.get()) === device) {
