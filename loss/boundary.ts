@@ -7,12 +7,11 @@ import { checkFinite, checkNdArray, formatShape, type NdArray } from "../core/nd
 import type { DistanceLoss } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
-  boolOption,
+  BOUNDARY_KEYS,
   checkOptions,
-  classesOption,
-  enumOption,
   functionalBatch,
   need,
+  parseBoundaryOptions,
   selectClasses,
 } from "./common.ts";
 import { computeStatistics } from "./kernel.ts";
@@ -41,14 +40,10 @@ export interface BoundaryOptions {
   reduction?: "mean" | "sum";
 }
 
-const KEYS = ["classes", "includeBackground", "reduction"];
-
 function createBoundary(options: BoundaryOptions | Record<string, unknown> = {}): DistanceLoss {
   const name = "boundary options";
-  const o = checkOptions(options, KEYS, name);
-  const classes = classesOption(o, name);
-  const includeBackground = boolOption(o, "includeBackground", name, false);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const o = checkOptions(options, BOUNDARY_KEYS, name);
+  const { classes, includeBackground, reduction } = parseBoundaryOptions(o, name);
   return {
     name: "boundary",
     kind: "boundary",

@@ -181,6 +181,144 @@ export function selectClasses(
   return out;
 }
 
+/** The option keys of the `dice` loss. */
+export const DICE_KEYS: readonly string[] = [
+  "classes",
+  "includeBackground",
+  "batch",
+  "squared",
+  "smoothNr",
+  "smoothDr",
+  "weights",
+  "reduction",
+];
+
+/** The option keys of the `generalized-dice` loss. */
+export const GENERALIZED_DICE_KEYS: readonly string[] = [
+  "classes",
+  "includeBackground",
+  "weightType",
+  "eps",
+  "batch",
+  "smoothNr",
+  "smoothDr",
+  "reduction",
+];
+
+/** The option keys of the `cross-entropy` loss. */
+export const CROSS_ENTROPY_KEYS: readonly string[] = ["weights", "ignoreIndex", "reduction"];
+
+/** The option keys of the `boundary` loss. */
+export const BOUNDARY_KEYS: readonly string[] = ["classes", "includeBackground", "reduction"];
+
+/** The parsed options of the `dice` loss (the defaults of `DiceOptions` filled in). */
+export interface ParsedDiceOptions {
+  classes: number[] | undefined;
+  includeBackground: boolean;
+  batch: boolean;
+  squared: boolean;
+  smoothNr: number;
+  smoothDr: number;
+  weights: number[] | undefined;
+  reduction: Reduction;
+}
+
+/** Reads the `dice` options (keys already checked) in the order their errors are raised. */
+export function parseDiceOptions(o: Record<string, unknown>, name: string): ParsedDiceOptions {
+  return {
+    classes: classesOption(o, name),
+    includeBackground: boolOption(o, "includeBackground", name, true),
+    batch: boolOption(o, "batch", name, false),
+    squared: boolOption(o, "squared", name, false),
+    smoothNr: numberOption(o, "smoothNr", name, 1e-5),
+    smoothDr: numberOption(o, "smoothDr", name, 1e-5),
+    weights: weightsOption(o, name),
+    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+  };
+}
+
+/** The parsed options of the `generalized-dice` loss (defaults filled in). */
+export interface ParsedGeneralizedDiceOptions {
+  classes: number[] | undefined;
+  includeBackground: boolean;
+  weightType: "official" | "square" | "simple" | "uniform";
+  /** Whether `weightType` is `"official"`. */
+  official: boolean;
+  eps: number;
+  batch: boolean;
+  smoothNr: number;
+  smoothDr: number;
+  reduction: Reduction;
+}
+
+/** Reads the `generalized-dice` options (keys already checked), errors in option order. */
+export function parseGeneralizedDiceOptions(
+  o: Record<string, unknown>,
+  name: string,
+): ParsedGeneralizedDiceOptions {
+  const classes = classesOption(o, name);
+  const includeBackground = boolOption(o, "includeBackground", name, true);
+  const weightType = enumOption(
+    o,
+    "weightType",
+    name,
+    ["official", "square", "simple", "uniform"] as const,
+    "official",
+  );
+  const eps = numberOption(o, "eps", name, 1e-10);
+  if (weightType === "official" && eps === 0) {
+    throw new RangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
+  }
+  const batch = boolOption(o, "batch", name, false);
+  const official = weightType === "official";
+  const smoothNr = numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5);
+  const smoothDr = numberOption(o, "smoothDr", name, official ? eps : 1e-5);
+  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  return {
+    classes,
+    includeBackground,
+    weightType,
+    official,
+    eps,
+    batch,
+    smoothNr,
+    smoothDr,
+    reduction,
+  };
+}
+
+/** The parsed options of the `boundary` loss (defaults filled in). */
+export interface ParsedBoundaryOptions {
+  classes: number[] | undefined;
+  includeBackground: boolean;
+  reduction: Reduction;
+}
+
+/** Reads the `boundary` options (keys already checked), errors in option order. */
+export function parseBoundaryOptions(
+  o: Record<string, unknown>,
+  name: string,
+): ParsedBoundaryOptions {
+  return {
+    classes: classesOption(o, name),
+    includeBackground: boolOption(o, "includeBackground", name, false),
+    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+  };
+}
+
+/**
+ * The options of a functional region loss on a single sigmoid channel: class 1 only, unless
+ * `classes` or `includeBackground` is given (then `o` unchanged).
+ */
+export function binaryDefaultClasses(
+  o: Record<string, unknown>,
+  binary: boolean,
+): Record<string, unknown> {
+  return binary && o.classes === undefined && o.includeBackground === undefined
+    ? { ...o, classes: [1] }
+    : o;
+}
+
 /** Reads a required sum array from statistics. */
 export function need(
   sums: Partial<Record<StatTerm, Float64Array>>,

@@ -9,6 +9,7 @@ import type { LossPlugin } from "../core/registry.ts";
 import {
   checkOptions,
   checkWeightsFor,
+  CROSS_ENTROPY_KEYS,
   enumOption,
   functionalBatch,
   need,
@@ -43,13 +44,11 @@ export interface CrossEntropyOptions {
   reduction?: "mean" | "sum";
 }
 
-const KEYS = ["weights", "ignoreIndex", "reduction"];
-
 function createCrossEntropy(
   options: CrossEntropyOptions | Record<string, unknown> = {},
 ): RegionLoss {
   const name = "cross-entropy options";
-  const o = checkOptions(options, KEYS, name);
+  const o = checkOptions(options, CROSS_ENTROPY_KEYS, name);
   const weights = weightsOption(o, name);
   const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
   const ig = o.ignoreIndex;

@@ -8,16 +8,14 @@ import type { NdArray } from "../core/ndarray.ts";
 import type { GradientCoefficients, RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
-  boolOption,
+  binaryDefaultClasses,
   checkOptions,
   checkWeightsFor,
-  classesOption,
-  enumOption,
+  DICE_KEYS,
   functionalBatch,
   need,
-  numberOption,
+  parseDiceOptions,
   selectClasses,
-  weightsOption,
 } from "./common.ts";
 import { computeStatistics } from "./kernel.ts";
 
@@ -56,28 +54,11 @@ export interface DiceOptions {
   reduction?: "mean" | "sum";
 }
 
-const KEYS = [
-  "classes",
-  "includeBackground",
-  "batch",
-  "squared",
-  "smoothNr",
-  "smoothDr",
-  "weights",
-  "reduction",
-];
-
 function createDice(options: DiceOptions | Record<string, unknown> = {}): RegionLoss {
   const name = "dice options";
-  const o = checkOptions(options, KEYS, name);
-  const classes = classesOption(o, name);
-  const includeBackground = boolOption(o, "includeBackground", name, true);
-  const batch = boolOption(o, "batch", name, false);
-  const squared = boolOption(o, "squared", name, false);
-  const smoothNr = numberOption(o, "smoothNr", name, 1e-5);
-  const smoothDr = numberOption(o, "smoothDr", name, 1e-5);
-  const weights = weightsOption(o, name);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const o = checkOptions(options, DICE_KEYS, name);
+  const { classes, includeBackground, batch, squared, smoothNr, smoothDr, weights, reduction } =
+    parseDiceOptions(o, name);
 
   /** Evaluates value and (optionally) gradient coefficients together. */
   function run(s: Statistics, grad: boolean): { value: number; g?: GradientCoefficients } {
@@ -178,11 +159,7 @@ export const dicePlugin: LossPlugin<"dice"> = {
  */
 export function diceLoss(probs: NdArray, target: NdArray, options: DiceOptions = {}): number {
   const { batch, binary } = functionalBatch(probs, target, undefined);
-  const o = checkOptions(options, KEYS, "dice options");
-  const loss = createDice(
-    binary && o.classes === undefined && o.includeBackground === undefined
-      ? { ...o, classes: [1] }
-      : o,
-  );
+  const o = checkOptions(options, DICE_KEYS, "dice options");
+  const loss = createDice(binaryDefaultClasses(o, binary));
   return loss.value(computeStatistics(batch, new Set(loss.terms)));
 }

@@ -9,13 +9,12 @@ import type { NdArray } from "../core/ndarray.ts";
 import type { GradientCoefficients, RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
-  boolOption,
+  binaryDefaultClasses,
   checkOptions,
-  classesOption,
-  enumOption,
   functionalBatch,
+  GENERALIZED_DICE_KEYS,
   need,
-  numberOption,
+  parseGeneralizedDiceOptions,
   selectClasses,
 } from "./common.ts";
 import { computeStatistics } from "./kernel.ts";
@@ -60,40 +59,22 @@ export interface GeneralizedDiceOptions {
   reduction?: "mean" | "sum";
 }
 
-const KEYS = [
-  "classes",
-  "includeBackground",
-  "weightType",
-  "eps",
-  "batch",
-  "smoothNr",
-  "smoothDr",
-  "reduction",
-];
-
 function createGeneralizedDice(
   options: GeneralizedDiceOptions | Record<string, unknown> = {},
 ): RegionLoss {
   const name = "generalized-dice options";
-  const o = checkOptions(options, KEYS, name);
-  const classes = classesOption(o, name);
-  const includeBackground = boolOption(o, "includeBackground", name, true);
-  const weightType = enumOption(
-    o,
-    "weightType",
-    name,
-    ["official", "square", "simple", "uniform"] as const,
-    "official",
-  );
-  const eps = numberOption(o, "eps", name, 1e-10);
-  if (weightType === "official" && eps === 0) {
-    throw new RangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
-  }
-  const batch = boolOption(o, "batch", name, false);
-  const official = weightType === "official";
-  const smoothNr = numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5);
-  const smoothDr = numberOption(o, "smoothDr", name, official ? eps : 1e-5);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const o = checkOptions(options, GENERALIZED_DICE_KEYS, name);
+  const {
+    classes,
+    includeBackground,
+    weightType,
+    official,
+    eps,
+    batch,
+    smoothNr,
+    smoothDr,
+    reduction,
+  } = parseGeneralizedDiceOptions(o, name);
 
   function weightsOf(tsum: Float64Array): Float64Array {
     const w = new Float64Array(tsum.length);
@@ -218,11 +199,7 @@ export function generalizedDiceLoss(
   options: GeneralizedDiceOptions = {},
 ): number {
   const { batch, binary } = functionalBatch(probs, target, undefined);
-  const o = checkOptions(options, KEYS, "generalized-dice options");
-  const loss = createGeneralizedDice(
-    binary && o.classes === undefined && o.includeBackground === undefined
-      ? { ...o, classes: [1] }
-      : o,
-  );
+  const o = checkOptions(options, GENERALIZED_DICE_KEYS, "generalized-dice options");
+  const loss = createGeneralizedDice(binaryDefaultClasses(o, binary));
   return loss.value(computeStatistics(batch, new Set(loss.terms)));
 }

@@ -22,6 +22,7 @@ import {
   diceFromCanonical,
   generalizedDiceFromCanonical,
 } from "./losses.ts";
+import { binaryDefaultClasses } from "../../loss/common.ts";
 import {
   type Canonical,
   canonicalDistance,
@@ -371,11 +372,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
       weight,
       kind: native.kind,
       body: (ci, x) => {
-        const opts = native.binaryDefault && ci.binary && o.classes === undefined &&
-            o.includeBackground === undefined
-          ? { ...o, classes: [1] }
-          : o;
-        return body(ci, x, opts);
+        return body(ci, x, binaryDefaultClasses(o, native.binaryDefault && ci.binary));
       },
     };
   });

@@ -11,12 +11,17 @@ import type { GeneralizedDiceOptions } from "../../loss/generalized_dice.ts";
 import type { CrossEntropyOptions } from "../../loss/cross_entropy.ts";
 import type { BoundaryOptions } from "../../loss/boundary.ts";
 import {
-  boolOption,
+  binaryDefaultClasses,
+  BOUNDARY_KEYS,
   checkOptions,
   checkWeightsFor,
-  classesOption,
+  CROSS_ENTROPY_KEYS,
+  DICE_KEYS,
   enumOption,
-  numberOption,
+  GENERALIZED_DICE_KEYS,
+  parseBoundaryOptions,
+  parseDiceOptions,
+  parseGeneralizedDiceOptions,
   selectClasses,
   weightsOption,
 } from "../../loss/common.ts";
@@ -82,15 +87,6 @@ function classRow(C: number, K: readonly number[], weights?: readonly number[]):
   return tf.tensor2d(row, [1, C]);
 }
 
-function binaryDefault(
-  ci: Canonical,
-  o: Record<string, unknown>,
-): Record<string, unknown> {
-  return ci.binary && o.classes === undefined && o.includeBackground === undefined
-    ? { ...o, classes: [1] }
-    : o;
-}
-
 /** Dice from canonical tensors (inside a tidy). */
 export function diceFromCanonical(
   ci: Canonical,
@@ -98,15 +94,8 @@ export function diceFromCanonical(
   options: Record<string, unknown>,
 ): tf.Scalar {
   const name = "dice options";
-  const o = options;
-  const classes = classesOption(o, name);
-  const includeBackground = boolOption(o, "includeBackground", name, true);
-  const batch = boolOption(o, "batch", name, false);
-  const squared = boolOption(o, "squared", name, false);
-  const smoothNr = numberOption(o, "smoothNr", name, 1e-5);
-  const smoothDr = numberOption(o, "smoothDr", name, 1e-5);
-  const weights = weightsOption(o, name);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const { classes, includeBackground, batch, squared, smoothNr, smoothDr, weights, reduction } =
+    parseDiceOptions(options, name);
   const K = selectClasses(classes, includeBackground, ci.c, name);
   if (weights) checkWeightsFor(weights, ci.c, name);
   const p = ci.p;
@@ -131,25 +120,17 @@ export function generalizedDiceFromCanonical(
   options: Record<string, unknown>,
 ): tf.Scalar {
   const name = "generalized-dice options";
-  const o = options;
-  const classes = classesOption(o, name);
-  const includeBackground = boolOption(o, "includeBackground", name, true);
-  const weightType = enumOption(
-    o,
-    "weightType",
-    name,
-    ["official", "square", "simple", "uniform"] as const,
-    "official",
-  );
-  const eps = numberOption(o, "eps", name, 1e-10);
-  if (weightType === "official" && eps === 0) {
-    throw new RangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
-  }
-  const batch = boolOption(o, "batch", name, false);
-  const official = weightType === "official";
-  const smoothNr = numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5);
-  const smoothDr = numberOption(o, "smoothDr", name, official ? eps : 1e-5);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const {
+    classes,
+    includeBackground,
+    weightType,
+    official,
+    eps,
+    batch,
+    smoothNr,
+    smoothDr,
+    reduction,
+  } = parseGeneralizedDiceOptions(options, name);
   const K = selectClasses(classes, includeBackground, ci.c, name);
   const kmask = classRow(ci.c, K);
   let I = voxelSum(tf.mul(ci.p, t), ci);
@@ -204,37 +185,11 @@ export function boundaryFromCanonical(
   options: Record<string, unknown>,
 ): tf.Scalar {
   const name = "boundary options";
-  const o = options;
-  const classes = classesOption(o, name);
-  const includeBackground = boolOption(o, "includeBackground", name, false);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const { classes, includeBackground, reduction } = parseBoundaryOptions(options, name);
   const K = selectClasses(classes, includeBackground, ci.c, name);
   const total = tf.sum(tf.mul(voxelSum(tf.mul(ci.p, phi), ci), classRow(ci.c, K)));
   return (reduction === "sum" ? total : tf.div(total, ci.n * K.length * ci.vol)) as tf.Scalar;
 }
-
-const DICE_KEYS = [
-  "classes",
-  "includeBackground",
-  "batch",
-  "squared",
-  "smoothNr",
-  "smoothDr",
-  "weights",
-  "reduction",
-];
-const GDL_KEYS = [
-  "classes",
-  "includeBackground",
-  "weightType",
-  "eps",
-  "batch",
-  "smoothNr",
-  "smoothDr",
-  "reduction",
-];
-const CE_KEYS = ["weights", "ignoreIndex", "reduction"];
-const BOUNDARY_KEYS = ["classes", "includeBackground", "reduction"];
 
 function run(
   input: unknown,
@@ -285,7 +240,7 @@ export function diceLossTf(
 ): tf.Scalar {
   return run(input, options, DICE_KEYS, "dice options", (ci, o) => {
     const t = canonicalTarget(target, ci, undefined);
-    return diceFromCanonical(ci, t, binaryDefault(ci, o));
+    return diceFromCanonical(ci, t, binaryDefaultClasses(o, ci.binary));
   });
 }
 
@@ -316,9 +271,9 @@ export function generalizedDiceLossTf(
   target: tf.Tensor,
   options: GeneralizedDiceOptions & TfjsInputOptions = {},
 ): tf.Scalar {
-  return run(input, options, GDL_KEYS, "generalized-dice options", (ci, o) => {
+  return run(input, options, GENERALIZED_DICE_KEYS, "generalized-dice options", (ci, o) => {
     const t = canonicalTarget(target, ci, undefined);
-    return generalizedDiceFromCanonical(ci, t, binaryDefault(ci, o));
+    return generalizedDiceFromCanonical(ci, t, binaryDefaultClasses(o, ci.binary));
   });
 }
 
@@ -349,7 +304,7 @@ export function crossEntropyLossTf(
   target: tf.Tensor,
   options: CrossEntropyOptions & TfjsInputOptions = {},
 ): tf.Scalar {
-  return run(input, options, CE_KEYS, "cross-entropy options", (ci, o) => {
+  return run(input, options, CROSS_ENTROPY_KEYS, "cross-entropy options", (ci, o) => {
     const ig = o.ignoreIndex;
     if (ig !== undefined && (typeof ig !== "number" || !Number.isInteger(ig))) {
       throw new TypeError(
