@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { createEdtWorkerPool, edt, edtParallel, edtTransform, signedDistance } from "../mod.ts";
+import { mulberry32 as rng } from "../tests/util.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -33,18 +34,6 @@ const runtime = "Deno" in globalThis
   : "Bun" in globalThis
   ? `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
   : `Node ${process.version}`;
-
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Paints a ball (value `v`) of radius `r` at `c` into a 2-D or 3-D mask. */
 function paintBall(m: Uint8Array, shape: number[], c: number[], r: number, v: number): number {

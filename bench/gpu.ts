@@ -31,6 +31,7 @@ import {
 import { BUFFER, checkBindingSize, uploadBuffer } from "../backends/webgpu/device.ts";
 import { encodeFlood, type JfaRefinement, jfaSteps } from "../transforms/jfa_gpu.ts";
 import { floodGeometry } from "../transforms/jfa_kernels.ts";
+import { mulberry32 as uniform } from "../tests/util.ts";
 
 const args = ((globalThis as { Deno?: { args: string[] } }).Deno?.args ??
   (globalThis as { process?: { argv: string[] } }).process?.argv.slice(2) ?? []) as string[];
@@ -50,18 +51,6 @@ const adapterName = adapter?.info
     .filter(Boolean).join(" ")
   : "unknown adapter";
 const hasTimestamps = device.features.has("timestamp-query");
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(n: number, seed: number): Float32Array {
   const u = uniform(seed);

@@ -5,18 +5,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createScorer, type NdArray, signedDistance } from "../mod.ts";
 import type { ScorerConfig } from "../mod.ts";
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from "./util.ts";
 
 interface Case {
   input: NdArray<Float64Array>;

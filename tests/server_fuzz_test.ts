@@ -8,21 +8,10 @@ import assert from "node:assert/strict";
 import { createApp, encodeNpy } from "../server/mod.ts";
 import { buildMultipart } from "../server/multipart.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
+import { mulberry32 as prng } from "./util.ts";
 
 const small = cases.small2d;
 const PER_KIND = 200;
-
-/** mulberry32: a small deterministic PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(20261126);
 const int = (n: number) => Math.floor(rand() * n);

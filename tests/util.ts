@@ -1,0 +1,18 @@
+// Small helpers shared by the tests and the benchmarks (not part of the published package).
+
+/**
+ * mulberry32: a small deterministic PRNG, so that failures and benchmark inputs reproduce.
+ *
+ * @param seed Any number (its low 32 bits are used).
+ * @returns A function giving uniform numbers in [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
