@@ -3,25 +3,11 @@
 // tests/fixtures/make_metrics_fixtures.py (numpy + scipy), never from segloss.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { createApp, encodeNpy } from "../server/mod.ts";
 import { buildMultipart } from "../server/multipart.ts";
+import { dec, type Encoded, fixtures } from "./metrics_fixtures.ts";
 
 type Json = Record<string, unknown>;
-type Encoded = number | "NaN" | "Infinity" | "-Infinity";
-interface Case {
-  name: string;
-  prediction: { shape: number[]; data: number[] };
-  target: { shape: number[]; data: number[] };
-  spacing: number[];
-  classes: number[];
-  tolerance: number[];
-  values: Record<string, Encoded[][]>;
-  averages: Record<string, { mean: Encoded; count: number }>;
-}
-const fixtures = JSON.parse(
-  readFileSync(new URL("./fixtures/metrics_fixtures.json", import.meta.url), "utf8"),
-) as { cases: Case[] };
 const byName = (s: string) => fixtures.cases.find((c) => c.name.includes(s))!;
 
 const app = createApp({ compute: "inline", maxElements: 1_000_000, maxBodyBytes: 4_000_000 });
@@ -42,10 +28,6 @@ function postParts(parts: Parameters<typeof buildMultipart>[0]) {
     headers: { "Content-Type": contentType },
     body: body as Uint8Array<ArrayBuffer>,
   });
-}
-
-function dec(v: Encoded): number {
-  return v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v;
 }
 
 function checkValues(actual: Encoded[][], expected: Encoded[][], what: string, rel = 2e-6) {

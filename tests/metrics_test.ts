@@ -5,7 +5,6 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   averageSurfaceDistance,
   computeMetrics,
@@ -23,38 +22,7 @@ import { percentileSorted } from "../metrics/surface.ts";
 import type { NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform } from "../core/types.ts";
 import { edt, edtTransform } from "../transforms/edt.ts";
-
-type Encoded = number | "NaN" | "Infinity" | "-Infinity";
-interface Averages {
-  perSample: Encoded[];
-  perClass: Encoded[];
-  mean: Encoded;
-  count: number;
-}
-interface Case {
-  name: string;
-  prediction: { shape: number[]; data: number[] };
-  target: { shape: number[]; data: number[] };
-  spacing: number[];
-  classes: number[];
-  tolerance: number[];
-  threshold?: number;
-  values: Record<string, Encoded[][]>;
-  averages: Record<string, Averages>;
-}
-interface Fixtures {
-  cases: Case[];
-  surface: { shape: number[]; mask: number[]; surface: number[] };
-  percentile: { data: number[]; q: number[]; expected: number[] };
-}
-
-const fixtures: Fixtures = JSON.parse(
-  readFileSync(new URL("./fixtures/metrics_fixtures.json", import.meta.url), "utf8"),
-);
-
-function dec(v: Encoded): number {
-  return v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v;
-}
+import { type Case, dec, fixtures } from "./metrics_fixtures.ts";
 
 function close(actual: number, expected: number, rel: number, what: string): void {
   if (Number.isNaN(expected)) {
