@@ -6,11 +6,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createApp, decodeNpy, encodeNpy } from "../server/mod.ts";
 import type { SeglossApp } from "../server/mod.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
+import { freePort } from "./util.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -53,17 +53,7 @@ function listen(app: SeglossApp): Promise<Listening> {
   });
 }
 
-/** A free loopback port (bound, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {

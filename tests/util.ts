@@ -1,4 +1,5 @@
 // Small helpers shared by the tests and the benchmarks (not part of the published package).
+import { createServer } from "node:net";
 
 /**
  * mulberry32: a small deterministic PRNG, so that failures and benchmark inputs reproduce.
@@ -15,4 +16,20 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A free loopback port (bound, then released).
+ *
+ * @returns The port number.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }

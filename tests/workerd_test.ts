@@ -10,11 +10,11 @@ import type { ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { decodeNpy, encodeNpy } from "../server/mod.ts";
 import { buildMultipart } from "../server/multipart.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
+import { freePort } from "./util.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -25,17 +25,6 @@ function run(cmd: string, args: string[]): Promise<string> {
     execFile(cmd, args, { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`));
       else resolve(stdout);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
     });
   });
 }
