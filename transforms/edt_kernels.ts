@@ -8,8 +8,8 @@
  * the rows. Every pass works in place on the float32 output, which holds squared physical
  * distances until the last pass takes the square root, and records which lines hold finite
  * values so that later passes skip or thin out the others. {@linkcode runPass} runs any range of
- * a pass's work units, which is how the Workers split them. {@linkcode localSigned2d} is the
- * direct search used for 2-D label noise.
+ * a pass's work units, which is how the Workers split them. {@linkcode localSigned} is the
+ * direct search used for label noise.
  *
  * Not part of the public API (not exported from `mod.ts`).
  *
@@ -1000,124 +1000,200 @@ export function signedPlan(
   ];
 }
 
-/** Offsets searched by {@linkcode localSigned2d}: |dy|, |dx| <= LOCAL_RADIUS. */
-const LOCAL_RADIUS = 8;
+/**
+ * Search radius of {@linkcode localSigned}, in voxels of the smallest spacing: 2-D and 3-D.
+ * Offsets farther than that (in physical units) are not searched; a voxel whose search runs out
+ * sends its sample to the separable passes.
+ */
+const LOCAL_RADIUS_2D = 8;
+const LOCAL_RADIUS_3D = 4;
+/** Class bit masks are int32: the search handles up to this many classes. */
+export const LOCAL_MAX_CLASSES = 30;
 
-/** Offsets sorted by distance for one spacing: dy, dx and the float32 distance. */
+/** Offsets sorted by physical distance for one spacing: per-axis steps and float32 distance. */
 interface Offsets {
-  dy: Int32Array;
-  dx: Int32Array;
+  /** `steps[t * dims + a]`: the step along axis a of offset t. */
+  steps: Int32Array;
   d: Float32Array;
+  /** Half-width of the box searched along each axis. */
+  reach: number[];
 }
 const offsetCache = new Map<string, Offsets>();
 
-function offsetsFor(sy: number, sx: number): Offsets {
-  const key = `${sy},${sx}`;
+/**
+ * Every offset within the physical radius `R·min(spacing)`, sorted by distance. Along axis a
+ * the box reaches `floor(R·min / s_a)` steps, so every voxel outside it is farther than the
+ * radius: an offset found within the radius is the nearest of its class (exact).
+ */
+function offsetsFor(spacing: readonly number[]): Offsets {
+  const key = spacing.join(",");
   let o = offsetCache.get(key);
   if (o !== undefined) return o;
-  const sy2 = sy * sy;
-  const sx2 = sx * sx;
-  const list: [number, number, number][] = [];
-  for (let dy = -LOCAL_RADIUS; dy <= LOCAL_RADIUS; dy++) {
-    for (let dx = -LOCAL_RADIUS; dx <= LOCAL_RADIUS; dx++) {
-      if (dy === 0 && dx === 0) continue;
-      // the same arithmetic as the separable passes: the row part rounded to float32 first
-      list.push([dy, dx, sy2 * dy * dy + Math.fround(sx2 * dx * dx)]);
+  const dims = spacing.length;
+  const rPhys = (dims === 2 ? LOCAL_RADIUS_2D : LOCAL_RADIUS_3D) * Math.min(...spacing);
+  const reach = spacing.map((s) => Math.floor(rPhys / s + 1e-9));
+  const s2 = spacing.map((s) => s * s);
+  const list: { k: number[]; d2: number }[] = [];
+  const k = new Array<number>(dims).fill(0);
+  const visit = (a: number) => {
+    if (a === dims) {
+      if (k.every((v) => v === 0)) return;
+      // the arithmetic of the separable passes: the innermost axis first, each partial sum
+      // rounded to float32 before the next axis is added (the last one in float64)
+      let d2 = Math.fround(s2[dims - 1]! * k[dims - 1]! * k[dims - 1]!);
+      for (let b = dims - 2; b >= 0; b--) {
+        d2 = s2[b]! * k[b]! * k[b]! + d2;
+        if (b > 0) d2 = Math.fround(d2);
+      }
+      if (d2 <= rPhys * rPhys * (1 + 1e-12)) list.push({ k: k.slice(), d2 });
+      return;
     }
-  }
-  list.sort((a, b) => a[2] - b[2]);
-  o = {
-    dy: Int32Array.from(list, (e) => e[0]),
-    dx: Int32Array.from(list, (e) => e[1]),
-    d: Float32Array.from(list, (e) => Math.sqrt(e[2])),
+    for (let v = -reach[a]!; v <= reach[a]!; v++) {
+      k[a] = v;
+      visit(a + 1);
+    }
   };
+  visit(0);
+  list.sort((a, b) => a.d2 - b.d2);
+  const steps = new Int32Array(list.length * dims);
+  list.forEach((e, t) => steps.set(e.k, t * dims));
+  o = { steps, d: Float32Array.from(list, (e) => Math.sqrt(e.d2)), reach };
   if (offsetCache.size > 64) offsetCache.clear();
   offsetCache.set(key, o);
   return o;
 }
 
 /**
- * Whether sample `s` of a 2-D label job looks like label noise (at least a quarter of the
- * horizontal neighbours differ), where {@linkcode localSigned2d} beats the separable passes.
+ * Whether sample `s` of a label job looks like label noise (at least a quarter of the
+ * neighbours along the innermost axis differ), where {@linkcode localSigned} beats the
+ * separable passes. `W`: the innermost extent.
  */
-export function looksNoisy2d(job: LabelJob, s: number, H: number, W: number): boolean {
+export function looksNoisy(job: LabelJob, s: number, W: number): boolean {
   const { labels, vol } = job;
   let changes = 0;
   const base = s * vol;
-  for (let y = 0; y < H; y++) {
-    const row = base + y * W;
+  for (let row = base; row < base + vol; row += W) {
     for (let x = 1; x < W; x++) if (labels[row + x] !== labels[row + x - 1]) changes++;
   }
-  return changes * 4 >= H * (W - 1);
+  return changes * 4 >= (vol / W) * (W - 1);
+}
+
+/** Scratch of {@linkcode localSigned} for one spatial shape and spacing. */
+export interface LocalSearch {
+  spatial: number[];
+  /** Padded extents and the padded label copy (pad value: numClasses, a sentinel class). */
+  padded: number[];
+  pad: Uint8Array;
+  /** Linear offsets into `pad`, sorted by distance, and their float32 distances. */
+  lin: Int32Array;
+  d: Float32Array;
+  found: Float64Array;
+}
+
+/** The scratch of {@linkcode localSigned} (2-D or 3-D spatial shape, up to 30 classes). */
+export function localSearch(
+  spatial: readonly number[],
+  spacing: readonly number[],
+  numClasses: number,
+): LocalSearch {
+  const dims = spatial.length;
+  const { steps, d, reach } = offsetsFor(spacing);
+  const padded = spatial.map((n, a) => n + 2 * reach[a]!);
+  const m = d.length;
+  const lin = new Int32Array(m);
+  for (let t = 0; t < m; t++) {
+    let v = 0;
+    for (let a = 0; a < dims; a++) v = v * padded[a]! + steps[t * dims + a]!;
+    lin[t] = v;
+  }
+  return {
+    spatial: spatial.slice(),
+    padded,
+    pad: new Uint8Array(padded.reduce((a, b) => a * b, 1)),
+    lin,
+    d,
+    found: new Float64Array(numClasses + 1),
+  };
 }
 
 /**
- * Signed distance maps of sample `s` of a 2-D label job by a direct search: for every voxel,
- * the offsets within `LOCAL_RADIUS` in increasing distance until every other present class is
- * found. Exact, with the rounding of the rows-first separable passes. Returns false,
- * leaving the sample to the separable passes, as soon as a voxel's search runs out of offsets.
+ * Signed distance maps of sample `s` of a 2-D or 3-D label job by a direct search: one scan
+ * per voxel over the offsets sorted by distance (a padded label copy, so no bounds checks),
+ * marking every class at its first sight, until every present class has been seen. That gives
+ * the distance to each other class (the first sight is the nearest) and, inside the voxel's own
+ * class, the distance to the nearest voxel of another class (the nearest of those). Exact, with
+ * the rounding of the separable passes. Returns false, leaving the sample to the separable
+ * passes, as soon as a voxel's search runs out of offsets (some class farther than the radius).
  */
-export function localSigned2d(
+export function localSigned(
   job: LabelJob,
   s: number,
-  H: number,
-  W: number,
-  sy: number,
-  sx: number,
+  search: LocalSearch,
   shift: number,
 ): boolean {
   const { labels, present, out, numClasses: C, vol } = job;
-  const { dy, dx, d } = offsetsFor(sy, sx);
-  const m = dy.length;
-  const lin = new Int32Array(m);
-  for (let t = 0; t < m; t++) lin[t] = dy[t]! * W + dx[t]!;
+  const { spatial, padded, pad, lin, d, found } = search;
   const pbase = s * C;
   let count = 0;
-  for (let c = 0; c < C; c++) count += present[pbase + c]!;
+  let base = 1 << C; // the sentinel (padding) and the absent classes count as seen
+  for (let c = 0; c < C; c++) {
+    if (present[pbase + c] !== 0) count++;
+    else base |= 1 << c;
+  }
   if (count < 2) return true; // all-zero maps
-  // found[c]: distance to the nearest voxel of class c, -1 while not found (0: not searched)
-  const found = new Float64Array(C);
+  const full = (2 << C) - 1;
+  const m = lin.length;
+  // padded copy of the sample
+  pad.fill(C);
   const lbase = s * vol;
+  const dims = spatial.length;
+  const W = spatial[dims - 1]!;
+  const H = spatial[dims - 2]!;
+  const D = dims === 3 ? spatial[0]! : 1;
+  const Wp = padded[dims - 1]!;
+  const Hp = padded[dims - 2]!;
+  const rx = (Wp - W) >> 1;
+  const ry = (Hp - H) >> 1;
+  const rz = dims === 3 ? (padded[0]! - D) >> 1 : 0;
+  for (let z = 0; z < D; z++) {
+    for (let y = 0; y < H; y++) {
+      const src = lbase + (z * H + y) * W;
+      const dst = ((z + rz) * Hp + y + ry) * Wp + rx;
+      for (let x = 0; x < W; x++) pad[dst + x] = labels[src + x]!;
+    }
+  }
   const obase = pbase * vol;
-  const R = LOCAL_RADIUS;
-  for (let y = 0; y < H; y++) {
-    const inY = y >= R && y < H - R;
-    for (let x = 0; x < W; x++) {
-      const v = y * W + x;
-      const l = labels[lbase + v]!;
-      for (let c = 0; c < C; c++) found[c] = present[pbase + c] === 0 || c === l ? 0 : -1;
-      let need = count - 1;
-      let first = -1;
-      if (inY && x >= R && x < W - R) {
-        // interior: every offset is in bounds
-        const at = lbase + v;
-        for (let t = 0; t < m; t++) {
-          const c = labels[at + lin[t]!]!;
-          if (found[c]! < 0) {
-            const dist = d[t]!;
-            found[c] = dist;
-            if (first < 0) first = dist;
-            if (--need === 0) break;
-          }
+  // found[c]: the distance to class c at the current voxel. Every present class other than the
+  // voxel's own is written by each scan (else the sample falls back), so nothing needs a reset;
+  // absent classes keep 0 (their planes stay zero); found[C] takes the padding's writes
+  found.fill(0);
+  let v = 0;
+  for (let z = 0; z < D; z++) {
+    for (let y = 0; y < H; y++) {
+      let p = ((z + rz) * Hp + y + ry) * Wp + rx;
+      for (let x = 0; x < W; x++, p++, v++) {
+        const l = pad[p]!;
+        // inside class l: the distance to the nearest voxel of another class (the first
+        // offset whose label is neither l nor the padding)
+        let t = 0;
+        for (; t < m; t++) {
+          const c = pad[p + lin[t]!]!;
+          if (c !== l && c !== C) break;
         }
-      } else {
-        for (let t = 0; t < m; t++) {
-          const yy = y + dy[t]!;
-          const xx = x + dx[t]!;
-          if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
-          const c = labels[lbase + yy * W + xx]!;
-          if (found[c]! < 0) {
-            const dist = d[t]!;
-            found[c] = dist;
-            if (first < 0) first = dist;
-            if (--need === 0) break;
-          }
+        if (t === m) return false;
+        const inner = shift - d[t]!;
+        // how far the scan must go: until every present class has been seen
+        const t0 = t;
+        let mask = base | (1 << l);
+        for (; t < m; t++) {
+          mask |= 1 << pad[p + lin[t]!]!;
+          if (mask === full) break;
         }
-      }
-      if (need > 0) return false;
-      for (let c = 0; c < C; c++) {
-        if (present[pbase + c] === 0) continue;
-        out[obase + c * vol + v] = c === l ? shift - first : found[c]!;
+        if (t === m) return false;
+        // then backwards, without branches: the last write of a class is its nearest sight
+        for (; t >= t0; t--) found[pad[p + lin[t]!]!] = d[t]!;
+        found[l] = inner;
+        for (let c = 0; c < C; c++) out[obase + c * vol + v] = found[c]!;
       }
     }
   }

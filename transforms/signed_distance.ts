@@ -11,8 +11,10 @@ import { edtTransform, type EdtTransformOptions } from "./edt.ts";
 import {
   builtinInfo,
   flagsLength,
-  localSigned2d,
-  looksNoisy2d,
+  LOCAL_MAX_CLASSES,
+  localSearch,
+  localSigned,
+  looksNoisy,
   signedInto,
   signedPlan,
 } from "./edt_kernels.ts";
@@ -199,13 +201,15 @@ async function fromLabels(
     pool ? new SharedArrayBuffer(total * 4) : new ArrayBuffer(total * 4),
   );
   const job = { labels, present, out, numClasses, vol };
-  if (spatial.length === 2) {
+  if (spatial.length >= 2 && numClasses <= LOCAL_MAX_CLASSES) {
     // label noise (small distances everywhere): a direct search per voxel; samples done here
     // are dropped from the separable passes by clearing their presence flags
-    const [H, W] = spatial as [number, number];
+    const W = spatial[spatial.length - 1]!;
+    let search: ReturnType<typeof localSearch> | undefined;
     for (let s = 0; s < n; s++) {
-      if (!looksNoisy2d(job, s, H, W)) continue;
-      if (localSigned2d(job, s, H, W, spacing[0]!, spacing[1]!, shift)) {
+      if (!looksNoisy(job, s, W)) continue;
+      search ??= localSearch(spatial, spacing, numClasses);
+      if (localSigned(job, s, search, shift)) {
         present.fill(0, s * numClasses, (s + 1) * numClasses);
       }
     }
