@@ -234,6 +234,33 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
       const check = () => {
         if (disposed) throw new Error("This prepared batch was disposed");
       };
+      /**
+       * One pass of `pipeline` over the batch: params, input, target and maps (when present)
+       * at bindings 0 to 3, then `extra` from binding 4 on; submitted, not awaited.
+       */
+      const dispatch = (
+        pipeline: GPUComputePipeline,
+        phiBuf: GPUBuffer | undefined,
+        extra: readonly GPUBuffer[],
+        x: number,
+        y: number,
+      ): void => {
+        const entries: GPUBindGroupEntry[] = [
+          { binding: 0, resource: { buffer: statsParams } },
+          { binding: 1, resource: { buffer: input } },
+          ...(targetBuf ? [{ binding: 2, resource: { buffer: targetBuf } }] : []),
+          ...(phiBuf ? [{ binding: 3, resource: { buffer: phiBuf } }] : []),
+          ...extra.map((buffer, i) => ({ binding: 4 + i, resource: { buffer } })),
+        ];
+        const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+        const enc = device.createCommandEncoder();
+        const pass = enc.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bg);
+        pass.dispatchWorkgroups(x, y);
+        pass.end();
+        device.queue.submit([enc.finish()]);
+      };
 
       const prepared: PreparedBatch = {
         async statistics(terms: ReadonlySet<StatTerm>): Promise<Statistics> {
@@ -264,21 +291,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
             usage: BUFFER.STORAGE | BUFFER.COPY_SRC,
           });
           try {
-            const entries: GPUBindGroupEntry[] = [
-              { binding: 0, resource: { buffer: statsParams } },
-              { binding: 1, resource: { buffer: input } },
-              ...(targetBuf ? [{ binding: 2, resource: { buffer: targetBuf } }] : []),
-              ...(phiBuf ? [{ binding: 3, resource: { buffer: phiBuf } }] : []),
-              { binding: 4, resource: { buffer: partials } },
-            ];
-            const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-            const enc = device.createCommandEncoder();
-            const pass = enc.beginComputePass();
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, bg);
-            pass.dispatchWorkgroups(G, n * Math.ceil(C / STATS_CB));
-            pass.end();
-            device.queue.submit([enc.finish()]);
+            dispatch(pipeline, phiBuf, [partials], G, n * Math.ceil(C / STATS_CB));
             const part = new Float32Array(await readBuffer(device, partials, partialBytes));
             const acc = new Float64Array(n * C * T);
             for (let k = 0; k < n; k++) {
@@ -329,26 +342,11 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
           const cfBuf = uploadBuffer(device, cf);
           const out = device.createBuffer({ size: bytes, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
           try {
-            const entries: GPUBindGroupEntry[] = [
-              { binding: 0, resource: { buffer: statsParams } },
-              { binding: 1, resource: { buffer: input } },
-              ...(targetBuf ? [{ binding: 2, resource: { buffer: targetBuf } }] : []),
-              ...(phiBuf ? [{ binding: 3, resource: { buffer: phiBuf } }] : []),
-              { binding: 4, resource: { buffer: cfBuf } },
-              { binding: 5, resource: { buffer: out } },
-            ];
-            const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-            const enc = device.createCommandEncoder();
-            const pass = enc.beginComputePass();
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, bg);
             const [gx, gy] = dispatchSize(
               Math.ceil((n * V) / GRAD_WG),
               device.limits.maxComputeWorkgroupsPerDimension,
             );
-            pass.dispatchWorkgroups(gx, gy);
-            pass.end();
-            device.queue.submit([enc.finish()]);
+            dispatch(pipeline, phiBuf, [cfBuf, out], gx, gy);
             const res = new Float32Array(await readBuffer(device, out, bytes));
             return batch.input.data instanceof Float64Array ? Float64Array.from(res) : res;
           } finally {
