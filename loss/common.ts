@@ -269,21 +269,17 @@ export function parseGeneralizedDiceOptions(
   if (weightType === "official" && eps === 0) {
     throw new RangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
   }
-  const batch = boolOption(o, "batch", name, false);
   const official = weightType === "official";
-  const smoothNr = numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5);
-  const smoothDr = numberOption(o, "smoothDr", name, official ? eps : 1e-5);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
   return {
     classes,
     includeBackground,
     weightType,
     official,
     eps,
-    batch,
-    smoothNr,
-    smoothDr,
-    reduction,
+    batch: boolOption(o, "batch", name, false),
+    smoothNr: numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5),
+    smoothDr: numberOption(o, "smoothDr", name, official ? eps : 1e-5),
+    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
   };
 }
 

@@ -64,17 +64,9 @@ function createGeneralizedDice(
 ): RegionLoss {
   const name = "generalized-dice options";
   const o = checkOptions(options, GENERALIZED_DICE_KEYS, name);
-  const {
-    classes,
-    includeBackground,
-    weightType,
-    official,
-    eps,
-    batch,
-    smoothNr,
-    smoothDr,
-    reduction,
-  } = parseGeneralizedDiceOptions(o, name);
+  const opt = parseGeneralizedDiceOptions(o, name);
+  const { classes, includeBackground, batch, reduction } = opt;
+  const { weightType, official, eps, smoothNr, smoothDr } = opt;
 
   function weightsOf(tsum: Float64Array): Float64Array {
     const w = new Float64Array(tsum.length);

@@ -120,17 +120,9 @@ export function generalizedDiceFromCanonical(
   options: Record<string, unknown>,
 ): tf.Scalar {
   const name = "generalized-dice options";
-  const {
-    classes,
-    includeBackground,
-    weightType,
-    official,
-    eps,
-    batch,
-    smoothNr,
-    smoothDr,
-    reduction,
-  } = parseGeneralizedDiceOptions(options, name);
+  const opt = parseGeneralizedDiceOptions(options, name);
+  const { classes, includeBackground, batch, reduction } = opt;
+  const { weightType, official, eps, smoothNr, smoothDr } = opt;
   const K = selectClasses(classes, includeBackground, ci.c, name);
   const kmask = classRow(ci.c, K);
   let I = voxelSum(tf.mul(ci.p, t), ci);
