@@ -116,14 +116,29 @@ export async function signedDistance(
       pool ? new SharedArrayBuffer(labels.length * 4) : new ArrayBuffer(labels.length * 4),
     )
     : undefined;
-  for (let i = 0; i < labels.length; i++) {
-    const l = Number(labels[i]);
-    if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
-      throw new RangeError(
-        `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
-      );
+  if (lab !== undefined && isIntegerArray(labels)) {
+    // integer typed array: copy, then one range check (out-of-range int32 values of a
+    // Uint32Array wrap to negative and are caught as well)
+    lab.set(labels);
+    for (let i = 0; i < lab.length; i++) {
+      if (lab[i]! >>> 0 >= numClasses) {
+        throw new RangeError(
+          `Expected target labels in [0, ${numClasses}) but found ${
+            Number(labels[i])
+          } at flat index ${i}`,
+        );
+      }
     }
-    if (lab) lab[i] = l;
+  } else {
+    for (let i = 0; i < labels.length; i++) {
+      const l = Number(labels[i]);
+      if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
+        throw new RangeError(
+          `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
+        );
+      }
+      if (lab) lab[i] = l;
+    }
   }
   const shift = convention === "kervadec"
     ? 1
@@ -166,6 +181,12 @@ export async function signedDistance(
     }
   }
   return { data: out, shape: outShape };
+}
+
+/** Whether `a` is a typed array of integers that fit a float64 exactly (not bigint, not float). */
+function isIntegerArray(a: ArrayLike<unknown>): a is ArrayLike<number> {
+  return a instanceof Uint8Array || a instanceof Int8Array || a instanceof Uint8ClampedArray ||
+    a instanceof Uint16Array || a instanceof Int16Array || a instanceof Int32Array;
 }
 
 /**
@@ -214,6 +235,7 @@ async function fromLabels(
       }
     }
   }
+  if (!present.includes(1)) return pool ? new Float32Array(out) : out; // all done above
   if (pool === undefined) {
     signedInto(job, spatial, spacing, shift);
     return out;
