@@ -693,6 +693,13 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
         close((await value.data())[0]!, ref.total, 1e-5, "value on webgpu");
         closeArrays(await grad.data(), ref.gradient!.data, 1e-4, "gradient on webgpu");
         scorer.dispose();
+        // the same float32 logits request for the three scorers below (fresh arrays each time)
+        const logitsRequest = () => ({
+          input: { data: Float32Array.from(c.logits), shape },
+          target: labels,
+          spacing: c.spacing as number[],
+          gradient: true,
+        });
         // the tfjs backend of createScorer on the webgpu tfjs backend
         const s2 = await createScorer({
           input: "logits",
@@ -700,22 +707,12 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
           backendOptions: { tfBackend: w.name },
           losses: [{ name: "generalized-dice" }, { name: "boundary" }],
         }, { registry: tfjsRegistry });
-        const r2 = await s2.evaluate({
-          input: { data: Float32Array.from(c.logits), shape },
-          target: labels,
-          spacing: c.spacing as number[],
-          gradient: true,
-        });
+        const r2 = await s2.evaluate(logitsRequest());
         const s3 = await createScorer({
           input: "logits",
           losses: [{ name: "generalized-dice" }, { name: "boundary" }],
         });
-        const r3 = await s3.evaluate({
-          input: { data: Float32Array.from(c.logits), shape },
-          target: labels,
-          spacing: c.spacing as number[],
-          gradient: true,
-        });
+        const r3 = await s3.evaluate(logitsRequest());
         close(r2.total, r3.total, 1e-5, "scorer total on webgpu");
         closeArrays(r2.gradient!.data, r3.gradient!.data, 1e-4, "scorer gradient on webgpu");
         s2.dispose();
@@ -739,12 +736,7 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
             }),
           }]),
         });
-        const r4 = await s4.evaluate({
-          input: { data: Float32Array.from(c.logits), shape },
-          target: labels,
-          spacing: c.spacing as number[],
-          gradient: true,
-        });
+        const r4 = await s4.evaluate(logitsRequest());
         close(r4.total, r3.total, 1e-5, "tfjs + jfa total");
         closeArrays(r4.gradient!.data, r3.gradient!.data, 1e-4, "tfjs + jfa gradient");
         s4.dispose();
