@@ -28,6 +28,11 @@ const NPY_FILE: Json = {
     "float16/32/64",
 };
 
+/** A multipart text part that holds JSON (a fresh object each time). */
+function jsonPart(): Json {
+  return { type: "string", contentMediaType: "application/json" };
+}
+
 function errorResponse(description: string): Json {
   return { description, content: { "application/json": { schema: ref("Error") } } };
 }
@@ -130,13 +135,13 @@ export function openApiDocument(): Record<string, unknown> {
         "JSON text parts",
       required: ["config", "input", "target"],
       properties: {
-        config: { type: "string", contentMediaType: "application/json" },
+        config: jsonPart(),
         input: NPY_FILE,
         target: NPY_FILE,
         distance: NPY_FILE,
-        spacing: { type: "string", contentMediaType: "application/json" },
-        epoch: { type: "string", contentMediaType: "application/json" },
-        gradient: { type: "string", contentMediaType: "application/json" },
+        spacing: jsonPart(),
+        epoch: jsonPart(),
+        gradient: jsonPart(),
       },
     },
     LossSummary: {
@@ -177,11 +182,11 @@ export function openApiDocument(): Record<string, unknown> {
       properties: {
         labels: NPY_FILE,
         mask: NPY_FILE,
-        numClasses: { type: "string", contentMediaType: "application/json" },
-        spacing: { type: "string", contentMediaType: "application/json" },
-        convention: { type: "string", contentMediaType: "application/json" },
-        spatialDims: { type: "string", contentMediaType: "application/json" },
-        transform: { type: "string", contentMediaType: "application/json" },
+        numClasses: jsonPart(),
+        spacing: jsonPart(),
+        convention: jsonPart(),
+        spatialDims: jsonPart(),
+        transform: jsonPart(),
       },
     },
     PluginInfo: {
