@@ -110,12 +110,8 @@ export async function signedDistance(
   const info = options.transform === undefined ? undefined : builtinInfo(options.transform);
   const fast = options.transform === undefined || info !== undefined;
   const pool = info?.poolFor(n * numClasses * vol) as WorkerPool | undefined;
-  // validated Int32 copy of the labels (shared with the Workers when they run)
-  const lab = fast
-    ? new Int32Array(
-      pool ? new SharedArrayBuffer(labels.length * 4) : new ArrayBuffer(labels.length * 4),
-    )
-    : undefined;
+  // validated Int32 copy of the labels
+  const lab = fast ? new Int32Array(labels.length) : undefined;
   if (lab !== undefined && isIntegerArray(labels)) {
     // integer typed array: copy, then one range check (out-of-range int32 values of a
     // Uint32Array wrap to negative and are caught as well)
@@ -208,9 +204,7 @@ async function fromLabels(
 ): Promise<Float32Array> {
   const vol = sizeOf(spatial);
   const total = n * numClasses * vol;
-  const present = new Uint8Array(
-    pool ? new SharedArrayBuffer(n * numClasses) : new ArrayBuffer(n * numClasses),
-  );
+  const present = new Uint8Array(n * numClasses);
   for (let s = 0; s < n; s++) {
     const p = present.subarray(s * numClasses, (s + 1) * numClasses);
     for (let v = s * vol; v < (s + 1) * vol; v++) p[labels[v]!] = 1;
@@ -218,9 +212,7 @@ async function fromLabels(
     for (let c = 0; c < numClasses; c++) count += p[c]!;
     if (count < 2) p.fill(0);
   }
-  const out = new Float32Array(
-    pool ? new SharedArrayBuffer(total * 4) : new ArrayBuffer(total * 4),
-  );
+  const out = new Float32Array(total);
   const job = { labels, present, out, numClasses, vol };
   if (spatial.length >= 2 && numClasses <= LOCAL_MAX_CLASSES) {
     // label noise (small distances everywhere): a direct search per voxel; samples done here
@@ -235,18 +227,32 @@ async function fromLabels(
       }
     }
   }
-  if (!present.includes(1)) return pool ? new Float32Array(out) : out; // all done above
+  if (!present.includes(1)) return out; // the search did every sample
   if (pool === undefined) {
     signedInto(job, spatial, spacing, shift);
     return out;
   }
+  // the Workers need shared copies (only the samples left by the search are computed there;
+  // the others keep what the search wrote)
+  const shared = <T extends Int32Array | Uint8Array | Float32Array>(a: T): T => {
+    const b = new (a.constructor as new (buffer: SharedArrayBuffer) => T)(
+      new SharedArrayBuffer(a.byteLength),
+    );
+    b.set(a as never);
+    return b;
+  };
+  const sOut = shared(out);
   await pool.run(
-    { job: { labels, present, out, numClasses, vol }, out },
+    {
+      job: { labels: shared(labels), present: shared(present), out: sOut, numClasses, vol },
+      out: sOut,
+    },
     Math.max(...spatial),
     flagsLength(total, spatial),
     signedPlan(total, vol, numClasses, spatial, spacing, shift),
   );
-  return new Float32Array(out);
+  out.set(sOut);
+  return out;
 }
 
 /**
