@@ -13,7 +13,7 @@
  *
  * Prints one table and one JSON line (`JSON {...}`). Median of repeated runs after warm-up.
  *
- * On a GPU machine (see docs/readme/webgpu.md):
+ * On a GPU machine (see the README, section "WebGPU", Benchmark):
  *   deno bundle bench/gpu.ts -o .device/gpu.js && ../shared/device/prepare.sh .device/gpu.js
  *   then there: . .device/setup.sh && deno run -A .device/gpu.js
  * Here (llvmpipe, software): XDG_RUNTIME_DIR=/tmp/xdg deno run -A bench/gpu.ts --small
