@@ -7,6 +7,7 @@
 import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
+import { checkSignedArgs } from "./signed_args.ts";
 import {
   BUFFER,
   checkBindingSize,
@@ -207,34 +208,7 @@ async function jfaSignedBuffer(
   target: NdArray,
   options: JfaSignedOptions,
 ): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }> {
-  checkNdArray(target, "target");
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
-  }
-  const { numClasses } = options;
-  if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new RangeError(
-      `Expected options.numClasses to be an integer >= 1 but found ${numClasses}`,
-    );
-  }
-  if (target.shape.length < 2 || target.shape.length > 4) {
-    throw new TypeError(
-      `Expected target to have shape (N, ...spatial) with 1 to 3 spatial axes but found [${
-        target.shape.join(", ")
-      }]`,
-    );
-  }
-  const n = target.shape[0]!;
-  const spatial = target.shape.slice(1);
-  const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
-  const convention = options.convention ?? "kervadec";
-  if (!["kervadec", "signed", "inner-zero"].includes(convention)) {
-    throw new RangeError(
-      `Expected options.convention to be "kervadec", "signed" or "inner-zero" but found ${
-        JSON.stringify(convention)
-      }`,
-    );
-  }
+  const { n, numClasses, spatial, spacing, convention } = checkSignedArgs(target, options, 3);
   floodGeometry(spatial, cfg.seeds);
   const src = target.data;
   const labels = new Int32Array(src.length);

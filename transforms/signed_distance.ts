@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
+import { type NdArray, sizeOf } from "../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
+import { checkSignedArgs } from "./signed_args.ts";
 import { edtTransform, type EdtTransformOptions } from "./edt.ts";
 import {
   builtinInfo,
@@ -68,31 +69,7 @@ export async function signedDistance(
   target: NdArray,
   options: SignedDistanceOptions,
 ): Promise<NdArray<Float32Array>> {
-  checkNdArray(target, "target");
-  const { numClasses } = options;
-  if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new RangeError(
-      `Expected options.numClasses to be an integer >= 1 but found ${numClasses}`,
-    );
-  }
-  if (target.shape.length < 2) {
-    throw new TypeError(
-      `Expected target to have shape (N, ...spatial) with 1 to 3 spatial axes but found [${
-        target.shape.join(", ")
-      }]`,
-    );
-  }
-  const spatial = target.shape.slice(1);
-  const n = target.shape[0]!;
-  const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
-  const convention = options.convention ?? "kervadec";
-  if (!["kervadec", "signed", "inner-zero"].includes(convention)) {
-    throw new RangeError(
-      `Expected options.convention to be "kervadec", "signed" or "inner-zero" but found ${
-        JSON.stringify(convention)
-      }`,
-    );
-  }
+  const { n, numClasses, spatial, spacing, convention } = checkSignedArgs(target, options);
   const transform = options.transform ?? edtTransform();
   if (
     typeof transform !== "object" || transform === null ||
