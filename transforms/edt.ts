@@ -6,7 +6,7 @@
  */
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
-import { edtInto, flagsLength, markBuiltin, planPasses } from "./edt_kernels.ts";
+import { edtInto, flagsLength, markBuiltin, numberMask, planPasses } from "./edt_kernels.ts";
 import { poolSupported, sharedMask, WorkerPool } from "./edt_pool.ts";
 
 /**
@@ -33,7 +33,7 @@ import { poolSupported, sharedMask, WorkerPool } from "./edt_pool.ts";
 export function edt(mask: NdArray, options: EdtOptions = {}): NdArray<Float32Array> {
   const [spatial, spacing] = checkEdtArgs(mask, options);
   const out = new Float32Array(mask.data.length);
-  edtInto(mask.data, out, spatial, spacing);
+  edtInto(numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out, spatial, spacing);
   return { data: out, shape: [...mask.shape] };
 }
 
@@ -185,7 +185,7 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
       const total = mask.data.length;
       const out = new Float32Array(new SharedArrayBuffer(total * 4));
       await pool.run(
-        { mask: sharedMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out },
+        { mask: sharedMask(numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>)), out },
         Math.max(...spatial),
         flagsLength(total, spatial),
         planPasses(total, spatial, spacing, false),

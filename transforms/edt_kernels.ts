@@ -29,8 +29,18 @@ const BLOCK_ELEMENTS = 16384;
 
 /** A typed array of numbers (every accepted mask type except the bigint ones). */
 export type NumberMask = ArrayLike<number>;
-/** A bigint typed array mask. */
-export type BigMask = ArrayLike<bigint>;
+/**
+ * The mask as numbers: bigint typed arrays (int64/uint64 masks) become a Uint8Array of 0/1 (one
+ * byte per element), so one set of kernels serves every mask type; other masks are returned as
+ * they are.
+ */
+export function numberMask(data: ArrayLike<number> | ArrayLike<bigint>): NumberMask {
+  if (typeof data[0] !== "bigint") return data as NumberMask;
+  const big = data as ArrayLike<bigint>;
+  const out = new Uint8Array(big.length);
+  for (let i = 0; i < big.length; i++) out[i] = big[i] === 0n ? 0 : 1;
+  return out;
+}
 
 /**
  * Pass along the innermost axis for rows `[r0, r1)` of length `n`: the distance (in voxels) to
@@ -185,34 +195,6 @@ export function combinePass(job: LabelJob, shift: number, u0: number, u1: number
   }
 }
 
-/** {@linkcode rowPass} for bigint masks. */
-export function rowPassBig(
-  mask: BigMask,
-  out: Float32Array,
-  n: number,
-  s: number,
-  r0: number,
-  r1: number,
-  final: boolean,
-  flags: Uint8Array,
-): void {
-  for (let r = r0; r < r1; r++) {
-    const base = r * n;
-    let lastZero = -1;
-    for (let i = 0; i < n; i++) {
-      if (mask[base + i] === 0n) {
-        lastZero = i;
-        out[base + i] = 0;
-      } else {
-        out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
-      }
-    }
-    flags[r] = lastZero < 0 ? 0 : 1;
-    if (lastZero < 0) continue;
-    finishRow(out, base, n, s, final);
-  }
-}
-
 /** Backward sweep of a row holding forward distances (0 at zeros), then scale/square. */
 function finishRow(out: Float32Array, base: number, n: number, s: number, final: boolean): void {
   let nextZero = Infinity;
@@ -272,38 +254,6 @@ export function axis0Pass(
       const row = base + z * rest;
       for (let x = 0; x < w; x++) {
         out[row + x] = mask[row + x] === 0 ? 0 : out[row - rest + x]! + 1;
-      }
-    }
-    finishColumns(out, base, n0, rest, w, s2, next);
-    const fbase = b * rest + c0;
-    for (let x = 0; x < w; x++) flags[fbase + x] = next[x] === Infinity ? 0 : 1;
-  }
-}
-
-/** {@linkcode axis0Pass} for bigint masks. */
-export function axis0PassBig(
-  mask: BigMask,
-  out: Float32Array,
-  n0: number,
-  rest: number,
-  s: number,
-  u0: number,
-  u1: number,
-  flags: Uint8Array,
-  next: Float64Array,
-): void {
-  const chunks = Math.ceil(rest / AXIS0_CHUNK);
-  const s2 = s * s;
-  for (let u = u0; u < u1; u++) {
-    const b = Math.floor(u / chunks);
-    const c0 = (u - b * chunks) * AXIS0_CHUNK;
-    const w = Math.min(AXIS0_CHUNK, rest - c0);
-    const base = b * n0 * rest + c0;
-    for (let x = 0; x < w; x++) out[base + x] = mask[base + x] === 0n ? 0 : Infinity;
-    for (let z = 1; z < n0; z++) {
-      const row = base + z * rest;
-      for (let x = 0; x < w; x++) {
-        out[row + x] = mask[row + x] === 0n ? 0 : out[row - rest + x]! + 1;
       }
     }
     finishColumns(out, base, n0, rest, w, s2, next);
@@ -859,7 +809,7 @@ export function flagsLength(total: number, spatial: readonly number[]): number {
 
 /** What a pass works on. */
 export interface PassContext {
-  mask?: NumberMask | BigMask;
+  mask?: NumberMask;
   job?: LabelJob;
   out: Float32Array;
   /** Pass i writes `flags[i % 2]` and reads `flags[(i + 1) % 2]`. */
@@ -874,39 +824,23 @@ export function runPass(p: PassPlan, i: number, ctx: PassContext, u0: number, u1
   const { out, scratch } = ctx;
   switch (p.kind) {
     case "row":
-      if (typeof ctx.mask![0] === "bigint") {
-        rowPassBig(ctx.mask as BigMask, out, p.n, p.spacing, u0, u1, p.final, fout);
-      } else rowPass(ctx.mask as NumberMask, out, p.n, p.spacing, u0, u1, p.final, fout);
+      rowPass(ctx.mask!, out, p.n, p.spacing, u0, u1, p.final, fout);
       break;
     case "classRow":
       classRowPass(ctx.job!, p.n, p.spacing, u0, u1, p.final, fout);
       break;
     case "axis0":
-      if (typeof ctx.mask![0] === "bigint") {
-        axis0PassBig(
-          ctx.mask as BigMask,
-          out,
-          p.n,
-          p.stride,
-          p.spacing,
-          u0,
-          u1,
-          fout,
-          scratch.next,
-        );
-      } else {
-        axis0Pass(
-          ctx.mask as NumberMask,
-          out,
-          p.n,
-          p.stride,
-          p.spacing,
-          u0,
-          u1,
-          fout,
-          scratch.next,
-        );
-      }
+      axis0Pass(
+        ctx.mask!,
+        out,
+        p.n,
+        p.stride,
+        p.spacing,
+        u0,
+        u1,
+        fout,
+        scratch.next,
+      );
       break;
     case "classAxis0":
       classAxis0Pass(ctx.job!, p.n, p.stride, p.spacing, u0, u1, fout, scratch.next);
@@ -940,7 +874,7 @@ export function runPass(p: PassPlan, i: number, ctx: PassContext, u0: number, u1
  * (leading indices are independent volumes) into `out`, single-threaded.
  */
 export function edtInto(
-  mask: NumberMask | BigMask,
+  mask: NumberMask,
   out: Float32Array,
   spatial: readonly number[],
   spacing: readonly number[],

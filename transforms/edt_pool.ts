@@ -108,9 +108,7 @@ export class WorkerPool {
 }
 
 /** Copies `data` into a SharedArrayBuffer (same type, one memcpy), unless it already lives in one. */
-export function sharedMask(
-  data: ArrayLike<number> | ArrayLike<bigint>,
-): ArrayLike<number> | ArrayLike<bigint> {
+export function sharedMask(data: ArrayLike<number>): ArrayLike<number> {
   const src = data as Uint8Array;
   if (src.buffer instanceof SharedArrayBuffer) return data;
   const Ctor = src.constructor as new (buffer: SharedArrayBuffer) => Uint8Array;

@@ -7,7 +7,6 @@
  * @module
  */
 import {
-  type BigMask,
   type LabelJob,
   makeScratch,
   type NumberMask,
@@ -21,7 +20,7 @@ import {
 export interface InitMessage {
   type: "init";
   /** EDT jobs: the mask. */
-  mask?: NumberMask | BigMask;
+  mask?: NumberMask;
   /** Signed-distance jobs: labels, presence flags, geometry. */
   job?: LabelJob;
   out: Float32Array;
