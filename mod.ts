@@ -30,6 +30,7 @@
  *
  * @module
  */
+export * from "./core/errors.ts";
 export * from "./core/ndarray.ts";
 export * from "./core/types.ts";
 export * from "./core/registry.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { type FloatArray, formatShape, sizeOf } from "../core/ndarray.ts";
 import type { BackendBatch } from "../core/types.ts";
 
@@ -25,14 +26,14 @@ export interface BatchDims {
  */
 function checkBatchObject(batch: BackendBatch, message: string, rank3: boolean): void {
   if (typeof batch !== "object" || batch === null) {
-    throw new TypeError(`Expected batch to be an object but found ${typeof batch}`);
+    throw new SeglossTypeError(`Expected batch to be an object but found ${typeof batch}`);
   }
   const { input } = batch;
   if (
     !input || !(input.data instanceof Float32Array || input.data instanceof Float64Array) ||
     !Array.isArray(input.shape) || (rank3 && input.shape.length < 3)
   ) {
-    throw new TypeError(message);
+    throw new SeglossTypeError(message);
   }
 }
 
@@ -46,22 +47,22 @@ function checkBatchObject(batch: BackendBatch, message: string, rank3: boolean):
  */
 function checkKindAndTarget(batch: BackendBatch, n: number, c: number, vol: number): void {
   if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected batch.inputKind to be "logits" or "probs" but found ${
         JSON.stringify(batch.inputKind)
       }`,
     );
   }
   if (batch.labels && batch.onehot) {
-    throw new TypeError("Expected batch.labels or batch.onehot, not both");
+    throw new SeglossTypeError("Expected batch.labels or batch.onehot, not both");
   }
   if (batch.labels && batch.labels.length !== n * vol) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected batch.labels to have ${n * vol} elements but found ${batch.labels.length}`,
     );
   }
   if (batch.onehot && batch.onehot.length !== n * c * vol) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected batch.onehot to have ${n * c * vol} elements but found ${batch.onehot.length}`,
     );
   }
@@ -87,21 +88,21 @@ export function checkBackendBatch(batch: BackendBatch, rejectEmpty: boolean): Ba
     shape.length < 3 || sizeOf(shape) !== input.data.length ||
     (rejectEmpty && sizeOf(shape) === 0)
   ) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected batch.input to have shape (N, C, ...spatial) matching its ${input.data.length} elements but found ${
         formatShape(shape)
       }`,
     );
   }
   if (shape[1] !== C) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected batch.numClasses to equal batch.input.shape[1] (${shape[1]}) but found ${C}`,
     );
   }
   const n = shape[0]!, spatial = shape.slice(2), vol = sizeOf(spatial);
   checkKindAndTarget(batch, n, C, vol);
   if (batch.distance && batch.distance.data.length !== n * C * vol) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected batch.distance to have shape ${formatShape(shape)} but found ${
         formatShape(batch.distance.shape)
       }`,
@@ -127,7 +128,7 @@ export function checkTfjsBackendBatch(batch: BackendBatch): { n: number; c: numb
   const n = input.shape[0]!;
   const vol = input.shape.slice(2).reduce((a, b) => a * b, 1);
   if (n * c * vol !== input.data.length || input.shape[1] !== c) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected batch.input (${input.data.length} elements, shape [${
         input.shape.join(", ")
       }]) to match numClasses ${c}`,
@@ -135,7 +136,7 @@ export function checkTfjsBackendBatch(batch: BackendBatch): { n: number; c: numb
   }
   checkKindAndTarget(batch, n, c, vol);
   if (batch.distance && batch.distance.data.length !== n * c * vol) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected batch.distance to have ${
         n * c * vol
       } elements but found ${batch.distance.data.length}`,
@@ -205,12 +206,14 @@ export function distanceLabels(
  */
 export function missingDistanceError(batch: BackendBatch): TypeError | undefined {
   if (!batch.distanceRequest) {
-    return new TypeError(
+    return new SeglossTypeError(
       "Expected batch.distance or batch.distanceRequest for a distance term but found neither",
     );
   }
   if (!batch.labels && !batch.onehot) {
-    return new TypeError("Expected a target (labels or one-hot) to compute distance maps from");
+    return new SeglossTypeError(
+      "Expected a target (labels or one-hot) to compute distance maps from",
+    );
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../core/errors.ts";
 import type { FloatArray } from "../core/ndarray.ts";
 import type {
   Backend,
@@ -103,11 +104,11 @@ function checkBatch(batch: BackendBatch): KernelBatch {
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
   }
   for (const key of Object.keys(options)) {
     if (key !== "cacheProbabilities" && key !== "simd") {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected backend options keys among cacheProbabilities, simd but found ${
           JSON.stringify(key)
         }`,
@@ -118,7 +119,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const useSimd = options.simd ?? true;
   for (const [key, v] of [["cacheProbabilities", cache], ["simd", useSimd]] as const) {
     if (typeof v !== "boolean") {
-      throw new TypeError(`Expected options.${key} to be a boolean but found ${JSON.stringify(v)}`);
+      throw new SeglossTypeError(
+        `Expected options.${key} to be a boolean but found ${JSON.stringify(v)}`,
+      );
     }
   }
   // one probability buffer kept between batches of the same size (page faults of a fresh

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "./errors.ts";
 
 /**
  * Any JavaScript typed array segloss accepts as input data.
@@ -158,7 +159,7 @@ export function formatShape(shape: readonly number[]): string {
  */
 export function checkNdArray(arr: unknown, name: string): NdArray {
   if (typeof arr !== "object" || arr === null) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to be an object { data, shape } but found ${
         arr === null ? "null" : typeof arr
       }`,
@@ -171,32 +172,32 @@ export function checkNdArray(arr: unknown, name: string): NdArray {
       : data === null
       ? "null"
       : (data as object).constructor?.name ?? typeof data;
-    throw new TypeError(`Expected ${name}.data to be a typed array but found ${found}`);
+    throw new SeglossTypeError(`Expected ${name}.data to be a typed array but found ${found}`);
   }
   if (!Array.isArray(shape)) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.shape to be an array of integers but found ${typeof shape}`,
     );
   }
   for (let i = 0; i < shape.length; i++) {
     const s = shape[i];
     if (typeof s !== "number" || !Number.isInteger(s)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected ${name}.shape[${i}] to be an integer but found ${JSON.stringify(s)}`,
       );
     }
     if (s <= 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${name}.shape[${i}] to be greater than 0 but found ${s} (empty arrays are not accepted)`,
       );
     }
   }
   if (shape.length === 0) {
-    throw new RangeError(`Expected ${name}.shape to have at least one axis but found []`);
+    throw new SeglossRangeError(`Expected ${name}.shape to have at least one axis but found []`);
   }
   const n = sizeOf(shape);
   if (n !== data.length) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.data to have ${n} elements (shape ${
         formatShape(shape)
       }) but found ${data.length}`,
@@ -230,18 +231,18 @@ export function checkSpacing(
 ): number[] {
   if (spacing === undefined || spacing === null) return new Array(dims).fill(1);
   if (!Array.isArray(spacing)) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to be an array of ${dims} numbers but found ${typeof spacing}`,
     );
   }
   if (spacing.length !== dims) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to have ${dims} entries (one per spatial axis) but found ${spacing.length}`,
     );
   }
   return spacing.map((s, i) => {
     if (typeof s !== "number" || !Number.isFinite(s) || s <= 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${name}[${i}] to be a finite number greater than 0 but found ${String(s)}`,
       );
     }
@@ -269,7 +270,7 @@ export function checkFinite(data: ArrayLike<number>, name: string): void {
     const v = data[i]!;
     // v - v is NaN exactly for NaN and ±Infinity
     if (v - v !== 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${name} to hold finite numbers but found ${v} at flat index ${i}`,
       );
     }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "./errors.ts";
 import type { Backend, DistanceTransform, LossFunction } from "./types.ts";
 
 /**
@@ -228,24 +229,24 @@ const KINDS: readonly PluginKind[] = ["distance", "loss", "backend"];
  */
 export function createRegistry<const P extends readonly Plugin[]>(plugins: P): Registry<P> {
   if (!Array.isArray(plugins)) {
-    throw new TypeError(`Expected plugins to be an array but found ${typeof plugins}`);
+    throw new SeglossTypeError(`Expected plugins to be an array but found ${typeof plugins}`);
   }
   const maps = new Map<PluginKind, Map<string, Plugin>>(KINDS.map((k) => [k, new Map()]));
   plugins.forEach((p, i) => {
     if (typeof p !== "object" || p === null || !KINDS.includes(p.kind)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected plugins[${i}].kind to be one of ${KINDS.join(", ")} but found ${
           JSON.stringify((p as { kind?: unknown })?.kind)
         }`,
       );
     }
     if (typeof p.name !== "string" || p.name.length === 0) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected plugins[${i}].name to be a non-empty string but found ${JSON.stringify(p.name)}`,
       );
     }
     if (typeof p.create !== "function") {
-      throw new TypeError(`Expected plugins[${i}].create (${p.name}) to be a function`);
+      throw new SeglossTypeError(`Expected plugins[${i}].create (${p.name}) to be a function`);
     }
     maps.get(p.kind)!.set(p.name, p);
   });
@@ -254,13 +255,13 @@ export function createRegistry<const P extends readonly Plugin[]>(plugins: P): R
     get(kind, name) {
       const m = maps.get(kind);
       if (!m) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected a plugin kind (${KINDS.join(", ")}) but found ${JSON.stringify(kind)}`,
         );
       }
       const p = m.get(name);
       if (!p) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Unknown ${kind} plugin ${JSON.stringify(name)}: expected one of ${
             [...m.keys()].map((n) => JSON.stringify(n)).join(", ")
           }`,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../core/errors.ts";
 import { checkFinite, checkNdArray, formatShape, type NdArray } from "../core/ndarray.ts";
 import type { DistanceLoss } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
@@ -122,7 +123,7 @@ export function boundaryLoss(
   const ok = ds.length === want.length &&
     ds.every((d, i) => d === want[i] || (i === 1 && binary && d === 2));
   if (!ok) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected distance to have shape ${formatShape(want)} (like probs) but found ${
         formatShape(ds)
       }`,

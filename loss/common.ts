@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkKeys, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkFinite,
   checkNdArray,
@@ -23,23 +24,7 @@ export function checkOptions(
   allowed: readonly string[],
   name: string,
 ): Record<string, unknown> {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(
-      `Expected ${name} to be an object but found ${
-        Array.isArray(options) ? "array" : typeof options
-      }`,
-    );
-  }
-  const o = options as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) {
-      throw new TypeError(
-        `Expected ${name} keys among ${allowed.join(", ")} but found ${JSON.stringify(k)}`,
-      );
-    }
-  }
-  return o;
+  return checkKeys(options, allowed, name);
 }
 
 /** Reads an optional boolean option. */
@@ -47,7 +32,9 @@ export function boolOption(o: Record<string, unknown>, key: string, name: string
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== "boolean") {
-    throw new TypeError(`Expected ${name}.${key} to be a boolean but found ${JSON.stringify(v)}`);
+    throw new SeglossTypeError(
+      `Expected ${name}.${key} to be a boolean but found ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -63,12 +50,12 @@ export function numberOption(
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.${key} to be a finite number but found ${JSON.stringify(v)}`,
     );
   }
   if (v < min) {
-    throw new RangeError(`Expected ${name}.${key} to be >= ${min} but found ${v}`);
+    throw new SeglossRangeError(`Expected ${name}.${key} to be >= ${min} but found ${v}`);
   }
   return v;
 }
@@ -84,7 +71,7 @@ export function enumOption<T extends string>(
   const v = o[key];
   if (v === undefined) return def;
   if (typeof v !== "string" || !values.includes(v as T)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected ${name}.${key} to be one of ${
         values.map((x) => JSON.stringify(x)).join(", ")
       } but found ${JSON.stringify(v)}`,
@@ -98,7 +85,7 @@ export function classesOption(o: Record<string, unknown>, name: string): number[
   const v = o.classes;
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.length === 0) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.classes to be a non-empty array of class indices but found ${
         JSON.stringify(v)
       }`,
@@ -107,12 +94,12 @@ export function classesOption(o: Record<string, unknown>, name: string): number[
   const seen = new Set<number>();
   v.forEach((c, i) => {
     if (typeof c !== "number" || !Number.isInteger(c) || c < 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${name}.classes[${i}] to be an integer >= 0 but found ${JSON.stringify(c)}`,
       );
     }
     if (seen.has(c)) {
-      throw new RangeError(`Expected ${name}.classes to be distinct but found ${c} twice`);
+      throw new SeglossRangeError(`Expected ${name}.classes to be distinct but found ${c} twice`);
     }
     seen.add(c);
   });
@@ -124,7 +111,7 @@ export function weightsOption(o: Record<string, unknown>, name: string): number[
   const v = o.weights;
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.length === 0) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.weights to be a non-empty array of numbers (one per class) but found ${
         JSON.stringify(v)
       }`,
@@ -132,7 +119,7 @@ export function weightsOption(o: Record<string, unknown>, name: string): number[
   }
   v.forEach((w, i) => {
     if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${name}.weights[${i}] to be a finite number >= 0 but found ${JSON.stringify(w)}`,
       );
     }
@@ -144,7 +131,7 @@ export function weightsOption(o: Record<string, unknown>, name: string): number[
 export function checkClassesFor(classes: readonly number[], C: number, name: string): void {
   for (const c of classes) {
     if (c >= C) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${name}.classes entries in [0, ${C}) (the number of classes) but found ${c}`,
       );
     }
@@ -154,7 +141,7 @@ export function checkClassesFor(classes: readonly number[], C: number, name: str
 /** Checks per-class weights against C at evaluation time. */
 export function checkWeightsFor(weights: readonly number[], C: number, name: string): void {
   if (weights.length !== C) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected ${name}.weights to have ${C} entries (one per class) but found ${weights.length}`,
     );
   }
@@ -174,7 +161,7 @@ export function selectClasses(
   const out: number[] = [];
   for (let c = includeBackground ? 0 : 1; c < C; c++) out.push(c);
   if (out.length === 0) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected at least one class for ${name} but found none (C = ${C}, background excluded)`,
     );
   }
@@ -267,7 +254,7 @@ export function parseGeneralizedDiceOptions(
   );
   const eps = numberOption(o, "eps", name, 1e-10);
   if (weightType === "official" && eps === 0) {
-    throw new RangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
+    throw new SeglossRangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
   }
   const official = weightType === "official";
   return {
@@ -323,7 +310,9 @@ export function need(
 ): Float64Array {
   const a = sums[term];
   if (!a) {
-    throw new TypeError(`Expected statistics to hold the ${term} term for ${loss} but found none`);
+    throw new SeglossTypeError(
+      `Expected statistics to hold the ${term} term for ${loss} but found none`,
+    );
   }
   return a;
 }
@@ -344,13 +333,13 @@ export interface CheckedScores {
 export function checkScores(input: unknown, name: string): CheckedScores {
   const arr = checkNdArray(input, name);
   if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.data to be a Float32Array or Float64Array but found ${arr.data.constructor.name}`,
     );
   }
   const r = arr.shape.length;
   if (r < 3 || r > 5) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to have shape (N, C, ...spatial) with 1 to 3 spatial axes (rank 3 to 5) but found ${
         formatShape(arr.shape)
       } (rank ${r})`,
@@ -428,7 +417,7 @@ export function checkTarget(
         const msg = `Expected ${name}.shape[${i}]${what} of a one-hot target to be ${
           inShape[i]
         } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(inShape)})`;
-        throw i === 1 ? new RangeError(msg) : new TypeError(msg);
+        throw i === 1 ? new SeglossRangeError(msg) : new SeglossTypeError(msg);
       }
     }
     checkFinite(arr.data as ArrayLike<number>, name);
@@ -445,7 +434,7 @@ export function checkTarget(
     for (let i = 0; i < r - 1; i++) {
       if (ts[i] !== labelsShape[i]) {
         const what = i === 0 ? " (batch size)" : " (spatial extent)";
-        throw new TypeError(
+        throw new SeglossTypeError(
           `Expected ${name}.shape[${i}]${what} of a label target to be ${
             labelsShape[i]
           } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(labelsShape)})`,
@@ -457,7 +446,7 @@ export function checkTarget(
     for (let i = 0; i < src.length; i++) {
       const l = Number(src[i]);
       if (!(Number.isInteger(l) && ((l >= 0 && l < C) || l === ignoreIndex))) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected ${name} labels to be integers in [0, ${C})${
             ignoreIndex !== undefined ? ` or the ignore index ${ignoreIndex}` : ""
           } but found ${l} at flat index ${i}`,
@@ -467,7 +456,7 @@ export function checkTarget(
     }
     return { labels };
   }
-  throw new TypeError(
+  throw new SeglossTypeError(
     `Expected ${name} to have shape ${formatShape(labelsShape)} (labels) or ${
       formatShape(inShape)
     } (one-hot) but found ${formatShape(ts)}`,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../core/errors.ts";
 import type { NdArray } from "../core/ndarray.ts";
 import type { RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
@@ -53,7 +54,7 @@ function createCrossEntropy(
   const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
   const ig = o.ignoreIndex;
   if (ig !== undefined && (typeof ig !== "number" || !Number.isInteger(ig))) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name}.ignoreIndex to be an integer but found ${JSON.stringify(ig)}`,
     );
   }

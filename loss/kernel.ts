@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import type { FloatArray } from "../core/ndarray.ts";
 import type { GradientCoefficients, Statistics, StatTerm } from "../core/types.ts";
 
@@ -174,7 +175,7 @@ export function computeStatistics(
   const { n: N, c: C, vol, input } = b;
   for (const term of terms) {
     if (!STAT_NAMES.includes(term)) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected statistic terms among ${STAT_NAMES.join(", ")} but found ${JSON.stringify(term)}`,
       );
     }
@@ -186,7 +187,9 @@ export function computeStatistics(
   const wantLog = terms.has("tlogp") && (b.labels !== undefined || b.onehot !== undefined);
   const dist = terms.has("pphi") ? b.distance : undefined;
   if (terms.has("pphi") && !dist) {
-    throw new TypeError("Expected signed distance maps for the pphi statistic but found none");
+    throw new SeglossTypeError(
+      "Expected signed distance maps for the pphi statistic but found none",
+    );
   }
   const w = scratch(C);
   const { P, lse, L } = w;
@@ -321,7 +324,7 @@ export function computeGradient(
   const NC = N * C;
   for (const [key, arr] of Object.entries(g)) {
     if (arr !== undefined && (!(arr instanceof Float64Array) || arr.length !== NC)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected gradient coefficient ${key} to be a Float64Array of length ${NC} but found ${
           (arr as { constructor?: { name?: string } })?.constructor?.name
         } of length ${(arr as { length?: number })?.length}`,
@@ -339,7 +342,9 @@ export function computeGradient(
   if (g.phi) { for (let k = 0; k < NC; k++) if (cd[k] !== 0) usePhi = true; }
   const dist = usePhi ? b.distance : undefined;
   if (usePhi && !dist) {
-    throw new TypeError("Expected signed distance maps for the phi coefficient but found none");
+    throw new SeglossTypeError(
+      "Expected signed distance maps for the phi coefficient but found none",
+    );
   }
   const w = scratch(C);
   const { P, L } = w;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../core/errors.ts";
 import type { FloatArray } from "../core/ndarray.ts";
 import type { GradientCoefficients, Statistics, StatTerm } from "../core/types.ts";
 import { computeGradient, computeStatistics, type KernelBatch } from "./kernel.ts";
@@ -152,7 +153,9 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
     stats(terms) {
       const withDist = terms.has("pphi");
       if (withDist && !haveDist) {
-        throw new TypeError("Expected signed distance maps for the pphi statistic but found none");
+        throw new SeglossTypeError(
+          "Expected signed distance maps for the pphi statistic but found none",
+        );
       }
       loadInput();
       const sums = new Float64Array(buf, sumsP, 6 * NC);
@@ -191,7 +194,9 @@ export function createSimdBatch(k: KernelBatch, ctx: SimdContext): SimdBatch | u
       });
       if (g.phi) { for (let i = 0; i < NC; i++) if (g.phi[i] !== 0) usePhi = true; }
       if (usePhi && !haveDist) {
-        throw new TypeError("Expected signed distance maps for the phi coefficient but found none");
+        throw new SeglossTypeError(
+          "Expected signed distance maps for the phi coefficient but found none",
+        );
       }
       ex.grad(N, C, vol, vol4, cacheP, labP, usePhi ? distP : 0, coefP, outP, scrP);
       inputResident = false;

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 
 /**
  * A schedule of the region-loss weight and the boundary-loss weight alpha over epochs:
@@ -79,7 +80,7 @@ export function checkSchedule(
   name = "schedule",
 ): Required<Omit<Schedule, "max">> & { max?: number } {
   if (typeof schedule !== "object" || schedule === null || Array.isArray(schedule)) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to be an object { kind, ... } but found ${
         schedule === null ? "null" : Array.isArray(schedule) ? "array" : typeof schedule
       }`,
@@ -87,13 +88,13 @@ export function checkSchedule(
   }
   for (const k of Object.keys(schedule)) {
     if (!KEYS.includes(k)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected ${name} keys among ${KEYS.join(", ")} but found ${JSON.stringify(k)}`,
       );
     }
   }
   if (!KINDS.includes(schedule.kind)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected ${name}.kind to be one of ${
         KINDS.map((k) => JSON.stringify(k)).join(", ")
       } but found ${JSON.stringify(schedule.kind)}`,
@@ -103,7 +104,7 @@ export function checkSchedule(
     const v = schedule[key];
     if (v === undefined) return def;
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected ${name}.${key} to be a finite number but found ${JSON.stringify(v)}`,
       );
     }
@@ -111,13 +112,15 @@ export function checkSchedule(
   };
   const start = num("start", 0.01)!, step = num("step", 0.01)!, floor = num("floor", 0.1)!;
   const max = num("max", undefined);
-  if (start < 0) throw new RangeError(`Expected ${name}.start to be >= 0 but found ${start}`);
-  if (step < 0) throw new RangeError(`Expected ${name}.step to be >= 0 but found ${step}`);
+  if (start < 0) {
+    throw new SeglossRangeError(`Expected ${name}.start to be >= 0 but found ${start}`);
+  }
+  if (step < 0) throw new SeglossRangeError(`Expected ${name}.step to be >= 0 but found ${step}`);
   if (floor < 0 || floor > 1) {
-    throw new RangeError(`Expected ${name}.floor to be in [0, 1] but found ${floor}`);
+    throw new SeglossRangeError(`Expected ${name}.floor to be in [0, 1] but found ${floor}`);
   }
   if (max !== undefined && max < start) {
-    throw new RangeError(`Expected ${name}.max to be >= start (${start}) but found ${max}`);
+    throw new SeglossRangeError(`Expected ${name}.max to be >= start (${start}) but found ${max}`);
   }
   return { kind: schedule.kind, start, step, floor, ...(max !== undefined ? { max } : {}) };
 }
@@ -142,7 +145,9 @@ export function checkSchedule(
 export function scheduleWeights(schedule: Schedule, epoch: number): ScheduleWeights {
   const s = checkSchedule(schedule);
   if (typeof epoch !== "number" || !Number.isFinite(epoch) || epoch < 0) {
-    throw new RangeError(`Expected epoch to be a finite number >= 0 but found ${String(epoch)}`);
+    throw new SeglossRangeError(
+      `Expected epoch to be a finite number >= 0 but found ${String(epoch)}`,
+    );
   }
   let alpha = s.kind === "constant" ? s.start : s.start + s.step * epoch;
   if (s.max !== undefined) alpha = Math.min(alpha, s.max);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkFinite,
   checkNdArray,
@@ -206,7 +207,7 @@ const REQUEST_KEYS = ["input", "target", "spacing", "epoch", "gradient", "distan
 function checkObject(v: unknown, name: string): Record<string, unknown> | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to be an object but found ${
         v === null ? "null" : Array.isArray(v) ? "array" : typeof v
       }`,
@@ -218,7 +219,9 @@ function checkObject(v: unknown, name: string): Record<string, unknown> | undefi
 function checkName(v: unknown, name: string, def: string): string {
   if (v === undefined) return def;
   if (typeof v !== "string" || v.length === 0) {
-    throw new TypeError(`Expected ${name} to be a non-empty string but found ${JSON.stringify(v)}`);
+    throw new SeglossTypeError(
+      `Expected ${name} to be a non-empty string but found ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -235,7 +238,7 @@ async function pickBackend(registry: Registry, name: string): Promise<string> {
   if (name !== "auto") {
     const plugin = registry.get("backend", name);
     if (plugin.isAvailable && !(await plugin.isAvailable())) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Backend ${
           JSON.stringify(name)
         } is not available on this machine (use backend "auto" to fall back)`,
@@ -257,7 +260,9 @@ async function pickBackend(registry: Registry, name: string): Promise<string> {
       bestPriority = pr;
     }
   }
-  if (best === undefined) throw new RangeError("Expected an available backend but found none");
+  if (best === undefined) {
+    throw new SeglossRangeError("Expected an available backend but found none");
+  }
   return best;
 }
 
@@ -312,10 +317,10 @@ export async function createScorer(
   options: ScorerOptions = {},
 ): Promise<Scorer> {
   const c = checkObject(config, "config");
-  if (!c) throw new TypeError("Expected config to be an object but found undefined");
+  if (!c) throw new SeglossTypeError("Expected config to be an object but found undefined");
   for (const k of Object.keys(c)) {
     if (!CONFIG_KEYS.includes(k)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected config keys among ${CONFIG_KEYS.join(", ")} but found ${JSON.stringify(k)}`,
       );
     }
@@ -323,19 +328,19 @@ export async function createScorer(
   const opts = checkObject(options, "options") ?? {};
   const registry = (opts.registry ?? defaultRegistry) as Registry;
   if (typeof registry !== "object" || typeof registry.get !== "function") {
-    throw new TypeError("Expected options.registry to be a Registry (see createRegistry)");
+    throw new SeglossTypeError("Expected options.registry to be a Registry (see createRegistry)");
   }
   const backendName = checkName(c.backend, "config.backend", "cpu");
   const distanceName = checkName(c.distance, "config.distance", "edt");
   const inputKind = (c.input ?? "logits") as "logits" | "probs";
   if (inputKind !== "logits" && inputKind !== "probs") {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected config.input to be "logits" or "probs" but found ${JSON.stringify(inputKind)}`,
     );
   }
   const convention = (c.convention ?? "kervadec") as SignedDistanceConvention;
   if (!["kervadec", "signed", "inner-zero"].includes(convention as string)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected config.convention to be "kervadec", "signed" or "inner-zero" but found ${
         JSON.stringify(convention)
       }`,
@@ -347,7 +352,7 @@ export async function createScorer(
   const backendOptions = checkObject(c.backendOptions, "config.backendOptions");
   const distanceOptions = checkObject(c.distanceOptions, "config.distanceOptions");
   if (!Array.isArray(c.losses) || c.losses.length === 0) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected config.losses to be a non-empty array of { name, weight?, options? } but found ${
         JSON.stringify(c.losses)
       }`,
@@ -359,19 +364,19 @@ export async function createScorer(
   c.losses.forEach((spec: unknown, i: number) => {
     const where = `config.losses[${i}]`;
     const s = checkObject(spec, where);
-    if (!s) throw new TypeError(`Expected ${where} to be an object but found undefined`);
+    if (!s) throw new SeglossTypeError(`Expected ${where} to be an object but found undefined`);
     for (const k of Object.keys(s)) {
       if (!["name", "weight", "options"].includes(k)) {
-        throw new TypeError(
+        throw new SeglossTypeError(
           `Expected ${where} keys among name, weight, options but found ${JSON.stringify(k)}`,
         );
       }
     }
     const name = checkName(s.name, `${where}.name`, "");
-    if (name === "") throw new TypeError(`Expected ${where}.name to be a non-empty string`);
+    if (name === "") throw new SeglossTypeError(`Expected ${where}.name to be a non-empty string`);
     const weight = s.weight ?? 1;
     if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${where}.weight to be a finite number >= 0 but found ${JSON.stringify(weight)}`,
       );
     }
@@ -380,7 +385,7 @@ export async function createScorer(
     try {
       plugin = registry.get("loss", name);
     } catch (e) {
-      throw new RangeError(`${where}.name: ${(e as Error).message}`);
+      throw new SeglossRangeError(`${where}.name: ${(e as Error).message}`);
     }
     let loss: LossFunction;
     try {
@@ -400,7 +405,7 @@ export async function createScorer(
     terms.map((t) => t.loss.ignoreIndex).filter((x): x is number => x !== undefined),
   );
   if (ignores.size > 1) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected at most one ignoreIndex across config.losses but found ${[...ignores].join(", ")}`,
     );
   }
@@ -431,12 +436,12 @@ export async function createScorer(
   let disposed = false;
 
   async function evaluate(request: EvaluateRequest): Promise<EvaluateResult> {
-    if (disposed) throw new TypeError("Expected a live scorer but it was disposed");
+    if (disposed) throw new SeglossTypeError("Expected a live scorer but it was disposed");
     const r = checkObject(request, "request");
-    if (!r) throw new TypeError("Expected request to be an object but found undefined");
+    if (!r) throw new SeglossTypeError("Expected request to be an object but found undefined");
     for (const k of Object.keys(r)) {
       if (!REQUEST_KEYS.includes(k)) {
-        throw new TypeError(
+        throw new SeglossTypeError(
           `Expected request keys among ${REQUEST_KEYS.join(", ")} but found ${JSON.stringify(k)}`,
         );
       }
@@ -445,7 +450,7 @@ export async function createScorer(
     const binary = s.c === 1;
     const C = binary ? 2 : s.c;
     if (C < 2) {
-      throw new RangeError(`Expected input.shape[1] (classes) to be >= 1 but found ${s.c}`);
+      throw new SeglossRangeError(`Expected input.shape[1] (classes) to be >= 1 but found ${s.c}`);
     }
     const logits = inputKind === "logits";
     const target = checkTarget(
@@ -459,11 +464,13 @@ export async function createScorer(
     const spacing = checkSpacing(request.spacing, s.spatial.length, "spacing");
     const epoch = request.epoch ?? 0;
     if (typeof epoch !== "number" || !Number.isFinite(epoch) || epoch < 0) {
-      throw new RangeError(`Expected epoch to be a finite number >= 0 but found ${String(epoch)}`);
+      throw new SeglossRangeError(
+        `Expected epoch to be a finite number >= 0 but found ${String(epoch)}`,
+      );
     }
     const wantGradient = request.gradient ?? false;
     if (typeof wantGradient !== "boolean") {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected gradient to be a boolean but found ${JSON.stringify(wantGradient)}`,
       );
     }
@@ -474,7 +481,7 @@ export async function createScorer(
       const ok = d.shape.length === want.length &&
         d.shape.every((x, i) => x === want[i] || (i === 1 && binary && x === 1));
       if (!ok) {
-        throw new TypeError(
+        throw new SeglossTypeError(
           `Expected distance to have shape ${formatShape(want)} but found ${formatShape(d.shape)}`,
         );
       }
@@ -530,7 +537,7 @@ export async function createScorer(
             const a = g[key];
             if (!a) continue;
             if (a.length !== NC) {
-              throw new TypeError(
+              throw new SeglossTypeError(
                 `Expected ${t.name} gradient.${key} to have ${NC} entries (N·C) but found ${a.length}`,
               );
             }

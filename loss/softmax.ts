@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../core/errors.ts";
 import { checkFinite, checkNdArray, formatShape, type NdArray, sizeOf } from "../core/ndarray.ts";
 
 /**
@@ -27,14 +28,14 @@ import { checkFinite, checkNdArray, formatShape, type NdArray, sizeOf } from "..
 export function softmax(input: NdArray): NdArray<Float32Array | Float64Array> {
   checkNdArray(input, "input");
   if (input.shape.length < 2) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected input to have shape (N, C, ...spatial) (at least 2 axes) but found ${
         formatShape(input.shape)
       }`,
     );
   }
   if (input.data instanceof BigInt64Array || input.data instanceof BigUint64Array) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected input.data to be a numeric (non-bigint) typed array but found ${input.data.constructor.name}`,
     );
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import type { NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform } from "../core/types.ts";
 import {
@@ -146,19 +147,19 @@ interface Plan {
 
 function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptions): Plan {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${String(options)}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${String(options)}`);
   }
   const { empty: emptyByMetric, ...shared } = options;
   if (
     emptyByMetric !== undefined && (typeof emptyByMetric !== "object" || emptyByMetric === null)
   ) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options.empty to be an object keyed by metric name but found ${emptyByMetric}`,
     );
   }
   for (const key of Object.keys(emptyByMetric ?? {})) {
     if (!METRIC_NAMES.includes(key as MetricName)) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected options.empty keys to be metric names (${METRIC_NAMES.join(", ")}) but found ${
           JSON.stringify(key)
         }`,
@@ -170,14 +171,14 @@ function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptio
     metrics = METRIC_NAMES.filter((m) => m !== "nsd" || options.tolerance !== undefined);
   } else {
     if (!Array.isArray(options.metrics)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected options.metrics to be an array of metric names but found ${typeof options
           .metrics}`,
       );
     }
     options.metrics.forEach((m, i) => {
       if (!METRIC_NAMES.includes(m)) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected options.metrics[${i}] to be one of ${METRIC_NAMES.join(", ")} but found ${
             JSON.stringify(m)
           }`,
@@ -193,7 +194,7 @@ function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptio
   let tolerance: number[] = [];
   if (want.has("nsd")) {
     if (options.tolerance === undefined) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         'Expected options.tolerance (physical units) for the "nsd" metric but found undefined',
       );
     }
@@ -352,14 +353,14 @@ export async function computeMetricsAsync(
   options: ComputeMetricsAsyncOptions = {},
 ): Promise<MetricsReport> {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${String(options)}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${String(options)}`);
   }
   const { transform, ...rest } = options;
   if (
     transform !== undefined &&
     (typeof transform !== "object" || transform === null || typeof transform.edt !== "function")
   ) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options.transform to be a DistanceTransform { name, edt() } but found ${
         transform === null ? "null" : typeof transform
       }`,

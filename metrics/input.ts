@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkFinite,
   checkNdArray,
@@ -124,7 +125,7 @@ function labelError(name: string, raw: unknown, i: number, numClasses?: number):
   const expected = numClasses === undefined
     ? "non-negative integer labels"
     : `integer labels in [0, ${numClasses})`;
-  return new RangeError(
+  return new SeglossRangeError(
     `Expected ${name} to hold ${expected} but found ${String(raw)} at flat index ${i}`,
   );
 }
@@ -185,7 +186,7 @@ function toLabels(arr: NdArray, name: string, numClasses?: number): [LabelArray,
 function scoresToLabels(arr: NdArray, threshold: number): LabelArray {
   const src = arr.data;
   if (typeof src[0] === "bigint") {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected prediction scores to be a float or integer array but found ${src.constructor.name}`,
     );
   }
@@ -238,11 +239,11 @@ export function prepareLabels(
   checkNdArray(prediction, "prediction");
   checkNdArray(target, "target");
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
   }
   const tShape = target.shape;
   if (tShape.length < 2) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected target to have shape (N, ...spatial) with at least one spatial axis but found ${
         formatShape(tShape)
       }`,
@@ -257,7 +258,7 @@ export function prepareLabels(
   const scoreShapeOk = isScores && pShape[0] === numSamples &&
     pShape.slice(2).every((s, i) => s === spatial[i]);
   if (!sameShape && !scoreShapeOk) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected prediction to have the target's shape ${formatShape(tShape)} (labels) or [${
         [numSamples, "C", ...spatial].join(", ")
       }] (scores) but found ${formatShape(pShape)}`,
@@ -265,7 +266,7 @@ export function prepareLabels(
   }
   let numClasses = options.numClasses;
   if (numClasses !== undefined && (!Number.isInteger(numClasses) || numClasses < 1)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.numClasses to be an integer greater than 0 but found ${numClasses}`,
     );
   }
@@ -273,7 +274,7 @@ export function prepareLabels(
     const c = pShape[1]!;
     const effective = c === 1 ? 2 : c;
     if (numClasses !== undefined && numClasses !== effective) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected options.numClasses to equal the prediction's ${effective} classes but found ${numClasses}`,
       );
     }
@@ -281,7 +282,9 @@ export function prepareLabels(
   }
   const threshold = options.threshold ?? 0.5;
   if (typeof threshold !== "number" || !Number.isFinite(threshold)) {
-    throw new RangeError(`Expected options.threshold to be a finite number but found ${threshold}`);
+    throw new SeglossRangeError(
+      `Expected options.threshold to be a finite number but found ${threshold}`,
+    );
   }
   const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
   let [tgt, max] = toLabels(target, "target", numClasses);
@@ -296,27 +299,29 @@ export function prepareLabels(
   let classes: number[];
   if (options.classes !== undefined) {
     if (!Array.isArray(options.classes)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected options.classes to be an array of labels but found ${typeof options.classes}`,
       );
     }
     classes = options.classes.map((c, i) => {
       if (!Number.isInteger(c) || c < 0 || c >= numClasses!) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected options.classes[${i}] to be an integer in [0, ${numClasses}) but found ${c}`,
         );
       }
       return c;
     });
     if (classes.length === 0) {
-      throw new RangeError("Expected options.classes to name at least one class but found []");
+      throw new SeglossRangeError(
+        "Expected options.classes to name at least one class but found []",
+      );
     }
   } else {
     classes = [];
     for (let c = options.includeBackground ? 0 : 1; c < numClasses; c++) classes.push(c);
   }
   if (options.nan !== undefined && options.nan !== "skip" && options.nan !== "propagate") {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.nan to be "skip" or "propagate" but found ${JSON.stringify(options.nan)}`,
     );
   }
@@ -336,7 +341,7 @@ export function prepareLabels(
 export function checkEmptyValue(v: unknown, name: string): EmptyValue {
   if (typeof v === "number" && !Number.isNaN(v)) return v;
   if (v === "nan" || v === "infinity" || v === "diagonal") return v;
-  throw new RangeError(
+  throw new SeglossRangeError(
     `Expected ${name} to be a number, "nan", "infinity" or "diagonal" but found ${
       JSON.stringify(v)
     }`,
@@ -351,11 +356,11 @@ export function resolveEmpty(
   spacing: readonly number[],
 ): { both: number; prediction: number; target: number } {
   if (policy !== undefined && (typeof policy !== "object" || policy === null)) {
-    throw new TypeError(`Expected options.empty to be an object but found ${policy}`);
+    throw new SeglossTypeError(`Expected options.empty to be an object but found ${policy}`);
   }
   for (const key of Object.keys(policy ?? {})) {
     if (key !== "both" && key !== "prediction" && key !== "target") {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected options.empty keys to be both, prediction or target but found ${
           JSON.stringify(key)
         }`,

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, type NdArray, sizeOf } from "../core/ndarray.ts";
 import { edt } from "../transforms/edt.ts";
 import type { DistanceTransform } from "../core/types.ts";
@@ -55,7 +56,7 @@ export function surfaceVoxels(
   const shape = mask.shape;
   const spatialDims = options.spatialDims ?? shape.length;
   if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${spatialDims}`,
     );
   }
@@ -340,7 +341,7 @@ export async function surfacePairAsync(
     spatialDims: boxShape.length,
   });
   if (!(dist.data instanceof Float32Array) || dist.data.length !== 2 * vol) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected the distance transform ${transform.name} to return ${
         2 * vol
       } float32 distances but found ${dist.data?.length} ${dist.data?.constructor?.name}`,
@@ -479,7 +480,9 @@ export function emptyCase(
 /** Checks a Hausdorff percentile. */
 export function checkPercentile(q: unknown): number {
   if (typeof q !== "number" || !(q >= 0 && q <= 100)) {
-    throw new RangeError(`Expected options.percentile to be a number in [0, 100] but found ${q}`);
+    throw new SeglossRangeError(
+      `Expected options.percentile to be a number in [0, 100] but found ${q}`,
+    );
   }
   return q;
 }
@@ -488,7 +491,7 @@ export function checkPercentile(q: unknown): number {
 export function checkConvention(v: unknown, name: string): "monai" | "medpy" {
   if (v === undefined) return "monai";
   if (v !== "monai" && v !== "medpy") {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected ${name} to be "monai" or "medpy" but found ${JSON.stringify(v)}`,
     );
   }
@@ -549,20 +552,20 @@ export function checkTolerance(tolerance: unknown, numClasses: number): number[]
     ? tolerance
     : undefined;
   if (list === undefined) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options.tolerance to be a number or an array of numbers but found ${
         tolerance === undefined ? "undefined" : typeof tolerance
       }`,
     );
   }
   if (list.length !== numClasses) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options.tolerance to have ${numClasses} entries (one per evaluated class) but found ${list.length}`,
     );
   }
   return list.map((t, i) => {
     if (typeof t !== "number" || !Number.isFinite(t) || t < 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected options.tolerance${
           typeof tolerance === "number" ? "" : `[${i}]`
         } to be a finite number >= 0 but found ${t}`,
@@ -724,7 +727,7 @@ export function surfaceDice(
   options: SurfaceDiceOptions,
 ): MetricResult {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options to be an object with a tolerance but found ${String(options)}`,
     );
   }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
@@ -206,7 +207,9 @@ function onDenoDeploy(): boolean {
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
-    throw new RangeError(`Expected options.${name} to be a finite number > 0 but found ${v}`);
+    throw new SeglossRangeError(
+      `Expected options.${name} to be a finite number > 0 but found ${v}`,
+    );
   }
   return v;
 }
@@ -247,7 +250,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   const hasWorker = typeof (globalThis as { Worker?: unknown }).Worker === "function";
   const requested = options.compute ?? "auto";
   if (!["worker", "inline", "hybrid", "auto"].includes(requested)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.compute to be "worker", "inline", "hybrid" or "auto" but found ${
         JSON.stringify(requested)
       }`,
@@ -257,7 +260,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
     ? (hasWorker && !options.registry && !onDenoDeploy() ? "hybrid" : "inline")
     : requested;
   if (mode !== "inline" && options.registry) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       'Expected options.compute "inline" with a custom registry: plugins cannot cross into a Worker',
     );
   }
@@ -344,7 +347,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   if (options.token !== undefined) {
     // RFC 6750 b64token characters, what Hono's bearerAuth accepts in the header
     if (typeof options.token !== "string" || !/^[A-Za-z0-9._~+/-]+=*$/.test(options.token)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         "Expected options.token to be a non-empty bearer token of A-Z a-z 0-9 . _ ~ + / - (then =)",
       );
     }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { SeglossRangeError } from "../core/errors.ts";
 import type { CreateAppOptions } from "./app.ts";
 
 function num(env: Record<string, string | undefined>, key: string): number | undefined {
@@ -10,7 +11,9 @@ function num(env: Record<string, string | undefined>, key: string): number | und
   if (v === undefined || v.trim() === "") return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) {
-    throw new RangeError(`Expected ${key} to be a number > 0 but found ${JSON.stringify(v)}`);
+    throw new SeglossRangeError(
+      `Expected ${key} to be a number > 0 but found ${JSON.stringify(v)}`,
+    );
   }
   return n;
 }
@@ -40,7 +43,7 @@ function num(env: Record<string, string | undefined>, key: string): number | und
 export function appOptionsFromEnv(env: Record<string, string | undefined>): CreateAppOptions {
   const compute = env.SEGLOSS_COMPUTE?.trim() || undefined;
   if (compute !== undefined && !["worker", "inline", "hybrid", "auto"].includes(compute)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected SEGLOSS_COMPUTE to be worker, inline, hybrid or auto but found ${
         JSON.stringify(compute)
       }`,

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
 import { badRequest, tooLarge, unprocessable } from "./errors.ts";
 
@@ -425,7 +426,7 @@ const ENCODE_DESCR: Record<string, string> = {
 export function encodeNpy(array: NdArray): Uint8Array {
   const descr = ENCODE_DESCR[array.data.constructor.name];
   if (!descr) {
-    throw new TypeError(`Expected a typed array but found ${array.data.constructor.name}`);
+    throw new SeglossTypeError(`Expected a typed array but found ${array.data.constructor.name}`);
   }
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;

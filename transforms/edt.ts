@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
 import { edtInto, flagsLength, markBuiltin, numberMask, planPasses } from "./edt_kernels.ts";
@@ -41,12 +42,12 @@ export function edt(mask: NdArray, options: EdtOptions = {}): NdArray<Float32Arr
 function checkEdtArgs(mask: NdArray, options: EdtOptions): [number[], number[]] {
   checkNdArray(mask, "mask");
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${String(options)}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${String(options)}`);
   }
   const shape = mask.shape;
   const spatialDims = options.spatialDims ?? shape.length;
   if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${
         String(spatialDims)
       }`,
@@ -84,7 +85,7 @@ function resolveWorkers(workers: unknown, name: string): number {
     return Math.max(1, Math.min(64, Number.isInteger(hc) ? hc! : 1));
   }
   if (typeof workers !== "number" || !Number.isInteger(workers) || workers < 1) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected ${name} to be "auto" or an integer >= 1 but found ${
         typeof workers === "string" ? JSON.stringify(workers) : String(workers)
       }`,
@@ -174,7 +175,9 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
   const size = resolveWorkers(options.workers, "options.workers");
   const idleMs = options.idleMs ?? 1000;
   if (typeof idleMs !== "number" || !(idleMs >= 0)) {
-    throw new RangeError(`Expected options.idleMs to be a number >= 0 but found ${String(idleMs)}`);
+    throw new SeglossRangeError(
+      `Expected options.idleMs to be a number >= 0 but found ${String(idleMs)}`,
+    );
   }
   const pool = new WorkerPool(size, idleMs);
   const result: EdtWorkerPool = {
@@ -291,7 +294,7 @@ export function edtTransform(options: EdtTransformOptions = {}): DistanceTransfo
   if (workers !== undefined) resolveWorkers(workers, "options.workers");
   const threshold = options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD;
   if (typeof threshold !== "number" || !(threshold >= 0)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.parallelThreshold to be a number >= 0 but found ${String(threshold)}`,
     );
   }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
@@ -160,16 +161,18 @@ export interface JfaTransform extends DistanceTransform {
  */
 export function jfaTransform(options: JfaOptions = {}): JfaTransform {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
   }
   const refinement = options.refinement ?? "jfa+2";
   const seeds = options.seeds ?? 2;
   if (seeds !== 1 && seeds !== 2) {
-    throw new RangeError(`Expected options.seeds to be 1 or 2 but found ${JSON.stringify(seeds)}`);
+    throw new SeglossRangeError(
+      `Expected options.seeds to be 1 or 2 but found ${JSON.stringify(seeds)}`,
+    );
   }
   const cfg: FloodConfig = { refinement, seeds };
   if (!JFA_REFINEMENTS.includes(refinement)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.refinement to be one of ${
         JFA_REFINEMENTS.map((r) => JSON.stringify(r)).join(", ")
       } but found ${JSON.stringify(refinement)}`,
@@ -215,7 +218,7 @@ async function jfaSignedBuffer(
   for (let i = 0; i < src.length; i++) {
     const l = Number(src[i]);
     if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
       );
     }
@@ -248,7 +251,7 @@ async function jfaEdt(
   if (
     !Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > Math.min(3, shape.length)
   ) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.spatialDims to be an integer in [1, ${
         Math.min(3, shape.length)
       }] but found ${spatialDims}`,

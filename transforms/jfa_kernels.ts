@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { SeglossRangeError } from "../core/errors.ts";
 
 /** Workgroup size of the 1-D voxel kernels. */
 export const JFA_WG = 256;
@@ -45,14 +46,14 @@ export function bitsFor(n: number): number {
 export function floodGeometry(spatial: readonly number[], k: 1 | 2 = 2): FloodGeometry {
   const dims = spatial.length;
   if (dims < 1 || dims > 3) {
-    throw new RangeError(`Expected 1 to 3 spatial axes for jfa but found ${dims}`);
+    throw new SeglossRangeError(`Expected 1 to 3 spatial axes for jfa but found ${dims}`);
   }
   const w = spatial[dims - 1]!;
   const h = dims >= 2 ? spatial[dims - 2]! : 1;
   const d = dims === 3 ? spatial[0]! : 1;
   const bits = bitsFor(w) + bitsFor(h) + bitsFor(d);
   if (bits > 31) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected the jfa volume [${spatial.join(", ")}] to pack into 31 bits of coordinates ` +
         `but it needs ${bits}; use the exact edt transform for it`,
     );

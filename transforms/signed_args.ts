@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
 
@@ -37,16 +38,16 @@ export function checkSignedArgs(
 ): SignedArgs {
   checkNdArray(target, "target");
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
   }
   const { numClasses } = options;
   if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.numClasses to be an integer >= 1 but found ${numClasses}`,
     );
   }
   if (target.shape.length < 2 || target.shape.length - 1 > maxSpatialDims) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected target to have shape (N, ...spatial) with 1 to 3 spatial axes but found [${
         target.shape.join(", ")
       }]`,
@@ -56,7 +57,7 @@ export function checkSignedArgs(
   const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
   const convention = options.convention ?? "kervadec";
   if (!["kervadec", "signed", "inner-zero"].includes(convention)) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.convention to be "kervadec", "signed" or "inner-zero" but found ${
         JSON.stringify(convention)
       }`,

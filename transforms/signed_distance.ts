@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { type NdArray, sizeOf } from "../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
@@ -75,7 +76,7 @@ export async function signedDistance(
     typeof transform !== "object" || transform === null ||
     typeof (transform as DistanceTransform).edt !== "function"
   ) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options.transform to be a DistanceTransform (an object with an edt method) but found ${
         transform === null ? "null" : typeof transform
       }`,
@@ -95,7 +96,7 @@ export async function signedDistance(
     lab.set(labels);
     for (let i = 0; i < lab.length; i++) {
       if (lab[i]! >>> 0 >= numClasses) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected target labels in [0, ${numClasses}) but found ${
             Number(labels[i])
           } at flat index ${i}`,
@@ -106,7 +107,7 @@ export async function signedDistance(
     for (let i = 0; i < labels.length; i++) {
       const l = Number(labels[i]);
       if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
         );
       }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { FloatArray } from "../../core/ndarray.ts";
 import type {
@@ -95,18 +96,22 @@ function coef(a: Float64Array | undefined, n: number, c: number): tf.Tensor | un
  */
 export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected tfjs backend options to be an object but found ${options}`);
+    throw new SeglossTypeError(
+      `Expected tfjs backend options to be an object but found ${options}`,
+    );
   }
   for (const k of Object.keys(options)) {
     if (k !== "tfBackend") {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected tfjs backend options keys among tfBackend but found ${JSON.stringify(k)}`,
       );
     }
   }
   const want = options.tfBackend;
   if (want !== undefined && typeof want !== "string") {
-    throw new TypeError(`Expected tfBackend to be a string but found ${JSON.stringify(want)}`);
+    throw new SeglossTypeError(
+      `Expected tfBackend to be a string but found ${JSON.stringify(want)}`,
+    );
   }
   const live = new Set<PreparedBatch>();
   async function ready(): Promise<void> {
@@ -217,10 +222,12 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
       let disposed = false;
       const prepared: PreparedBatch = {
         async statistics(terms: ReadonlySet<StatTerm>): Promise<Statistics> {
-          if (disposed) throw new TypeError("Expected a live prepared batch but it was disposed");
+          if (disposed) {
+            throw new SeglossTypeError("Expected a live prepared batch but it was disposed");
+          }
           for (const term of terms) {
             if (!TERMS.includes(term)) {
-              throw new RangeError(
+              throw new SeglossRangeError(
                 `Expected statistic terms among ${TERMS.join(", ")} but found ${
                   JSON.stringify(term)
                 }`,
@@ -261,11 +268,13 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
           return { numSamples: n, numClasses: c, voxels: vol, sums };
         },
         async gradient(g: GradientCoefficients): Promise<FloatArray> {
-          if (disposed) throw new TypeError("Expected a live prepared batch but it was disposed");
+          if (disposed) {
+            throw new SeglossTypeError("Expected a live prepared batch but it was disposed");
+          }
           const NC = n * c;
           for (const [key, arr] of Object.entries(g)) {
             if (arr !== undefined && (!(arr instanceof Float64Array) || arr.length !== NC)) {
-              throw new TypeError(
+              throw new SeglossTypeError(
                 `Expected gradient coefficient ${key} to be a Float64Array of length ${NC}`,
               );
             }

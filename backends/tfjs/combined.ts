@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NdArray } from "../../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
@@ -86,7 +87,7 @@ export async function signedDistanceTf(
   options: SignedDistanceTfOptions,
 ): Promise<tf.Tensor> {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options to be an object { numClasses, ... } but found ${options}`,
     );
   }
@@ -275,24 +276,24 @@ const CONFIG_KEYS = [
  */
 export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new TypeError(`Expected config to be an object but found ${config}`);
+    throw new SeglossTypeError(`Expected config to be an object but found ${config}`);
   }
   for (const k of Object.keys(config)) {
     if (!CONFIG_KEYS.includes(k)) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected config keys among ${CONFIG_KEYS.join(", ")} but found ${JSON.stringify(k)}`,
       );
     }
   }
   const kind = config.input ?? "logits";
   if (kind !== "logits" && kind !== "probs") {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected config.input to be "logits" or "probs" but found ${JSON.stringify(kind)}`,
     );
   }
   const layout = config.layout ?? "channels-first";
   if (layout !== "channels-first" && layout !== "channels-last") {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected config.layout to be "channels-first" or "channels-last" but found ${
         JSON.stringify(layout)
       }`,
@@ -302,7 +303,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
     ? undefined
     : checkSchedule(config.schedule, "config.schedule");
   if (!Array.isArray(config.losses) || config.losses.length === 0) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected config.losses to be a non-empty array of { name, weight?, options? } but found ${
         JSON.stringify(config.losses)
       }`,
@@ -319,18 +320,18 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
   const terms: Term[] = config.losses.map((spec, i) => {
     const where = `config.losses[${i}]`;
     if (typeof spec !== "object" || spec === null) {
-      throw new TypeError(`Expected ${where} to be an object but found ${spec}`);
+      throw new SeglossTypeError(`Expected ${where} to be an object but found ${spec}`);
     }
     for (const k of Object.keys(spec)) {
       if (!["name", "weight", "options"].includes(k)) {
-        throw new TypeError(
+        throw new SeglossTypeError(
           `Expected ${where} keys among name, weight, options but found ${JSON.stringify(k)}`,
         );
       }
     }
     const name = spec.name;
     if (!(name in NATIVE)) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${where}.name to be one of ${
           Object.keys(NATIVE).map((n) => JSON.stringify(n)).join(", ")
         } (the losses with a tfjs version) but found ${JSON.stringify(name)}`,
@@ -338,7 +339,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
     }
     const weight = spec.weight ?? 1;
     if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
-      throw new RangeError(
+      throw new SeglossRangeError(
         `Expected ${where}.weight to be a finite number >= 0 but found ${JSON.stringify(weight)}`,
       );
     }
@@ -348,7 +349,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
       const loss = native.plugin.create(o); // validates the options exactly like createScorer
       if (loss.ignoreIndex !== undefined) {
         if (ignoreIndex !== undefined && ignoreIndex !== loss.ignoreIndex) {
-          throw new RangeError(
+          throw new SeglossRangeError(
             `Expected at most one ignoreIndex across config.losses but found ${ignoreIndex} and ${loss.ignoreIndex}`,
           );
         }
@@ -393,7 +394,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
     ensureLossGradients();
     const w = weights(request.epoch ?? 0);
     if (needsDistance && request.distance === undefined) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         "Expected request.distance (signed distance maps, see loss.distance()) for the boundary loss but found none",
       );
     }
@@ -428,7 +429,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
       const numClasses = options.numClasses ?? config.numClasses;
       if (numClasses === undefined) {
         return Promise.reject(
-          new TypeError(
+          new SeglossTypeError(
             "Expected numClasses (in the call's options or config.numClasses) but found none",
           ),
         );

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { DiceOptions } from "../../loss/dice.ts";
 import type { GeneralizedDiceOptions } from "../../loss/generalized_dice.ts";
@@ -299,7 +300,7 @@ export function crossEntropyLossTf(
   return run(input, options, CROSS_ENTROPY_KEYS, "cross-entropy options", (ci, o) => {
     const ig = o.ignoreIndex;
     if (ig !== undefined && (typeof ig !== "number" || !Number.isInteger(ig))) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected cross-entropy options.ignoreIndex to be an integer but found ${
           JSON.stringify(ig)
         }`,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { formatShape, isTypedArray, type NdArray } from "../../core/ndarray.ts";
 
@@ -63,7 +64,7 @@ export function toTensor(
     const a = x as NdArray;
     const size = a.shape.reduce((s, d) => s * d, 1);
     if (size !== a.data.length) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected ${name}.data to have ${size} elements for shape ${
           formatShape(a.shape)
         } but found ${a.data.length}`,
@@ -76,7 +77,7 @@ export function toTensor(
       : (a.data instanceof Int32Array ? a.data : Int32Array.from(a.data as ArrayLike<number>));
     return { t: tf.tensor(data, [...a.shape], want), owned: true };
   }
-  throw new TypeError(
+  throw new SeglossTypeError(
     `Expected ${name} to be a tf.Tensor or an NdArray ({ data, shape }) but found ${
       x === null ? "null" : typeof x
     }`,
@@ -124,7 +125,7 @@ export function scoresGeometry(
 ): { n: number; c: number; spatial: number[] } {
   const r = shape.length;
   if (r < 3 || r > 5) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to have rank 3 to 5 (${
         layout === "channels-first" ? "(N, C, ...spatial)" : "(N, ...spatial, C)"
       }, 1 to 3 spatial axes) but found shape ${formatShape(shape)}`,
@@ -134,7 +135,9 @@ export function scoresGeometry(
   const c = layout === "channels-first" ? shape[1]! : shape[r - 1]!;
   const spatial = layout === "channels-first" ? shape.slice(2) : shape.slice(1, r - 1);
   if (shape.some((d) => d === 0)) {
-    throw new TypeError(`Expected ${name} to be non-empty but found shape ${formatShape(shape)}`);
+    throw new SeglossTypeError(
+      `Expected ${name} to be non-empty but found shape ${formatShape(shape)}`,
+    );
   }
   return { n, c, spatial: [...spatial] };
 }
@@ -223,7 +226,7 @@ export function canonicalTarget(
     if (raw.rank === r - 1) {
       raw.shape.forEach((d, i) => {
         if (d !== labelsShape[i]) {
-          throw new TypeError(
+          throw new SeglossTypeError(
             `Expected ${name} labels to have shape ${formatShape(labelsShape)} but found ${
               formatShape(raw.shape)
             }`,
@@ -244,7 +247,7 @@ export function canonicalTarget(
     if (raw.rank === r) {
       raw.shape.forEach((d, i) => {
         if (d !== ci.inShape[i]) {
-          throw new TypeError(
+          throw new SeglossTypeError(
             `Expected ${name} one-hot to have the input's shape ${
               formatShape(ci.inShape)
             } but found ${formatShape(raw.shape)}`,
@@ -264,7 +267,7 @@ export function canonicalTarget(
       }
       return t;
     }
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected ${name} to have shape ${formatShape(labelsShape)} (labels) or ${
         formatShape(ci.inShape)
       } (one-hot) but found ${formatShape(raw.shape)}`,
@@ -289,7 +292,7 @@ export function canonicalDistance(distance: unknown, ci: Canonical, name = "dist
           : d === ci.inShape[i]
       );
     if (!ok && !ok2) {
-      throw new TypeError(
+      throw new SeglossTypeError(
         `Expected ${name} to have the input's shape ${formatShape(ci.inShape)} but found ${
           formatShape(raw.shape)
         }`,

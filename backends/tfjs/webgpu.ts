@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { formatShape, type NdArray } from "../../core/ndarray.ts";
 import type { SignedDistanceConvention } from "../../core/types.ts";
@@ -147,14 +148,14 @@ async function requestTfjsDevice(): Promise<{ device: GPUDevice; info: unknown }
  */
 export async function registerTfjsWebgpu(options: TfjsWebgpuOptions = {}): Promise<TfjsWebgpu> {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
   }
   const name = options.name ?? "segloss-webgpu";
   if (typeof name !== "string" || name.length === 0) {
-    throw new TypeError(`Expected options.name to be a non-empty string but found ${name}`);
+    throw new SeglossTypeError(`Expected options.name to be a non-empty string but found ${name}`);
   }
   if (tf.findBackendFactory(name) != null) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.name to name no registered tfjs backend but ${
         JSON.stringify(name)
       } is registered`,
@@ -266,17 +267,17 @@ export async function signedDistanceTfWebgpu(
   options: SignedDistanceTfWebgpuOptions,
 ): Promise<tf.Tensor> {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected options to be an object { numClasses, ... } but found ${options}`,
     );
   }
   const C = options.numClasses;
   if (!Number.isInteger(C) || C < 1) {
-    throw new RangeError(`Expected options.numClasses to be an integer >= 1 but found ${C}`);
+    throw new SeglossRangeError(`Expected options.numClasses to be an integer >= 1 but found ${C}`);
   }
   const be = tf.backend() as unknown as GpuBackendLike;
   if (!be || typeof be.createTensorFromGPUData !== "function" || !be.device) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected the active tfjs backend to be tfjs-backend-webgpu but found ${
         JSON.stringify(tf.getBackend())
       } (see registerTfjsWebgpu)`,
@@ -296,7 +297,7 @@ export async function signedDistanceTfWebgpu(
       : Int32Array.from(labels.data as ArrayLike<number>);
   }
   if (shape.length < 2 || shape.length > 4) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected labels to have shape (N, ...spatial) with 1 to 3 spatial axes but found ${
         formatShape(shape)
       }`,
@@ -306,7 +307,7 @@ export async function signedDistanceTfWebgpu(
   const spatial = shape.slice(1);
   const V = spatial.reduce((a, b) => a * b, 1);
   if (n * V !== data.length || V === 0) {
-    throw new TypeError(
+    throw new SeglossTypeError(
       `Expected labels.data to have ${n * V} elements (shape ${
         formatShape(shape)
       }) but found ${data.length}`,
@@ -314,7 +315,7 @@ export async function signedDistanceTfWebgpu(
   }
   const spacing = options.spacing ?? spatial.map(() => 1);
   if (spacing.length !== spatial.length || spacing.some((s) => !(s > 0) || !isFinite(s))) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected options.spacing to be ${spatial.length} finite numbers > 0 but found ${
         JSON.stringify(spacing)
       }`,
@@ -328,7 +329,7 @@ export async function signedDistanceTfWebgpu(
     for (let v = 0; v < V; v++) {
       const l = data[k * V + v]!;
       if (!(l >= 0 && l < C)) {
-        throw new RangeError(
+        throw new SeglossRangeError(
           `Expected labels in [0, ${C}) but found ${l} at flat index ${k * V + v}`,
         );
       }

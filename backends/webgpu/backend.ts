@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import type { FloatArray } from "../../core/ndarray.ts";
 import { STAT_TERMS } from "../../core/types.ts";
 import type {
@@ -156,7 +157,7 @@ function paramsBuffer(device: GPUDevice, s: Shape, g: number, batch: BackendBatc
  */
 export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuBackend {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
   }
   const source = new DeviceSource(options.device);
   const live = new Set<PreparedBatch>();
@@ -267,7 +268,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
           check();
           for (const term of terms) {
             if (!STAT_TERMS.includes(term)) {
-              throw new RangeError(
+              throw new SeglossRangeError(
                 `Expected statistic terms among ${STAT_TERMS.join(", ")} but found ${
                   JSON.stringify(term)
                 }`,
@@ -322,7 +323,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
             const arr = coefficients[keys[j]!];
             if (arr === undefined) continue;
             if (!(arr instanceof Float64Array) || arr.length !== NC) {
-              throw new TypeError(
+              throw new SeglossTypeError(
                 `Expected gradient coefficient ${
                   keys[j]
                 } to be a Float64Array of length ${NC} but found ${

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 
 /** GPUBufferUsage flags (numeric, so this module needs no global at import time). */
 export const BUFFER = {
@@ -190,7 +191,7 @@ export class DeviceSource {
   constructor(device?: GPUDevice) {
     if (device !== undefined) {
       if (typeof device !== "object" || device === null || !("createBuffer" in device)) {
-        throw new TypeError(
+        throw new SeglossTypeError(
           `Expected options.device to be a GPUDevice but found ${
             device === null ? "null" : typeof device
           }`,
@@ -347,7 +348,7 @@ export function dispatchSize(groups: number, maxPerDim = 65535): [number, number
 export function checkBindingSize(device: GPUDevice, bytes: number, what: string): void {
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   if (bytes > limit) {
-    throw new RangeError(
+    throw new SeglossRangeError(
       `Expected ${what} to fit one WebGPU storage binding (${limit} bytes on this device) but ` +
         `it needs ${bytes} bytes; split the batch`,
     );
