@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { encodeNpy } from "../server/npy.ts";
+import { encodeNpy } from "../io/npy.ts";
 import { buildMultipart } from "../server/multipart.ts";
 
 const args = new Map<string, string>();

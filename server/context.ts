@@ -9,7 +9,7 @@ import type { NdArray } from "../core/ndarray.ts";
 import type { Registry } from "../core/registry.ts";
 import { badRequest, HttpError, unprocessable } from "./errors.ts";
 import { decodeJsonArray, ElementBudget, type JsonDtype, typeName } from "./arrays.ts";
-import { decodeNpy } from "./npy.ts";
+import { decodeNpy } from "../io/npy.ts";
 import { type MultipartValue, readMultipart } from "./multipart.ts";
 import type { Executor } from "./pool.ts";
 

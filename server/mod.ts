@@ -32,7 +32,7 @@
 export { createApp } from "./app.ts";
 export type { CreateAppOptions, LogEntry, PluginRegistry, SeglossApp } from "./app.ts";
 export { appOptionsFromEnv } from "./env.ts";
-export { decodeNpy, encodeNpy } from "./npy.ts";
-export type { DecodeNpyOptions, NpyArray, NpyDtype } from "./npy.ts";
+export { decodeNpy, encodeNpy } from "../io/npy.ts";
+export type { DecodeNpyOptions, NpyArray, NpyDtype } from "../io/npy.ts";
 export { openApiDocument } from "./openapi.ts";
 export type { NdArray, TypedArray } from "../core/ndarray.ts";

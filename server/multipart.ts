@@ -6,7 +6,7 @@
  * @module
  */
 import { badRequest, unprocessable } from "./errors.ts";
-import { npyDeclaredLength } from "./npy.ts";
+import { npyDeclaredLength } from "../io/npy.ts";
 
 /** A field of a multipart body: a text part, or a file part's bytes. */
 export type MultipartValue = string | Uint8Array;

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
 import { unprocessable } from "../errors.ts";
 import { encodeJsonArray, narrowBigInt, typeName } from "../arrays.ts";
-import { encodeNpy } from "../npy.ts";
+import { encodeNpy } from "../../io/npy.ts";
 import {
   type AppEnv,
   arrayField,

@@ -10,15 +10,15 @@
  */
 import { SeglossTypeError } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
-import { badRequest, tooLarge, unprocessable } from "./errors.ts";
+import { badRequest, tooLarge, unprocessable } from "../server/errors.ts";
 
 /**
  * The dtypes the service decodes (little-endian, `|` for one-byte types).
  *
  * @example Basic usage
  * ```ts
- * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
- * import type { NpyDtype } from "@segloss/segloss/server";
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/npy";
+ * import type { NpyDtype } from "@segloss/segloss/npy";
  * import assert from "node:assert/strict";
  *
  * const bytes = encodeNpy({ data: new Int32Array([1, 2]), shape: [2] });
@@ -68,8 +68,8 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
  *
  * @example Basic usage
  * ```ts
- * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
- * import type { NpyArray } from "@segloss/segloss/server";
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/npy";
+ * import type { NpyArray } from "@segloss/segloss/npy";
  * import assert from "node:assert/strict";
  *
  * const a: NpyArray = decodeNpy(encodeNpy({ data: new Float32Array(6), shape: [2, 3] }), "x");
@@ -86,8 +86,8 @@ export interface NpyArray extends NdArray {
  *
  * @example Basic usage
  * ```ts
- * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
- * import type { DecodeNpyOptions } from "@segloss/segloss/server";
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/npy";
+ * import type { DecodeNpyOptions } from "@segloss/segloss/npy";
  * import assert from "node:assert/strict";
  *
  * const options: DecodeNpyOptions = { maxElements: 4 };
@@ -227,7 +227,7 @@ export function npyDeclaredLength(bytes: Uint8Array): number | undefined {
  *
  * @example Basic usage
  * ```ts
- * import { decodeNpy, encodeNpy } from "@segloss/segloss/server";
+ * import { decodeNpy, encodeNpy } from "@segloss/segloss/npy";
  * import assert from "node:assert/strict";
  *
  * const bytes = encodeNpy({ data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] });
@@ -415,7 +415,7 @@ const ENCODE_DESCR: Record<string, string> = {
  *
  * @example Basic usage
  * ```ts
- * import { encodeNpy } from "@segloss/segloss/server";
+ * import { encodeNpy } from "@segloss/segloss/npy";
  * import assert from "node:assert/strict";
  *
  * const bytes = encodeNpy({ data: new Float32Array([0.5, 1.5]), shape: [2] });
