@@ -43,7 +43,7 @@ export * from "./loss/cross_entropy.ts";
 export * from "./loss/boundary.ts";
 export * from "./loss/schedule.ts";
 export * from "./loss/scorer.ts";
-export * from "./backends/cpu.ts";
+export * from "./backends/cpu/backend.ts";
 export * from "./backends/webgpu/mod.ts";
 export * from "./transforms/jfa.ts";
 export * from "./plugins/builtin.ts";

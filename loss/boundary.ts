@@ -15,7 +15,7 @@ import {
   parseBoundaryOptions,
   selectClasses,
 } from "./common.ts";
-import { computeStatistics } from "./kernel.ts";
+import { computeStatistics } from "../backends/cpu/_kernel.ts";
 
 /**
  * Options of the boundary loss `mean over (n, c ∈ classes, voxels) of p·phi`, with `phi` the

@@ -5,15 +5,16 @@
  */
 import { checkKeys, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
+  checkElements,
   checkFinite,
   checkNdArray,
+  checkUnitInterval,
   type FloatArray,
   formatShape,
   type NdArray,
   sizeOf,
 } from "../core/ndarray.ts";
 import type { StatTerm } from "../core/types.ts";
-import type { KernelBatch } from "./kernel.ts";
 
 /** How per-group losses are combined: their mean or their sum. */
 export type Reduction = "mean" | "sum";
@@ -328,9 +329,12 @@ export interface CheckedScores {
 }
 
 /**
- * Validates scores `(N, C, ...spatial)` (1 to 3 spatial axes), float32/float64 and finite.
+ * Validates scores `(N, C, ...spatial)` (1 to 3 spatial axes), float32/float64 and finite;
+ * with `probs`, every value must lie in `[0, 1]` (within {@linkcode UNIT_TOLERANCE}, float32
+ * rounding). Per-voxel sums over C are not checked: per-channel sigmoid outputs
+ * (multi-label) are valid probabilities for the region and boundary losses.
  */
-export function checkScores(input: unknown, name: string): CheckedScores {
+export function checkScores(input: unknown, name: string, probs = false): CheckedScores {
   const arr = checkNdArray(input, name);
   if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) {
     throw new SeglossTypeError(
@@ -345,16 +349,37 @@ export function checkScores(input: unknown, name: string): CheckedScores {
       } (rank ${r})`,
     );
   }
-  checkFinite(arr.data, name);
+  if (probs) checkUnitInterval(arr.data, name, "probabilities");
+  else checkFinite(arr.data, name);
   const spatial = arr.shape.slice(2);
+  const vol = sizeOf(spatial);
+  // a single sigmoid channel is expanded to two classes
+  checkElements(arr.shape[0]! * Math.max(2, arr.shape[1]!) * vol, `${name} (N·C·voxels)`);
   return {
     data: arr.data,
     shape: arr.shape,
     n: arr.shape[0]!,
     c: arr.shape[1]!,
     spatial,
-    vol: sizeOf(spatial),
+    vol,
   };
+}
+
+/**
+ * The hint added to a target-shape error when the scores look channels-last: `(N,
+ * ...spatial, C)` whose spatial part matches the target's.
+ */
+function channelsLastHint(inShape: readonly number[], ts: readonly number[]): string {
+  const r = inShape.length;
+  const spatialLast = inShape.slice(1, r - 1);
+  const labelsSpatial = ts.length === r - 1 ? ts.slice(1) : ts.length === r ? ts.slice(2) : [];
+  const match = ts[0] === inShape[0] && spatialLast.length === labelsSpatial.length &&
+    spatialLast.every((x, i) => x === labelsSpatial[i]);
+  return match
+    ? `; the scores ${
+      formatShape(inShape)
+    } look channels-last (N, ...spatial, C): segloss wants channels-first (N, C, ...spatial), so transpose them (or pass layout: "channels-last" to the tfjs losses)`
+    : "";
 }
 
 /**
@@ -380,6 +405,35 @@ export function expandBinary(
     }
   }
   return out;
+}
+
+/** A validated batch in flat form, as the kernels read it. */
+export interface KernelBatch {
+  /** Scores `(N, C, V)` flat. */
+  input: FloatArray;
+  /** N. */
+  n: number;
+  /** C (after any sigmoid expansion). */
+  c: number;
+  /** V: voxels per sample. */
+  vol: number;
+  /** Whether `input` holds logits. */
+  logits: boolean;
+  /** Labels `(N, V)`; values outside `[0, C)` or equal to `ignoreIndex` give t = 0. */
+  labels?: Int32Array;
+  /** One-hot / soft target `(N, C, V)`. */
+  onehot?: FloatArray;
+  /** Label whose voxels get t = 0 for every class. */
+  ignoreIndex?: number;
+  /** Signed distance maps `(N, C, V)`. */
+  distance?: FloatArray;
+  /**
+   * Logits only: a buffer `(N, C, V)` that `computeStatistics` fills with the probabilities
+   * (then `probsReady` is set) so that `computeGradient` needs no second softmax.
+   */
+  probs?: FloatArray;
+  /** Whether `probs` holds the probabilities. */
+  probsReady?: boolean;
 }
 
 /** A target in kernel form. */
@@ -416,11 +470,19 @@ export function checkTarget(
         const what = i === 0 ? " (batch size)" : i === 1 ? " (classes)" : " (spatial extent)";
         const msg = `Expected ${name}.shape[${i}]${what} of a one-hot target to be ${
           inShape[i]
-        } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(inShape)})`;
+        } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(inShape)})${
+          channelsLastHint(inShape, ts)
+        }`;
         throw i === 1 ? new SeglossRangeError(msg) : new SeglossTypeError(msg);
       }
     }
-    checkFinite(arr.data as ArrayLike<number>, name);
+    if (arr.data instanceof BigInt64Array || arr.data instanceof BigUint64Array) {
+      throw new SeglossTypeError(
+        `Expected ${name}.data of a one-hot target to be a numeric (non-bigint) typed array but found ${arr.data.constructor.name}`,
+      );
+    }
+    // one-hot or soft targets (label smoothing, multi-label): each value a probability
+    checkUnitInterval(arr.data, name, "one-hot (or soft) target values");
     let oh: FloatArray;
     if (arr.data instanceof Float64Array || arr.data instanceof Float32Array) oh = arr.data;
     else {
@@ -437,7 +499,9 @@ export function checkTarget(
         throw new SeglossTypeError(
           `Expected ${name}.shape[${i}]${what} of a label target to be ${
             labelsShape[i]
-          } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(labelsShape)})`,
+          } but found ${ts[i]} (shape ${formatShape(ts)}, expected ${formatShape(labelsShape)})${
+            channelsLastHint(inShape, ts)
+          }`,
         );
       }
     }
@@ -459,7 +523,7 @@ export function checkTarget(
   throw new SeglossTypeError(
     `Expected ${name} to have shape ${formatShape(labelsShape)} (labels) or ${
       formatShape(inShape)
-    } (one-hot) but found ${formatShape(ts)}`,
+    } (one-hot) but found ${formatShape(ts)}${channelsLastHint(inShape, ts)}`,
   );
 }
 
@@ -469,7 +533,7 @@ export function functionalBatch(
   target: NdArray | undefined,
   ignoreIndex: number | undefined,
 ): { batch: KernelBatch; binary: boolean; spatial: number[] } {
-  const s = checkScores(probs, "probs");
+  const s = checkScores(probs, "probs", true);
   const binary = s.c === 1;
   const C = binary ? 2 : s.c;
   const input = binary ? expandBinary(s.data, s.n, s.vol, false) : s.data;

@@ -16,7 +16,7 @@ import {
   need,
   weightsOption,
 } from "./common.ts";
-import { computeStatistics } from "./kernel.ts";
+import { computeStatistics } from "../backends/cpu/_kernel.ts";
 
 /**
  * Options of the cross entropy `−Σ_v Σ_c w_c·t·log p`. With `reduction: "mean"` (default) it

@@ -17,7 +17,7 @@ import {
   parseDiceOptions,
   selectClasses,
 } from "./common.ts";
-import { computeStatistics } from "./kernel.ts";
+import { computeStatistics } from "../backends/cpu/_kernel.ts";
 
 /**
  * Options of the Dice loss. Per (sample, class) — or per class over the whole batch with

@@ -17,7 +17,7 @@ import {
   parseGeneralizedDiceOptions,
   selectClasses,
 } from "./common.ts";
-import { computeStatistics } from "./kernel.ts";
+import { computeStatistics } from "../backends/cpu/_kernel.ts";
 
 /**
  * Options of the generalized Dice loss. Per sample (or once over the batch with `batch`):

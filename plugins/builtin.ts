@@ -9,7 +9,7 @@ import { dicePlugin } from "../loss/dice.ts";
 import { generalizedDicePlugin } from "../loss/generalized_dice.ts";
 import { crossEntropyPlugin } from "../loss/cross_entropy.ts";
 import { boundaryPlugin } from "../loss/boundary.ts";
-import { cpuPlugin } from "../backends/cpu.ts";
+import { cpuPlugin } from "../backends/cpu/backend.ts";
 import { webgpuPlugin } from "../backends/webgpu/backend.ts";
 import { jfaPlugin } from "../transforms/jfa.ts";
 

@@ -415,7 +415,7 @@ test("cpu backendOptions: without the probability cache the gradient is the same
 
 describe("the WebAssembly SIMD path of the cpu backend agrees with the float64 JS path", () => {
   test("SIMD is available on this runtime (Deno and Bun both have WebAssembly SIMD)", async () => {
-    const { simdAvailable } = await import("../loss/kernel_simd.ts");
+    const { simdAvailable } = await import("../backends/cpu/_kernel_simd.ts");
     assert.equal(simdAvailable(), true);
   });
   const rnd = (seed: number) => () => {

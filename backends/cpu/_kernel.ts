@@ -11,9 +11,12 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import type { FloatArray } from "../core/ndarray.ts";
-import type { GradientCoefficients, Statistics, StatTerm } from "../core/types.ts";
+import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import type { FloatArray } from "../../core/ndarray.ts";
+import type { GradientCoefficients, Statistics, StatTerm } from "../../core/types.ts";
+import type { KernelBatch } from "../../loss/common.ts";
+
+export type { KernelBatch };
 
 /** Voxels processed per block (scratch buffers are `C × BLOCK` float64). */
 const BLOCK = 512;
@@ -38,35 +41,6 @@ export function expNonPositive(x: number): number {
   const r = (x - m * EXP_HI) - m * EXP_LO;
   const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))));
   return EXP_P2[(m >> 8) + 1090]! * EXP_T[m & 255]! * p;
-}
-
-/** A validated batch in flat form, as the kernels read it. */
-export interface KernelBatch {
-  /** Scores `(N, C, V)` flat. */
-  input: FloatArray;
-  /** N. */
-  n: number;
-  /** C (after any sigmoid expansion). */
-  c: number;
-  /** V: voxels per sample. */
-  vol: number;
-  /** Whether `input` holds logits. */
-  logits: boolean;
-  /** Labels `(N, V)`; values outside `[0, C)` or equal to `ignoreIndex` give t = 0. */
-  labels?: Int32Array;
-  /** One-hot / soft target `(N, C, V)`. */
-  onehot?: FloatArray;
-  /** Label whose voxels get t = 0 for every class. */
-  ignoreIndex?: number;
-  /** Signed distance maps `(N, C, V)`. */
-  distance?: FloatArray;
-  /**
-   * Logits only: a buffer `(N, C, V)` that `computeStatistics` fills with the probabilities
-   * (then `probsReady` is set) so that `computeGradient` needs no second softmax.
-   */
-  probs?: FloatArray;
-  /** Whether `probs` holds the probabilities. */
-  probsReady?: boolean;
 }
 
 /** Scratch buffers of one pass. */

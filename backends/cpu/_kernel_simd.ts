@@ -1,18 +1,18 @@
 /**
  * The WebAssembly SIMD path of the CPU kernels (internal module): for float32 logits with a
  * label target, the statistics pass (softmax, `Σp`, `Σp²`, `Σp·t`, `Σt`, `Σp·phi`,
- * `Σt·log p`) and the gradient pass run four voxels at a time in `loss/wasm/kernel.wat`, with
+ * `Σt·log p`) and the gradient pass run four voxels at a time in `backends/cpu/wasm/kernel.wat`, with
  * float32 arithmetic and float64 accumulators. Voxels past the last multiple of four go
  * through the JavaScript kernels. Anything else (float64 input, probabilities, one-hot
  * targets) uses the JavaScript kernels alone.
  *
  * @module
  */
-import { SeglossTypeError } from "../core/errors.ts";
-import type { FloatArray } from "../core/ndarray.ts";
-import type { GradientCoefficients, Statistics, StatTerm } from "../core/types.ts";
-import { computeGradient, computeStatistics, type KernelBatch } from "./kernel.ts";
-import { KERNEL_WASM_BASE64 } from "./kernel_wasm_bytes.ts";
+import { SeglossTypeError } from "../../core/errors.ts";
+import type { FloatArray } from "../../core/ndarray.ts";
+import type { GradientCoefficients, Statistics, StatTerm } from "../../core/types.ts";
+import { computeGradient, computeStatistics, type KernelBatch } from "./_kernel.ts";
+import { KERNEL_WASM_BASE64 } from "./_kernel_wasm_bytes.ts";
 
 const SIMD_TERMS: ReadonlySet<StatTerm> = new Set(["p", "p2", "pt", "t", "t2", "pphi", "tlogp"]);
 /** Largest wasm memory the path will use (bytes); bigger batches use the JS kernels. */

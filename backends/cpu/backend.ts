@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { SeglossTypeError } from "../core/errors.ts";
-import type { FloatArray } from "../core/ndarray.ts";
+import { SeglossTypeError } from "../../core/errors.ts";
+import type { FloatArray } from "../../core/ndarray.ts";
 import type {
   Backend,
   BackendBatch,
@@ -14,18 +14,18 @@ import type {
   PreparedBatch,
   Statistics,
   StatTerm,
-} from "../core/types.ts";
-import type { BackendPlugin } from "../core/registry.ts";
-import { signedDistance } from "../transforms/signed_distance.ts";
-import { checkBackendBatch, distanceLabels, missingDistanceError } from "./common.ts";
-import { computeGradient, computeStatistics, type KernelBatch } from "../loss/kernel.ts";
+} from "../../core/types.ts";
+import type { BackendPlugin } from "../../core/registry.ts";
+import { signedDistance } from "../../transforms/signed_distance.ts";
+import { checkBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
+import { computeGradient, computeStatistics, type KernelBatch } from "./_kernel.ts";
 import {
   createSimdBatch,
   createSimdContext,
   type SimdBatch,
   type SimdContext,
   simdSupports,
-} from "../loss/kernel_simd.ts";
+} from "./_kernel_simd.ts";
 
 /**
  * Options of {@linkcode createCpuBackend}.

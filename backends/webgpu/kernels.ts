@@ -3,7 +3,7 @@
  * every requested per-(sample, class) sum, workgroup reductions into float32 partials that the
  * CPU adds in float64) and the gradient pass (through the softmax for logits).
  *
- * Semantics mirror the `cpu` backend (`loss/kernel.ts`): labels outside `[0, C)` or equal to
+ * Semantics mirror the `cpu` backend (`backends/cpu/`): labels outside `[0, C)` or equal to
  * the ignore label give t = 0 for every class; for probabilities `log p` and `t/p` use
  * `max(p, 1e-38)`; for logits `log p = x − logsumexp(x)` exactly and the `t/p` gradient term
  * is folded through the softmax Jacobian (no division).
