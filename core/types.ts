@@ -217,6 +217,64 @@ export interface DistanceTransform {
   edt(mask: NdArray, options?: EdtOptions): Promise<NdArray<Float32Array>>;
   /** Releases resources (GPU devices, workers). */
   dispose?(): void;
+
+  // ---- optional capabilities (GPU side; see DeviceSignedRequest) ----------------------------
+
+  /**
+   * Capability: signed distance maps of a label batch computed on `request.device` and left
+   * there, with no readback. Resolves to a float32 GPUBuffer `(N, C, ...spatial)` (usage
+   * STORAGE | COPY_SRC, owned by the caller, who destroys it) holding the same values as
+   * `signedDistance(labels, { numClasses, spacing, convention, transform: this })`, or to
+   * `undefined` when this transform cannot run on that device (the caller then falls back to
+   * `signedDistance` on the CPU and uploads). The `webgpu` backend and the tfjs WebGPU path use
+   * it for any transform, built-in or third-party.
+   */
+  signedOnDevice?(request: DeviceSignedRequest): Promise<GPUBuffer | undefined>;
+}
+
+/**
+ * What {@linkcode DistanceTransform.signedOnDevice} receives: a label batch already validated
+ * (labels in `[0, numClasses)`), the device the maps must live on and, when the caller has
+ * them there already, the labels as an int32 GPUBuffer (not to be destroyed by the transform).
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { DeviceSignedRequest } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * function voxels(r: Omit<DeviceSignedRequest, "device">): number {
+ *   return r.numSamples * r.spatial.reduce((a, b) => a * b, 1);
+ * }
+ * assert.equal(
+ *   voxels({
+ *     labels: new Int32Array(8),
+ *     numSamples: 2,
+ *     numClasses: 2,
+ *     spatial: [2, 2],
+ *     spacing: [1, 1],
+ *     convention: "kervadec",
+ *   }),
+ *   8,
+ * );
+ * ```
+ */
+export interface DeviceSignedRequest {
+  /** The device the maps must be written on. */
+  device: GPUDevice;
+  /** Labels `(N, ...spatial)` flattened, each in `[0, numClasses)`. */
+  labels: Int32Array;
+  /** The same labels as an int32 storage buffer on `device`, when the caller has it. */
+  labelsBuffer?: GPUBuffer;
+  /** N. */
+  numSamples: number;
+  /** C. */
+  numClasses: number;
+  /** Spatial extents (1 to 3 axes). */
+  spatial: readonly number[];
+  /** Voxel size per spatial axis. */
+  spacing: readonly number[];
+  /** Sign convention. */
+  convention: SignedDistanceConvention;
 }
 
 /**
