@@ -8,6 +8,13 @@
  * @module
  */
 import type { Registry } from "../core/registry.ts";
+import {
+  siblingModuleUrl,
+  spawnWorker,
+  type ThreadError,
+  type ThreadHandle,
+  type ThreadMessage,
+} from "../core/_worker.ts";
 import { HttpError } from "./errors.ts";
 import { type Job, JobRunner, type TimedResult, transferables } from "./compute.ts";
 
@@ -93,7 +100,7 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker | undefined;
+  worker: ThreadHandle | undefined;
   busy: Pending | undefined;
 }
 
@@ -126,7 +133,8 @@ export class WorkerPool implements Executor {
     defaultBackend: string,
     timeoutMs: number,
     maxQueue = 1024,
-    workerUrl: string | URL = new URL("./worker.ts", import.meta.url),
+    // ./worker.ts from source, ./worker.js once transpiled (JSR's npm layer) or bundled
+    workerUrl: string | URL = siblingModuleUrl("worker", import.meta.url),
   ) {
     this.#workerUrl = String(workerUrl);
     this.#slots = Array.from({ length: Math.max(1, size) }, () => ({
@@ -160,8 +168,9 @@ export class WorkerPool implements Executor {
     });
   }
 
-  #spawn(): Worker {
-    const w = new Worker(this.#workerUrl, { type: "module" });
+  #spawn(): ThreadHandle {
+    // a Web Worker, or a worker_threads Worker on Node
+    const w = spawnWorker(this.#workerUrl);
     this.stats.spawned++;
     w.postMessage({ init: { defaultBackend: this.#defaultBackend } });
     return w;
@@ -190,11 +199,11 @@ export class WorkerPool implements Executor {
     }
   }
 
-  #attach(slot: Slot, w: Worker): Worker {
-    w.onmessage = (e: MessageEvent<Reply>) => {
+  #attach(slot: Slot, w: ThreadHandle): ThreadHandle {
+    w.onmessage = (e: ThreadMessage) => {
       const p = slot.busy;
       if (!p || slot.worker !== w) return;
-      const r = e.data;
+      const r = e.data as Reply;
       this.#finish(
         slot,
         p,
@@ -204,15 +213,15 @@ export class WorkerPool implements Executor {
             : p.reject(new JobError(r.name, r.message, r.stack)),
       );
     };
-    w.onerror = (e: ErrorEvent) => {
-      e.preventDefault(); // keep the server process alive
+    w.onerror = (e: ThreadError) => {
+      e.preventDefault?.(); // keep the server process alive
       this.#crash(slot, w, e.message || "worker error");
     };
     w.onmessageerror = () => this.#crash(slot, w, "worker message could not be deserialized");
     return w;
   }
 
-  #crash(slot: Slot, w: Worker, message: string): void {
+  #crash(slot: Slot, w: ThreadHandle, message: string): void {
     if (slot.worker !== w) return;
     w.terminate();
     slot.worker = undefined;

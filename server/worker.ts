@@ -4,18 +4,15 @@
  *
  * @module
  */
+import { parentPort } from "../core/_worker.ts";
 import { type Job, JobRunner, transferables } from "./compute.ts";
 
-interface WorkerScope {
-  onmessage: ((e: MessageEvent) => void) | null;
-  postMessage(message: unknown, transfer?: Transferable[]): void;
-}
-
-const scope = globalThis as unknown as WorkerScope;
+// `self` in a Web Worker, worker_threads' parentPort on Node
+const scope = parentPort();
 let runner: JobRunner | undefined;
 
-scope.onmessage = async (e: MessageEvent) => {
-  const msg = e.data as { init?: { defaultBackend: string }; job?: Job };
+scope.onMessage(async (data: unknown) => {
+  const msg = data as { init?: { defaultBackend: string }; job?: Job };
   if (msg.init) {
     runner = new JobRunner(undefined, msg.init.defaultBackend);
     return;
@@ -29,4 +26,4 @@ scope.onmessage = async (e: MessageEvent) => {
     const error = err instanceof Error ? err : new Error(String(err));
     scope.postMessage({ ok: false, name: error.name, message: error.message, stack: error.stack });
   }
-};
+});

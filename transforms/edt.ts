@@ -8,7 +8,7 @@ import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
 import { edtInto, flagsLength, markBuiltin, numberMask, planPasses } from "./edt_kernels.ts";
-import { poolSupported, sharedMask, WorkerPool } from "./edt_pool.ts";
+import { poolSupported, sharedMask, warnSingleThreaded, WorkerPool } from "./edt_pool.ts";
 
 /**
  * Exact Euclidean distance transform: the distance of every non-zero element to the nearest
@@ -118,6 +118,12 @@ export interface EdtWorkerPool {
   /** The number of Workers. */
   readonly size: number;
   /**
+   * Whether calls run on Worker threads: false where this runtime has no Workers or no
+   * `SharedArrayBuffer` (a browser page without cross-origin isolation); calls then run
+   * {@linkcode edt} on the calling thread, and a warning says so once.
+   */
+  readonly threaded: boolean;
+  /**
    * The exact EDT of {@linkcode edt}, computed by the pool's Workers.
    *
    * @param mask Any typed array plus shape; non-zero means "inside".
@@ -182,9 +188,13 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
   const pool = new WorkerPool(size, idleMs);
   const result: EdtWorkerPool = {
     size,
+    threaded: poolSupported,
     async edt(mask: NdArray, edtOptions: EdtOptions = {}): Promise<NdArray<Float32Array>> {
       const [spatial, spacing] = checkEdtArgs(mask, edtOptions);
-      if (!poolSupported) return edt(mask, edtOptions);
+      if (!poolSupported) {
+        warnSingleThreaded();
+        return edt(mask, edtOptions);
+      }
       const total = mask.data.length;
       const out = new Float32Array(new SharedArrayBuffer(total * 4));
       await pool.run(
@@ -300,7 +310,11 @@ export function edtTransform(options: EdtTransformOptions = {}): DistanceTransfo
   }
   let pool: EdtWorkerPool | undefined;
   const poolFor = (elements: number) => {
-    if (workers === undefined || !(elements >= threshold) || !poolSupported) return undefined;
+    if (workers === undefined || !(elements >= threshold)) return undefined;
+    if (!poolSupported) {
+      warnSingleThreaded();
+      return undefined;
+    }
     pool ??= createEdtWorkerPool({ workers });
     return pool;
   };

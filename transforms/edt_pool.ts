@@ -5,21 +5,48 @@
  *
  * @module
  */
+import {
+  sharedThreadsAvailable,
+  siblingModuleUrl,
+  spawnWorker,
+  type ThreadError,
+  type ThreadHandle,
+  threadKind,
+  type ThreadMessage,
+} from "../core/_worker.ts";
 import type { PassPlan } from "./edt_kernels.ts";
 import type { InitMessage } from "./edt_worker.ts";
 
 type WorkerReply = { ok: true } | { ok: false; error: string };
 
-/** Whether this runtime can run the pool (module Workers and SharedArrayBuffer). */
-export const poolSupported: boolean = typeof Worker !== "undefined" &&
-  typeof SharedArrayBuffer !== "undefined";
+/**
+ * Whether this runtime can run the pool: threads (Web Workers, or `worker_threads` on Node)
+ * and `SharedArrayBuffer` (which a browser page has only when cross-origin isolated).
+ */
+export const poolSupported: boolean = sharedThreadsAvailable();
+
+let warned = false;
+
+/**
+ * Says once per process why Worker pools run on the calling thread here (no threads, or no
+ * `SharedArrayBuffer` on a page that is not cross-origin isolated).
+ */
+export function warnSingleThreaded(): void {
+  if (warned || poolSupported) return;
+  warned = true;
+  const why = threadKind() === "none"
+    ? "this runtime has no Workers"
+    : "SharedArrayBuffer is unavailable (a browser page needs cross-origin isolation: " +
+      "Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)";
+  console.warn(`segloss: parallel EDT runs on one thread: ${why}`);
+}
 
 /** Workers started on first use, ended by {@linkcode WorkerPool.close} or after `idleMs`. */
 export class WorkerPool {
   /** The number of Workers. */
   readonly size: number;
   #idleMs: number;
-  #workers: Worker[] = [];
+  #workers: ThreadHandle[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -62,11 +89,12 @@ export class WorkerPool {
   #all(msg: unknown): Promise<void[]> {
     return Promise.all(this.#workers.map((w) =>
       new Promise<void>((resolve, reject) => {
-        w.onmessage = (e: MessageEvent<WorkerReply>) => {
-          if (e.data.ok) resolve();
-          else reject(new Error(`EDT worker failed: ${e.data.error}`));
+        w.onmessage = (e: ThreadMessage) => {
+          const reply = e.data as WorkerReply;
+          if (reply.ok) resolve();
+          else reject(new Error(`EDT worker failed: ${reply.error}`));
         };
-        w.onerror = (e: ErrorEvent) => {
+        w.onerror = (e: ThreadError) => {
           e.preventDefault?.();
           reject(new Error(`EDT worker failed: ${e.message}`));
         };
@@ -82,8 +110,9 @@ export class WorkerPool {
     passes: PassPlan[],
   ): Promise<void> {
     if (this.#workers.length === 0) {
-      const url = new URL("./edt_worker.ts", import.meta.url).href;
-      for (let i = 0; i < this.size; i++) this.#workers.push(new Worker(url, { type: "module" }));
+      // ./edt_worker.ts from source, ./edt_worker.js once transpiled or bundled
+      const url = siblingModuleUrl("edt_worker", import.meta.url);
+      for (let i = 0; i < this.size; i++) this.#workers.push(spawnWorker(url));
     }
     const counter = new Int32Array(new SharedArrayBuffer(4));
     const flags = [

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parentPort } from "../core/_worker.ts";
 import {
   type LabelJob,
   makeScratch,
@@ -38,19 +39,15 @@ export interface PassMessage {
   chunk: number;
 }
 
-interface Scope {
-  onmessage: ((e: MessageEvent) => void) | null;
-  postMessage(message: unknown): void;
-}
-const scope = globalThis as unknown as Scope;
+const port = parentPort();
 
 let ctx: PassContext | undefined;
 let counter: Int32Array | undefined;
 let scratch: Scratch | undefined;
 let scratchLen = 0;
 
-scope.onmessage = (e: MessageEvent) => {
-  const msg = e.data as InitMessage | PassMessage | { type: "release" };
+port.onMessage((data: unknown) => {
+  const msg = data as InitMessage | PassMessage | { type: "release" };
   try {
     if (msg.type === "release") {
       ctx = undefined;
@@ -70,8 +67,8 @@ scope.onmessage = (e: MessageEvent) => {
         runPass(msg.plan, msg.index, ctx!, u0, Math.min(msg.plan.units, u0 + msg.chunk));
       }
     }
-    scope.postMessage({ ok: true });
+    port.postMessage({ ok: true });
   } catch (err) {
-    scope.postMessage({ ok: false, error: String((err as Error)?.stack ?? err) });
+    port.postMessage({ ok: false, error: String((err as Error)?.stack ?? err) });
   }
-};
+});
