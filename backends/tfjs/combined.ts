@@ -8,7 +8,7 @@ import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NdArray } from "../../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
-import type { LossSpec } from "../../loss/scorer.ts";
+import type { LossSpec } from "../../loss/spec.ts";
 import { checkSchedule, type Schedule, scheduleWeights } from "../../loss/schedule.ts";
 import { dicePlugin } from "../../loss/dice.ts";
 import { generalizedDicePlugin } from "../../loss/generalized_dice.ts";

@@ -24,31 +24,11 @@ import type {
 } from "../core/types.ts";
 import type { LossPlugin, Registry } from "../core/registry.ts";
 import { defaultRegistry } from "../plugins/builtin.ts";
-import { checkScores, checkTarget, expandBinary } from "./common.ts";
-import { checkSchedule, type Schedule, scheduleWeights } from "./schedule.ts";
-import { dicePlugin } from "./dice.ts";
-import { generalizedDicePlugin } from "./generalized_dice.ts";
-
-/**
- * One configured loss: a registry name, a weight (default 1) and the plugin's options.
- *
- * @example Basic usage
- * ```ts
- * import type { LossSpec } from "@segloss/segloss";
- * import assert from "node:assert/strict";
- *
- * const spec: LossSpec = { name: "dice", options: { includeBackground: false } };
- * assert.equal(spec.name, "dice");
- * ```
- */
-export interface LossSpec {
-  /** The loss plugin's name (`dice`, `generalized-dice`, `cross-entropy`, `boundary`, ...). */
-  name: string;
-  /** Multiplies the loss (default 1), on top of the schedule's factor. */
-  weight?: number;
-  /** Passed to the plugin's `create`. */
-  options?: Record<string, unknown>;
-}
+import type { LossSpec } from "../loss/spec.ts";
+import { checkScores, checkTarget, expandBinary } from "../loss/common.ts";
+import { checkSchedule, type Schedule, scheduleWeights } from "../loss/schedule.ts";
+import { dicePlugin } from "../loss/dice.ts";
+import { generalizedDicePlugin } from "../loss/generalized_dice.ts";
 
 /**
  * The configuration of a scorer; plain JSON, so a server or a file can carry it.
