@@ -383,8 +383,35 @@ export interface PreparedBatch {
 export interface Backend {
   /** The registry name. */
   readonly name: string;
+  /** What the backend runs on (kernel, adapter), for a scorer's `info()`; optional. */
+  info?(): BackendInfo;
   /** Uploads / validates a batch for the statistics and gradient passes. */
   prepare(batch: BackendBatch): Promise<PreparedBatch>;
   /** Releases everything the backend holds. */
   dispose(): void;
+}
+
+/**
+ * What a backend runs on: the kernel of its last batch, why a faster kernel did not run, and
+ * the GPU adapter of GPU backends. Reported by a scorer's `info()`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { BackendInfo } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const i: BackendInfo = { kernel: "js", fallback: "this runtime has no WebAssembly" };
+ * assert.equal(i.kernel, "js");
+ * ```
+ */
+export interface BackendInfo {
+  /**
+   * The kernel of the last batch: `"wasm-simd"` or `"js"` (cpu), `"wgsl"` (webgpu), ...;
+   * undefined before the first batch.
+   */
+  kernel?: string;
+  /** Why a faster kernel is not used here, when one exists (undefined when it is). */
+  fallback?: string;
+  /** The GPU adapter, for GPU backends. */
+  adapter?: { name: string; isSoftware: boolean | undefined };
 }

@@ -19,6 +19,7 @@ const SIMD_TERMS: ReadonlySet<StatTerm> = new Set(["p", "p2", "pt", "t", "t2", "
 const MAX_BYTES = 2 ** 31;
 
 let compiled: WebAssembly.Module | null | undefined;
+let unavailable: string | undefined;
 
 function wasmModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
@@ -26,13 +27,25 @@ function wasmModule(): WebAssembly.Module | null {
     const bin = atob(KERNEL_WASM_BASE64);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    compiled = typeof WebAssembly === "object" && WebAssembly.validate(bytes)
-      ? new WebAssembly.Module(bytes)
-      : null;
-  } catch {
-    compiled = null; // no WebAssembly or no SIMD: the JS kernels do everything
+    if (typeof WebAssembly !== "object") {
+      unavailable = "this runtime has no WebAssembly";
+      compiled = null;
+    } else if (!WebAssembly.validate(bytes)) {
+      unavailable = "this runtime's WebAssembly has no SIMD (fixed-width simd128)";
+      compiled = null;
+    } else compiled = new WebAssembly.Module(bytes);
+  } catch (e) {
+    // e.g. Cloudflare Workers: "Wasm code generation disallowed by embedder"
+    unavailable = `WebAssembly.Module() failed: ${e instanceof Error ? e.message : String(e)}`;
+    compiled = null; // the JS kernels do everything
   }
   return compiled;
+}
+
+/** Why the SIMD kernels cannot run here (undefined when they can). */
+export function simdUnavailableReason(): string | undefined {
+  wasmModule();
+  return unavailable;
 }
 
 /** Whether the SIMD statistics pass computes these terms. */

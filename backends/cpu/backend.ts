@@ -25,6 +25,7 @@ import {
   type SimdBatch,
   type SimdContext,
   simdSupports,
+  simdUnavailableReason,
 } from "./_kernel_simd.ts";
 
 /**
@@ -139,8 +140,13 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   };
   // one wasm instance kept between batches (its memory sized for the largest batch so far)
   let freeContext: SimdContext | undefined;
+  let lastKernel: "wasm-simd" | "js" | undefined;
   return {
     name: "cpu",
+    info: () => ({
+      kernel: lastKernel,
+      fallback: useSimd ? simdUnavailableReason() : "the simd option is false",
+    }),
     prepare(batch: BackendBatch): Promise<PreparedBatch> {
       let k: KernelBatch;
       try {
@@ -188,9 +194,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
           if (simd && simd.supports(terms)) {
             if (k.distance) simd.setDistance(k.distance);
             mode = "simd";
+            lastKernel = "wasm-simd";
             return simd.stats(terms);
           }
           mode = "js";
+          lastKernel = "js";
           if (cache && k.logits && !k.probs) k.probs = takeBuffer(k.input);
           return computeStatistics(k, terms);
         },
