@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "./errors.ts";
+import { LimitError, quote, SeglossRangeError, SeglossTypeError } from "./errors.ts";
 
 /**
  * Any JavaScript typed array segloss accepts as input data.
@@ -176,14 +176,16 @@ export function checkNdArray(arr: unknown, name: string): NdArray {
   }
   if (!Array.isArray(shape)) {
     throw new SeglossTypeError(
-      `Expected ${name}.shape to be an array of integers but found ${typeof shape}`,
+      `Expected ${name}.shape to be an array of integers but found ${
+        shape === null ? "null" : typeof shape
+      }`,
     );
   }
   for (let i = 0; i < shape.length; i++) {
     const s = shape[i];
     if (typeof s !== "number" || !Number.isInteger(s)) {
       throw new SeglossTypeError(
-        `Expected ${name}.shape[${i}] to be an integer but found ${JSON.stringify(s)}`,
+        `Expected ${name}.shape[${i}] to be an integer but found ${quote(s)}`,
       );
     }
     if (s <= 0) {
@@ -207,12 +209,127 @@ export function checkNdArray(arr: unknown, name: string): NdArray {
 }
 
 /**
+ * The most classes any call accepts (`numClasses`, the class axis of scores): 65536. A request
+ * for more is refused with a {@linkcode LimitError} before anything is allocated.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { MAX_CLASSES } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_CLASSES, 65536);
+ * ```
+ */
+export const MAX_CLASSES = 65536;
+
+/**
+ * The most elements any array segloss allocates may have (inputs, outputs, distance maps,
+ * gradients, scratch): 2^31 − 1, so every flat index is an int32 and every typed array fits
+ * the JavaScript engines' limits. A call whose output would be larger is refused with a
+ * {@linkcode LimitError} before anything is allocated.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { MAX_ELEMENTS } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_ELEMENTS, 2 ** 31 - 1);
+ * ```
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Throws a {@linkcode LimitError} (resource `"elements"`) when an array of `count` elements
+ * would exceed {@linkcode MAX_ELEMENTS}; call it before allocating.
+ *
+ * @param count The number of elements the call would allocate (any non-negative number).
+ * @param what What would be allocated, for the message (e.g. `"the signed distance maps"`).
+ * @param how How the count comes about, for the message (e.g. `"N·C·voxels = 2·3·4"`).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { checkElements, LimitError } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * checkElements(1024, "the output");
+ * assert.throws(() => checkElements(2 ** 40, "the output", "N·C·voxels"), LimitError);
+ * ```
+ */
+export function checkElements(count: number, what: string, how?: string): void {
+  if (!(count <= MAX_ELEMENTS)) {
+    throw new LimitError(
+      "elements",
+      count,
+      MAX_ELEMENTS,
+      `Expected ${what} to have at most ${MAX_ELEMENTS} elements (MAX_ELEMENTS) but it would have ${count}${
+        how === undefined ? "" : ` (${how})`
+      }`,
+    );
+  }
+}
+
+/**
+ * Throws a {@linkcode LimitError} (resource `"numClasses"`) unless `numClasses` is at most
+ * {@linkcode MAX_CLASSES}, and a RangeError unless it is an integer >= 1.
+ *
+ * @param numClasses The number of classes asked for.
+ * @param name The argument name used in messages (e.g. `"options.numClasses"`).
+ * @returns `numClasses`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { checkNumClasses, LimitError } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(checkNumClasses(3, "numClasses"), 3);
+ * assert.throws(() => checkNumClasses(2 ** 31, "numClasses"), LimitError);
+ * assert.throws(() => checkNumClasses(undefined, "options.numClasses"), /options\.numClasses/);
+ * ```
+ */
+export function checkNumClasses(numClasses: unknown, name: string): number {
+  if (numClasses === undefined) {
+    throw new SeglossTypeError(
+      `Expected ${name} (the number of classes C; labels lie in [0, C)) to be given but it is missing`,
+      { argument: name },
+    );
+  }
+  if (typeof numClasses !== "number" || !Number.isInteger(numClasses) || numClasses < 1) {
+    throw new SeglossRangeError(
+      `Expected ${name} to be an integer >= 1 but found ${quote(numClasses)}`,
+      { argument: name },
+    );
+  }
+  if (numClasses > MAX_CLASSES) {
+    throw new LimitError(
+      name,
+      numClasses,
+      MAX_CLASSES,
+      `Expected ${name} to be at most ${MAX_CLASSES} (MAX_CLASSES) but found ${numClasses}`,
+    );
+  }
+  return numClasses;
+}
+
+/** float32's largest finite value. */
+const F32_MAX = 3.4028234663852886e38;
+/** float32's smallest normal value. */
+const F32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/**
  * Checks a per-axis voxel spacing: `dims` finite numbers greater than 0. Returns a fresh
  * array, all ones when `spacing` is undefined.
+ *
+ * With `extents` (the spatial shape the spacing applies to), it also checks that the
+ * distances are representable where the transforms keep them, squared, in float32: the
+ * smallest spacing squared must be a float32 normal (spacing >= about 1.09e-19) and the
+ * largest possible squared distance `Σ (spacing_i · extent_i)²` must be finite in float32
+ * (distances up to about 1.8e19). Outside that range the result would be 0, Infinity or NaN,
+ * so the call is refused up front with a RangeError.
  *
  * @param spacing The spacing to check (may be undefined).
  * @param dims The number of spatial axes.
  * @param name The argument name used in error messages.
+ * @param extents The spatial extents, to check the distances' float32 range.
  * @returns The spacing as a number array of length `dims`.
  *
  * @example Basic usage
@@ -222,12 +339,14 @@ export function checkNdArray(arr: unknown, name: string): NdArray {
  *
  * assert.deepEqual(checkSpacing(undefined, 2, "spacing"), [1, 1]);
  * assert.throws(() => checkSpacing([1, 0], 2, "spacing"), RangeError);
+ * assert.throws(() => checkSpacing([1e-300, 1e300], 2, "spacing", [4, 4]), RangeError);
  * ```
  */
 export function checkSpacing(
   spacing: readonly number[] | undefined,
   dims: number,
   name = "spacing",
+  extents?: readonly number[],
 ): number[] {
   if (spacing === undefined || spacing === null) return new Array(dims).fill(1);
   if (!Array.isArray(spacing)) {
@@ -240,14 +359,37 @@ export function checkSpacing(
       `Expected ${name} to have ${dims} entries (one per spatial axis) but found ${spacing.length}`,
     );
   }
-  return spacing.map((s, i) => {
+  const out = spacing.map((s, i) => {
     if (typeof s !== "number" || !Number.isFinite(s) || s <= 0) {
       throw new SeglossRangeError(
-        `Expected ${name}[${i}] to be a finite number greater than 0 but found ${String(s)}`,
+        `Expected ${name}[${i}] to be a finite number greater than 0 but found ${quote(s)}`,
       );
     }
     return s;
   });
+  if (extents !== undefined) {
+    let d2 = 0;
+    for (let i = 0; i < dims; i++) {
+      const s = out[i]!;
+      if (s * s < F32_MIN_NORMAL) {
+        throw new SeglossRangeError(
+          `Expected ${name}[${i}] to be at least 1.09e-19 (its square must be a float32 normal, or distances round to 0) but found ${s}`,
+          { argument: `${name}[${i}]` },
+        );
+      }
+      const e = s * (extents[i] ?? 1);
+      d2 += e * e;
+    }
+    if (!(d2 <= F32_MAX)) {
+      throw new SeglossRangeError(
+        `Expected ${name} to keep every squared distance finite in float32 (sqrt(Σ (spacing·extent)²) <= 1.8e19) but found ${
+          quote(out)
+        } over extents ${formatShape(extents)} (largest distance ${Math.sqrt(d2)})`,
+        { argument: name },
+      );
+    }
+  }
+  return out;
 }
 
 /**
@@ -272,6 +414,54 @@ export function checkFinite(data: ArrayLike<number>, name: string): void {
     if (v - v !== 0) {
       throw new SeglossRangeError(
         `Expected ${name} to hold finite numbers but found ${v} at flat index ${i}`,
+      );
+    }
+  }
+}
+
+/**
+ * Tolerance of {@linkcode checkUnitInterval}: values in `[−1e-6, 1 + 1e-6]` are accepted
+ * (about 8 float32 rounding steps at 1, what a float32 softmax or a sigmoid can produce).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { UNIT_TOLERANCE } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(UNIT_TOLERANCE, 1e-6);
+ * ```
+ */
+export const UNIT_TOLERANCE = 1e-6;
+
+/**
+ * Throws a RangeError naming `name` and the flat index of the first value outside
+ * `[0, 1]` (beyond {@linkcode UNIT_TOLERANCE}), NaN or ±Infinity in `data`: probabilities and
+ * one-hot (or soft) targets.
+ *
+ * @param data The values to check.
+ * @param name The argument name used in error messages.
+ * @param what What the values are, for the message (e.g. `"probabilities"`).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { checkUnitInterval } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * checkUnitInterval(new Float32Array([0, 0.5, 1]), "input", "probabilities");
+ * assert.throws(
+ *   () => checkUnitInterval(new Float32Array([0.5, 5]), "input", "probabilities"),
+ *   /found 5 at flat index 1/,
+ * );
+ * ```
+ */
+export function checkUnitInterval(data: ArrayLike<number>, name: string, what: string): void {
+  const lo = -UNIT_TOLERANCE, hi = 1 + UNIT_TOLERANCE;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!(v >= lo && v <= hi)) {
+      throw new SeglossRangeError(
+        `Expected ${name} to hold ${what} in [0, 1] but found ${v} at flat index ${i}`,
+        { argument: name },
       );
     }
   }

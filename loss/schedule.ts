@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 
 /**
  * A schedule of the region-loss weight and the boundary-loss weight alpha over epochs:
@@ -86,18 +86,12 @@ export function checkSchedule(
       }`,
     );
   }
-  for (const k of Object.keys(schedule)) {
-    if (!KEYS.includes(k)) {
-      throw new SeglossTypeError(
-        `Expected ${name} keys among ${KEYS.join(", ")} but found ${JSON.stringify(k)}`,
-      );
-    }
-  }
+  checkKeys(schedule, KEYS, name);
   if (!KINDS.includes(schedule.kind)) {
     throw new SeglossRangeError(
       `Expected ${name}.kind to be one of ${
         KINDS.map((k) => JSON.stringify(k)).join(", ")
-      } but found ${JSON.stringify(schedule.kind)}`,
+      } but found ${quote(schedule.kind)}`,
     );
   }
   const num = (key: "start" | "step" | "floor" | "max", def: number | undefined) => {
@@ -105,7 +99,7 @@ export function checkSchedule(
     if (v === undefined) return def;
     if (typeof v !== "number" || !Number.isFinite(v)) {
       throw new SeglossTypeError(
-        `Expected ${name}.${key} to be a finite number but found ${JSON.stringify(v)}`,
+        `Expected ${name}.${key} to be a finite number but found ${quote(v)}`,
       );
     }
     return v;

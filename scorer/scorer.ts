@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkFinite,
   checkNdArray,
@@ -200,10 +200,24 @@ function checkName(v: unknown, name: string, def: string): string {
   if (v === undefined) return def;
   if (typeof v !== "string" || v.length === 0) {
     throw new SeglossTypeError(
-      `Expected ${name} to be a non-empty string but found ${JSON.stringify(v)}`,
+      `Expected ${name} to be a non-empty string but found ${quote(v)}`,
     );
   }
   return v;
+}
+
+/**
+ * A plugin's "Expected options..." error re-worded for the config field that carried the
+ * options (`config.distanceOptions`), same class; other errors unchanged.
+ */
+function renameOptions(e: unknown, field: string): unknown {
+  if (!(e instanceof SeglossTypeError || e instanceof SeglossRangeError)) return e;
+  if (!e.message.startsWith("Expected options")) return e;
+  const E = e instanceof SeglossRangeError ? SeglossRangeError : SeglossTypeError;
+  return new E(`Expected ${field}${e.message.slice("Expected options".length)}`, {
+    argument: `${field}${(e.argument ?? "options").slice("options".length)}`,
+    cause: e,
+  });
 }
 
 /** A configured loss, with its binary (single sigmoid channel) variant. */
@@ -219,9 +233,7 @@ async function pickBackend(registry: Registry, name: string): Promise<string> {
     const plugin = registry.get("backend", name);
     if (plugin.isAvailable && !(await plugin.isAvailable())) {
       throw new SeglossRangeError(
-        `Backend ${
-          JSON.stringify(name)
-        } is not available on this machine (use backend "auto" to fall back)`,
+        `Backend ${quote(name)} is not available on this machine (use backend "auto" to fall back)`,
       );
     }
     return name;
@@ -298,13 +310,7 @@ export async function createScorer(
 ): Promise<Scorer> {
   const c = checkObject(config, "config");
   if (!c) throw new SeglossTypeError("Expected config to be an object but found undefined");
-  for (const k of Object.keys(c)) {
-    if (!CONFIG_KEYS.includes(k)) {
-      throw new SeglossTypeError(
-        `Expected config keys among ${CONFIG_KEYS.join(", ")} but found ${JSON.stringify(k)}`,
-      );
-    }
-  }
+  checkKeys(c, CONFIG_KEYS, "config");
   const opts = checkObject(options, "options") ?? {};
   const registry = (opts.registry ?? defaultRegistry) as Registry;
   if (typeof registry !== "object" || typeof registry.get !== "function") {
@@ -315,14 +321,14 @@ export async function createScorer(
   const inputKind = (c.input ?? "logits") as "logits" | "probs";
   if (inputKind !== "logits" && inputKind !== "probs") {
     throw new SeglossRangeError(
-      `Expected config.input to be "logits" or "probs" but found ${JSON.stringify(inputKind)}`,
+      `Expected config.input to be "logits" or "probs" but found ${quote(inputKind)}`,
     );
   }
   const convention = (c.convention ?? "kervadec") as SignedDistanceConvention;
   if (!["kervadec", "signed", "inner-zero"].includes(convention as string)) {
     throw new SeglossRangeError(
       `Expected config.convention to be "kervadec", "signed" or "inner-zero" but found ${
-        JSON.stringify(convention)
+        quote(convention)
       }`,
     );
   }
@@ -334,7 +340,7 @@ export async function createScorer(
   if (!Array.isArray(c.losses) || c.losses.length === 0) {
     throw new SeglossTypeError(
       `Expected config.losses to be a non-empty array of { name, weight?, options? } but found ${
-        JSON.stringify(c.losses)
+        quote(c.losses)
       }`,
     );
   }
@@ -345,19 +351,13 @@ export async function createScorer(
     const where = `config.losses[${i}]`;
     const s = checkObject(spec, where);
     if (!s) throw new SeglossTypeError(`Expected ${where} to be an object but found undefined`);
-    for (const k of Object.keys(s)) {
-      if (!["name", "weight", "options"].includes(k)) {
-        throw new SeglossTypeError(
-          `Expected ${where} keys among name, weight, options but found ${JSON.stringify(k)}`,
-        );
-      }
-    }
+    checkKeys(s, ["name", "weight", "options"], where);
     const name = checkName(s.name, `${where}.name`, "");
     if (name === "") throw new SeglossTypeError(`Expected ${where}.name to be a non-empty string`);
     const weight = s.weight ?? 1;
     if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
       throw new SeglossRangeError(
-        `Expected ${where}.weight to be a finite number >= 0 but found ${JSON.stringify(weight)}`,
+        `Expected ${where}.weight to be a finite number >= 0 but found ${quote(weight)}`,
       );
     }
     const lossOptions = checkObject(s.options, `${where}.options`) ?? {};
@@ -365,14 +365,23 @@ export async function createScorer(
     try {
       plugin = registry.get("loss", name);
     } catch (e) {
-      throw new SeglossRangeError(`${where}.name: ${(e as Error).message}`);
+      throw new SeglossRangeError(`${where}.name: ${(e as Error).message}`, {
+        argument: `${where}.name`,
+        cause: e,
+      });
     }
     let loss: LossFunction;
     try {
       loss = plugin.create(lossOptions);
     } catch (e) {
-      const E = e instanceof RangeError ? RangeError : TypeError;
-      throw new E(`${where}.options: ${(e as Error).message}`);
+      const E = e instanceof RangeError ? SeglossRangeError : SeglossTypeError;
+      const inner = (e as { argument?: unknown }).argument;
+      throw new E(`${where}.options: ${(e as Error).message}`, {
+        argument: typeof inner === "string" && !inner.replace(/^.*?options\./, "").includes(" ")
+          ? `${where}.options.${inner.replace(/^.*?options\./, "")}`
+          : `${where}.options`,
+        cause: e,
+      });
     }
     const binaryDefault = (plugin === dicePlugin || plugin === generalizedDicePlugin) &&
       lossOptions.classes === undefined && lossOptions.includeBackground === undefined;
@@ -400,7 +409,7 @@ export async function createScorer(
       transform = await registry.get("distance", distanceName).create(distanceOptions);
     } catch (e) {
       backend.dispose();
-      throw e;
+      throw renameOptions(e, "config.distanceOptions");
     }
   } else if (!registry.has("distance", distanceName)) {
     registry.get("distance", distanceName); // throws the RangeError listing the names
@@ -419,14 +428,8 @@ export async function createScorer(
     if (disposed) throw new SeglossTypeError("Expected a live scorer but it was disposed");
     const r = checkObject(request, "request");
     if (!r) throw new SeglossTypeError("Expected request to be an object but found undefined");
-    for (const k of Object.keys(r)) {
-      if (!REQUEST_KEYS.includes(k)) {
-        throw new SeglossTypeError(
-          `Expected request keys among ${REQUEST_KEYS.join(", ")} but found ${JSON.stringify(k)}`,
-        );
-      }
-    }
-    const s = checkScores(request.input, "input");
+    checkKeys(r, REQUEST_KEYS, "request");
+    const s = checkScores(request.input, "input", inputKind === "probs");
     const binary = s.c === 1;
     const C = binary ? 2 : s.c;
     if (C < 2) {
@@ -441,7 +444,13 @@ export async function createScorer(
       "target",
       s.data instanceof Float64Array,
     );
-    const spacing = checkSpacing(request.spacing, s.spatial.length, "spacing");
+    // with distance maps to compute, the distances must be representable in float32
+    const spacing = checkSpacing(
+      request.spacing,
+      s.spatial.length,
+      "spacing",
+      transform && request.distance === undefined ? s.spatial : undefined,
+    );
     const epoch = request.epoch ?? 0;
     if (typeof epoch !== "number" || !Number.isFinite(epoch) || epoch < 0) {
       throw new SeglossRangeError(
@@ -451,7 +460,7 @@ export async function createScorer(
     const wantGradient = request.gradient ?? false;
     if (typeof wantGradient !== "boolean") {
       throw new SeglossTypeError(
-        `Expected gradient to be a boolean but found ${JSON.stringify(wantGradient)}`,
+        `Expected gradient to be a boolean but found ${quote(wantGradient)}`,
       );
     }
     let distance: NdArray<Float32Array> | undefined;

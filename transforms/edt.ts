@@ -38,23 +38,39 @@ export function edt(mask: NdArray, options: EdtOptions = {}): NdArray<Float32Arr
   return { data: out, shape: [...mask.shape] };
 }
 
-/** Validates `mask` and `options`; returns the spatial extents and the spacing. */
-function checkEdtArgs(mask: NdArray, options: EdtOptions): [number[], number[]] {
+/** The option keys of {@linkcode edt}. */
+const EDT_KEYS: readonly string[] = ["spacing", "spatialDims"];
+/** The option keys of {@linkcode edtParallel}. */
+const EDT_PARALLEL_KEYS: readonly string[] = [...EDT_KEYS, "workers"];
+
+/**
+ * Validates `mask` and `options` (unknown keys, `spatialDims`, `spacing` within float32's
+ * range for the mask's extents, NaN/±Infinity in a float mask, the output's size); returns
+ * the spatial extents and the spacing.
+ */
+function checkEdtArgs(
+  mask: NdArray,
+  options: EdtOptions,
+  keys: readonly string[] = EDT_KEYS,
+): [number[], number[]] {
   checkNdArray(mask, "mask");
-  if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${String(options)}`);
-  }
+  const o = checkKeys(options, keys, "options") as EdtOptions;
   const shape = mask.shape;
-  const spatialDims = options.spatialDims ?? shape.length;
+  const spatialDims = o.spatialDims ?? shape.length;
   if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
     throw new SeglossRangeError(
       `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${
-        String(spatialDims)
+        quote(spatialDims)
       }`,
     );
   }
-  const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
-  return [shape.slice(shape.length - spatialDims), spacing];
+  const spatial = shape.slice(shape.length - spatialDims);
+  const spacing = checkSpacing(o.spacing, spatialDims, "options.spacing", spatial);
+  // NaN is not 0, so it would silently count as foreground
+  const d = mask.data;
+  if (d instanceof Float32Array || d instanceof Float64Array) checkFinite(d, "mask");
+  checkElements(d.length, "the distance map", `the mask's ${d.length} elements`);
+  return [spatial, spacing];
 }
 
 /**
@@ -86,9 +102,7 @@ function resolveWorkers(workers: unknown, name: string): number {
   }
   if (typeof workers !== "number" || !Number.isInteger(workers) || workers < 1) {
     throw new SeglossRangeError(
-      `Expected ${name} to be "auto" or an integer >= 1 but found ${
-        typeof workers === "string" ? JSON.stringify(workers) : String(workers)
-      }`,
+      `Expected ${name} to be "auto" or an integer >= 1 but found ${quote(workers)}`,
     );
   }
   return workers;
@@ -178,11 +192,12 @@ export interface EdtWorkerPoolOptions {
  * ```
  */
 export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWorkerPool {
+  checkKeys(options, ["workers", "idleMs"], "options");
   const size = resolveWorkers(options.workers, "options.workers");
   const idleMs = options.idleMs ?? 1000;
   if (typeof idleMs !== "number" || !(idleMs >= 0)) {
     throw new SeglossRangeError(
-      `Expected options.idleMs to be a number >= 0 but found ${String(idleMs)}`,
+      `Expected options.idleMs to be a number >= 0 but found ${quote(idleMs)}`,
     );
   }
   const pool = new WorkerPool(size, idleMs);
@@ -239,10 +254,11 @@ export async function edtParallel(
   mask: NdArray,
   options: EdtParallelOptions = {},
 ): Promise<NdArray<Float32Array>> {
-  checkEdtArgs(mask, options);
+  checkEdtArgs(mask, options, EDT_PARALLEL_KEYS);
   const pool = createEdtWorkerPool({ workers: options.workers, idleMs: 0 });
   try {
-    return await pool.edt(mask, options);
+    const { workers: _, ...edtOptions } = options ?? {};
+    return await pool.edt(mask, edtOptions);
   } finally {
     pool.close();
   }
@@ -300,12 +316,13 @@ const DEFAULT_PARALLEL_THRESHOLD = 1 << 21;
  * ```
  */
 export function edtTransform(options: EdtTransformOptions = {}): DistanceTransform {
+  checkKeys(options, ["workers", "parallelThreshold"], "options");
   const workers = options.workers;
   if (workers !== undefined) resolveWorkers(workers, "options.workers");
   const threshold = options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD;
   if (typeof threshold !== "number" || !(threshold >= 0)) {
     throw new SeglossRangeError(
-      `Expected options.parallelThreshold to be a number >= 0 but found ${String(threshold)}`,
+      `Expected options.parallelThreshold to be a number >= 0 but found ${quote(threshold)}`,
     );
   }
   let pool: EdtWorkerPool | undefined;
