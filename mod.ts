@@ -44,6 +44,7 @@ export * from "./loss/boundary.ts";
 export * from "./loss/schedule.ts";
 export * from "./loss/spec.ts";
 export * from "./scorer/scorer.ts";
+export * from "./backends/capabilities.ts";
 export * from "./backends/cpu/backend.ts";
 export * from "./backends/webgpu/mod.ts";
 export * from "./transforms/jfa.ts";

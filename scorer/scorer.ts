@@ -16,6 +16,7 @@ import {
 import type {
   Backend,
   BackendBatch,
+  BackendInfo,
   DistanceTransform,
   GradientCoefficients,
   LossFunction,
@@ -168,8 +169,40 @@ export interface Scorer {
   readonly config: Readonly<ScorerConfig>;
   /** Scores one batch. */
   evaluate(request: EvaluateRequest): Promise<EvaluateResult>;
+  /**
+   * What runs: the backend, its kernel in the last `evaluate` (`"wasm-simd"` or `"js"` on
+   * cpu) and why a faster one is not used, its GPU adapter, and the distance transform.
+   */
+  info(): ScorerInfo;
   /** Releases the backend and the distance transform. */
   dispose(): void;
+}
+
+/**
+ * What {@linkcode Scorer.info} returns: the backend and distance transform in use, plus what
+ * the backend reports ({@linkcode BackendInfo}).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { createScorer } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const scorer = await createScorer({ losses: [{ name: "dice" }] });
+ * await scorer.evaluate({
+ *   input: { data: new Float32Array([1, 0, 0, 1, 0, 1, 1, 0]), shape: [1, 2, 4] },
+ *   target: { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] },
+ * });
+ * const info = scorer.info();
+ * assert.equal(info.backend, "cpu");
+ * assert.ok(info.kernel === "wasm-simd" || info.kernel === "js");
+ * scorer.dispose();
+ * ```
+ */
+export interface ScorerInfo extends BackendInfo {
+  /** The backend's registry name. */
+  backend: string;
+  /** The distance transform's registry name. */
+  distance: string;
 }
 
 const CONFIG_KEYS = [
@@ -563,6 +596,7 @@ export async function createScorer(
     termNames: terms.map((t) => t.name),
     config: validated,
     evaluate,
+    info: () => ({ ...backend.info?.(), backend: pickedName, distance: distanceName }),
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -7,7 +7,9 @@
 import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
-import { edtInto, flagsLength, markBuiltin, numberMask, planPasses } from "./edt_kernels.ts";
+import { markBuiltin } from "./_edt_builtin.ts";
+import { numberMask } from "./_edt_passes.ts";
+import { edtInto, flagsLength, planPasses } from "./_edt_plan.ts";
 import { poolSupported, sharedMask, warnSingleThreaded, WorkerPool } from "./edt_pool.ts";
 
 /**

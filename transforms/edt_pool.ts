@@ -14,7 +14,7 @@ import {
   threadKind,
   type ThreadMessage,
 } from "../core/_worker.ts";
-import type { PassPlan } from "./edt_kernels.ts";
+import type { PassPlan } from "./_edt_plan.ts";
 import type { InitMessage } from "./edt_worker.ts";
 
 type WorkerReply = { ok: true } | { ok: false; error: string };
