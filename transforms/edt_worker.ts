@@ -1,21 +1,15 @@
 /**
  * Worker module of the EDT Worker pool (`edt_pool.ts`): runs slabs of the passes of an EDT or
- * of a label-map signed distance (`edt_kernels.ts`) on shared memory. Work is handed out in
+ * of a label-map signed distance (`_edt_plan.ts`) on shared memory. Work is handed out in
  * chunks through an atomic counter, so the threads balance themselves. Not part of the public
  * API.
  *
  * @module
  */
 import { parentPort } from "../core/_worker.ts";
-import {
-  type LabelJob,
-  makeScratch,
-  type NumberMask,
-  type PassContext,
-  type PassPlan,
-  runPass,
-  type Scratch,
-} from "./edt_kernels.ts";
+import type { LabelJob } from "./_edt_labels.ts";
+import { makeScratch, type NumberMask, type Scratch } from "./_edt_passes.ts";
+import { type PassContext, type PassPlan, runPass } from "./_edt_plan.ts";
 
 /** The first message of a job: shared buffers and geometry. */
 export interface InitMessage {

@@ -10,16 +10,9 @@ import type { DistanceTransform, SignedDistanceConvention } from "../core/types.
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs } from "./signed_args.ts";
 import { edtTransform, type EdtTransformOptions } from "./edt.ts";
-import {
-  builtinInfo,
-  flagsLength,
-  LOCAL_MAX_CLASSES,
-  localSearch,
-  localSigned,
-  looksNoisy,
-  signedInto,
-  signedPlan,
-} from "./edt_kernels.ts";
+import { builtinInfo } from "./_edt_builtin.ts";
+import { LOCAL_MAX_CLASSES, localSearch, localSigned, looksNoisy } from "./_edt_label_noise.ts";
+import { flagsLength, signedInto, signedPlan } from "./_edt_plan.ts";
 import type { WorkerPool } from "./edt_pool.ts";
 
 /**
