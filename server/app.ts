@@ -11,15 +11,23 @@
  */
 import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
+import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import type { Registry } from "../core/registry.ts";
 import { defaultRegistry } from "../mod.ts";
-import { errorBody, type ErrorCode, HttpError, isClientError, tooLarge } from "./errors.ts";
+import { capabilities } from "../backends/capabilities.ts";
+import {
+  errorBody,
+  type ErrorCode,
+  HttpError,
+  httpErrorOf,
+  type LimitInfo,
+  serializeError,
+} from "./errors.ts";
 import type { AppEnv, RouteContext } from "./context.ts";
 import { type Executor, HybridExecutor, InlineExecutor, JobError, WorkerPool } from "./pool.ts";
 import { lossRoutes } from "./routes/loss.ts";
@@ -30,7 +38,9 @@ import { openApiDocument } from "./openapi.ts";
 import { SERVER_VERSION } from "./version.ts";
 
 /**
- * One structured log entry (500s, timeouts), passed to the `log` option of `createApp`.
+ * One structured log entry, passed to the `log` option of `createApp`: 500s (`"error"`, with
+ * the stack), timeouts and overload (`"warn"`), and client faults worth knowing about —
+ * aborted uploads, slow bodies (`"info"`, `fault: "client"`, never a stack).
  *
  * @example Basic usage
  * ```ts
@@ -48,8 +58,10 @@ import { SERVER_VERSION } from "./version.ts";
  * ```
  */
 export interface LogEntry {
-  /** `"error"` for 500s, `"warn"` for timeouts. */
-  level: "error" | "warn";
+  /** `"error"` for 500s, `"warn"` for timeouts and overload, `"info"` for client faults. */
+  level: "error" | "warn" | "info";
+  /** Whose fault: `"server"` (500s, timeouts) or `"client"` (aborted or slow uploads). */
+  fault?: "client" | "server";
   /** The request id the response carries. */
   requestId: string;
   /** Method and path. */
@@ -79,8 +91,31 @@ export interface CreateAppOptions {
   token?: string;
   /** Largest request body in bytes (default 256 MiB); more is a 413. */
   maxBodyBytes?: number;
+  /**
+   * Largest JSON body, and largest JSON text part of a multipart body, in bytes (default
+   * 16 MiB); more is a 413 before anything is parsed. JSON is parsed on the request's thread:
+   * it is for small requests; send large arrays as `.npy` parts of a multipart body.
+   */
+  maxJsonBytes?: number;
+  /**
+   * Milliseconds the whole request body may take to arrive (default 60000); a slower client
+   * gets a 408 and the connection is closed.
+   */
+  bodyTimeoutMs?: number;
   /** Largest total number of array elements in one request (default 2^26); more is a 413. */
   maxElements?: number;
+  /**
+   * Largest number of classes a request may make the library loop over: `numClasses`, the
+   * largest label + 1, a score array's channels, `options.classes` (default 1024); more is a
+   * 413, refused before any work.
+   */
+  maxClasses?: number;
+  /**
+   * Largest number of array elements one request's work may allocate in all — inputs,
+   * outputs and per-class scratch, estimated before the work starts (default 6 ×
+   * `maxElements`); more is a 413.
+   */
+  maxWorkElements?: number;
   /** Per-request time limit in ms (default 30000); past it the work is stopped and a 503 sent. */
   timeoutMs?: number;
   /**
@@ -94,7 +129,10 @@ export interface CreateAppOptions {
   compute?: "worker" | "inline" | "hybrid" | "auto";
   /** Hybrid compute: jobs with at most this many elements run inline (default 2^18). */
   inlineMaxElements?: number;
-  /** Worker pool size (default: the number of CPU cores, at most 8). */
+  /**
+   * Worker pool size (default: the number of CPU cores, at most 8; at most 64). Thread counts
+   * are the server's setting: a client's `config.distanceOptions.workers` is refused.
+   */
   workers?: number;
   /** A plugin registry (implies inline compute: plugins cannot cross into a Worker). */
   registry?: PluginRegistry;
@@ -177,9 +215,10 @@ function errorResponse(
   code: ErrorCode,
   message: string,
   headers: Record<string, string> = {},
+  limit?: LimitInfo,
 ): Response {
   const id = c.get("requestId") ?? "unknown";
-  return new Response(JSON.stringify(errorBody(status, code, message, id)), {
+  return new Response(JSON.stringify(errorBody(status, code, message, id, limit)), {
     status,
     headers: { "Content-Type": "application/json", "X-Request-Id": id, ...headers },
   });
@@ -204,6 +243,16 @@ function onDenoDeploy(): boolean {
   }
 }
 
+function positiveInt(name: string, v: number | undefined, dflt: number, max: number): number {
+  const n = positive(name, v, dflt);
+  if (!Number.isInteger(n) || n > max) {
+    throw new SeglossRangeError(
+      `Expected options.${name} to be an integer in [1, ${max}] but found ${v}`,
+    );
+  }
+  return n;
+}
+
 function positive(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
@@ -217,10 +266,15 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 /**
  * Builds the scoring service: `POST /v1/loss`, `POST /v1/distance`, `GET /v1/plugins`,
  * `GET /healthz`, `GET /openapi.json`. Bodies are JSON (`{ shape, data }` arrays) or
- * `multipart/form-data` with `.npy` parts; arrays come back as `.npy` when the client sends
- * `Accept: application/x-npy`. Errors are JSON `{ error: { status, code, message, requestId } }`:
- * 400 malformed, 401 token, 413 too large, 415 media type, 422 wrong shapes/dtypes/labels/config,
- * 503 time limit or overload, 500 (logged with the request id) for server faults.
+ * `multipart/form-data` with `.npy` parts; arrays come back as `.npy` when the client prefers
+ * `application/x-npy` in its Accept header (q-values count). Errors are JSON
+ * `{ error: { status, code, message, requestId, limit? } }`: 400 malformed or aborted body,
+ * 401 token, 408 body too slow, 413 over a limit (`limit` names it), 415 media type, 422
+ * wrong shapes/dtypes/labels/config, 503 time limit, overload or a plugin unavailable here,
+ * 500 (logged with the request id and stack) for server faults only. Library errors map by
+ * class: `SeglossTypeError`/`SeglossRangeError` 422, `LimitError` 413, `UnavailableError` 503,
+ * `NpyFormatError` 400. Non-finite numbers in JSON responses are the strings `"NaN"`,
+ * `"Infinity"` and `"-Infinity"`.
  *
  * @param options Limits, token, compute mode, registry.
  * @returns The Hono app, with `close()`.
@@ -244,6 +298,11 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 export function createApp(options: CreateAppOptions = {}): SeglossApp {
   const maxBodyBytes = positive("maxBodyBytes", options.maxBodyBytes, 256 * 1024 * 1024);
   const maxElements = positive("maxElements", options.maxElements, 2 ** 26);
+  const maxJsonBytes = positive("maxJsonBytes", options.maxJsonBytes, 16 * 1024 * 1024);
+  const bodyTimeoutMs = positive("bodyTimeoutMs", options.bodyTimeoutMs, 60_000);
+  const maxClasses = positive("maxClasses", options.maxClasses, 1024);
+  const maxWorkElements = positive("maxWorkElements", options.maxWorkElements, 6 * maxElements);
+  const limits = { maxBodyBytes, maxJsonBytes, bodyTimeoutMs };
   const timeoutMs = positive("timeoutMs", options.timeoutMs, 30_000);
   const backend = options.backend ?? "cpu";
   const log = options.log ?? defaultLog;
@@ -270,7 +329,11 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   const inline = () =>
     new InlineExecutor(options.registry as Registry | undefined, backend, timeoutMs);
   const pool = () =>
-    new WorkerPool(positive("workers", options.workers, Math.min(8, cores)), backend, timeoutMs);
+    new WorkerPool(
+      positiveInt("workers", options.workers, Math.max(1, Math.min(8, cores)), 64),
+      backend,
+      timeoutMs,
+    );
   const executor: Executor = mode === "worker"
     ? pool()
     : mode === "hybrid"
@@ -278,6 +341,8 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
     : inline();
   const ctx: RouteContext = {
     maxElements,
+    maxClasses,
+    maxWorkElements,
     executor,
     registry: () =>
       Promise.resolve(
@@ -286,49 +351,72 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   };
 
   const app = new Hono<AppEnv>();
+  // a client's X-Request-Id is kept when it is short and plain (letters, digits, _ - =)
+  app.use(requestId({ limitLength: 64 }));
   app.use(async (c, next) => {
     const start = performance.now();
-    c.set("requestId", crypto.randomUUID());
     c.set("start", start);
     c.set("deadline", start + timeoutMs);
+    c.set("limits", limits);
     await next();
     c.res.headers.set("X-Request-Id", c.get("requestId"));
   });
   app.use(secureHeaders());
 
   app.onError((err, c) => {
-    const request = `${c.req.method} ${c.req.path}`;
+    const request = `${c.req.method} ${c.req.path}`.slice(0, 200);
     const requestId = c.get("requestId") ?? "unknown";
-    if (err instanceof HttpError) {
-      if (err.status >= 500) {
-        log({ level: "warn", requestId, request, status: err.status, message: err.message });
-      }
-      return errorResponse(c, err.status, err.code, err.message);
-    }
     if (err instanceof HTTPException) {
       const res = err.getResponse();
       res.headers.set("X-Request-Id", requestId);
       return res;
     }
-    if (err instanceof JobError && isClientError(err.originalName, err.message)) {
-      return errorResponse(c, 422, "unprocessable", `${err.originalName}: ${err.message}`);
+    // by class, never by message: our HttpErrors, then the library's error classes
+    const http = err instanceof HttpError
+      ? err
+      : httpErrorOf(err instanceof JobError ? err.info : serializeError(err));
+    if (http === undefined) {
+      const detail = err instanceof JobError
+        ? `${err.originalName}: ${err.message}\n${err.originalStack ?? ""}`
+        : `${err.name}: ${err.message}\n${err.stack ?? ""}`;
+      log({ level: "error", fault: "server", requestId, request, status: 500, message: detail });
+      return errorResponse(
+        c,
+        500,
+        "internal",
+        `Internal server error; quote request id ${requestId} to the operator`,
+      );
     }
-    const detail = err instanceof JobError
-      ? `${err.originalName}: ${err.message}\n${err.originalStack ?? ""}`
-      : `${err.name}: ${err.message}\n${err.stack ?? ""}`;
-    log({ level: "error", requestId, request, status: 500, message: detail });
-    return errorResponse(
-      c,
-      500,
-      "internal",
-      `Internal server error; quote request id ${requestId} to the operator`,
-    );
+    if (http.logAs !== undefined) {
+      // no stack: the message says what happened
+      log({
+        level: http.logAs,
+        fault: http.clientFault ? "client" : "server",
+        requestId,
+        request,
+        status: http.status,
+        message: http.message,
+      });
+    }
+    // a slow or broken upload: do not wait for (or read) the rest of it on this connection
+    const close: Record<string, string> = http.status === 408 || http.logAs === "info"
+      ? { Connection: "close" }
+      : {};
+    return errorResponse(c, http.status, http.code, http.message, close, http.limit);
   });
   app.notFound((c) => errorResponse(c, 404, "not_found", `No route ${c.req.method} ${c.req.path}`));
 
   app.get(
     "/healthz",
-    (c) => c.json({ status: "ok", version: SERVER_VERSION, compute: executor.mode, backend }),
+    async (c) =>
+      c.json({
+        status: "ok",
+        version: SERVER_VERSION,
+        compute: executor.mode,
+        backend,
+        // runtime, threads, SIMD kernel (and why not), WebGPU adapter
+        capabilities: await capabilities(),
+      }),
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
@@ -361,12 +449,7 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
       invalidToken: { message: deny("Wrong bearer token") },
     }));
   }
-  v1.use(bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: () => {
-      throw tooLarge(`Expected a request body of at most ${maxBodyBytes} bytes`);
-    },
-  }));
+  // body limits and the body deadline are checked where bodies are read (server/body.ts)
   v1.route("/loss", lossRoutes(ctx));
   v1.route("/distance", distanceRoutes(ctx));
   v1.route("/plugins", pluginRoutes(ctx));
