@@ -1,11 +1,18 @@
 /**
- * The service's entry: a default export with `fetch` (and `port` for Bun), built from the
- * environment on the first request, so one file runs under `deno serve`, `bun run`,
- * Cloudflare Workers (whose `env` bindings are read too) and Deno Deploy.
+ * The service's entry (`@segloss/segloss/serve`): a default export with `fetch` (and `port`,
+ * `hostname` for Bun), built from the environment on the first request, so one file runs
+ * under `deno serve`, `bun run`, Cloudflare Workers and Deno Deploy. Settings
+ * (`SEGLOSS_TOKEN`, limits, compute mode; see `appOptionsFromEnv`) come from the process
+ * environment and, on Cloudflare Workers, from the `env` bindings passed to `fetch` (which
+ * take precedence). Node runs it through `@segloss/segloss/node` (`server/node.ts`).
+ *
+ * It listens on loopback (127.0.0.1) unless `HOST` (Bun) or `--host` (deno serve) says
+ * otherwise, and warns loudly on start when it may be reachable from other machines without a
+ * `SEGLOSS_TOKEN`.
  *
  * ```sh
- * deno serve -A --port 8787 server/main.ts
- * PORT=8787 bun run server/main.ts
+ * deno serve -A --host 127.0.0.1 --port 8787 jsr:@segloss/segloss/serve
+ * SEGLOSS_TOKEN=secret PORT=8787 bun run node_modules/@segloss/segloss/server/main.js
  * ```
  *
  * @module
@@ -52,21 +59,77 @@ try {
   // no signals here (Deno Deploy, or SIGTERM on Windows)
 }
 
-const port = Number(processEnv().PORT ?? 8787);
+const startEnv = processEnv();
+const port = Number(startEnv.PORT ?? 8787);
+const hostname = startEnv.HOST?.trim() || "127.0.0.1";
+
+/** Whether `host` is a loopback address (only this machine can connect). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+}
 
 /**
- * The server: `fetch(request, env?, ctx?)` and, for Bun, `port` (from `PORT`, default 8787) and
- * `development: false` (production error pages; ours are JSON anyway).
+ * Warns on stderr, once, when the service may be reachable from other machines (`host` not
+ * loopback) without a bearer token.
+ *
+ * @param env The settings (`SEGLOSS_TOKEN`).
+ * @param host The address the server binds to.
+ * @returns Whether it warned.
+ */
+export function warnIfOpen(env: Record<string, string | undefined>, host: string): boolean {
+  if (env.SEGLOSS_TOKEN || isLoopback(host)) return false;
+  console.warn(
+    `\n*** segloss: listening on ${host} WITHOUT A TOKEN: anyone who can reach this port can ` +
+      "use the service. Set SEGLOSS_TOKEN, or HOST=127.0.0.1 to listen on this machine only ***\n",
+  );
+  return true;
+}
+
+// Under Bun the default export's hostname is the bind address; `deno serve` binds to
+// 0.0.0.0 unless given --host, which this module cannot see: warn there too when no token
+// and no loopback HOST is set.
+if ((globalThis as { Bun?: unknown }).Bun !== undefined || startEnv.HOST !== undefined) {
+  warnIfOpen(startEnv, hostname);
+} else if (
+  (globalThis as { Deno?: { version?: unknown } }).Deno?.version !== undefined &&
+  !startEnv.SEGLOSS_TOKEN &&
+  (import.meta as { main?: boolean }).main
+) {
+  warnIfOpen(startEnv, "0.0.0.0 (deno serve's default; pass --host 127.0.0.1)");
+}
+
+/**
+ * The server: `fetch(request, env?, ctx?)` and, for Bun, `port` (from `PORT`, default 8787),
+ * `hostname` (from `HOST`, default 127.0.0.1) and `development: false` (production error
+ * pages; ours are JSON anyway).
+ *
+ * @example Answer a request without a socket
+ * ```ts
+ * import server from "@segloss/segloss/serve";
+ * import assert from "node:assert/strict";
+ *
+ * const res = await server.fetch(new Request("http://localhost/healthz"));
+ * assert.equal(res.status, 200);
+ * assert.equal((await res.json()).status, "ok");
+ * ```
  */
 const server: {
   port: number;
+  hostname: string;
   development: boolean;
   fetch(request: Request, env?: unknown, ctx?: unknown): Response | Promise<Response>;
+  close(): void;
 } = {
   port: Number.isFinite(port) ? port : 8787,
+  hostname,
   development: false,
   fetch: (request, env, ctx) =>
     appFor(env).fetch(request, env as Record<string, unknown>, ctx as never),
+  /** Stops the app's Worker pool (a later request starts a new app). */
+  close: () => {
+    app?.close();
+    app = undefined;
+  },
 };
 
 export default server;
