@@ -28,7 +28,7 @@ import {
   isWebgpuAvailable,
   jfaTransform,
 } from "../mod.ts";
-import { BUFFER, checkBindingSize, uploadBuffer } from "../backends/webgpu/device.ts";
+import { BUFFER, checkBindingSize, uploadBuffer } from "../core/gpu.ts";
 import { encodeFlood, type JfaRefinement, jfaSteps } from "../transforms/jfa_gpu.ts";
 import { floodGeometry } from "../transforms/jfa_kernels.ts";
 import { mulberry32 as uniform } from "../tests/util.ts";

@@ -1,13 +1,14 @@
 /**
- * WebGPU device management shared by the `webgpu` backend and the `jfa` transform: one lazily
- * requested default device per process (so the two share buffers), devices handed in by the
- * caller, device loss, and readbacks that can never hang on a lost device.
+ * The GPU device layer (below transforms and backends): one lazily requested default WebGPU
+ * device per process, shared by the `webgpu` backend and the GPU distance transforms (`jfa`,
+ * `edt-gpu`) so maps stay in GPU memory between them; devices handed in by the caller; device
+ * loss; readbacks that can never hang on a lost device; pipeline caching and buffer helpers.
  *
  * Nothing here touches `navigator.gpu` at import time.
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import { SeglossRangeError, SeglossTypeError } from "./errors.ts";
 
 /** GPUBufferUsage flags (numeric, so this module needs no global at import time). */
 export const BUFFER = {

@@ -21,7 +21,7 @@ import {
   type NdArray,
   signedDistance,
 } from "../mod.ts";
-import { deviceLostReason } from "../backends/webgpu/device.ts";
+import { deviceLostReason } from "../core/gpu.ts";
 import {
   boundaryLossTf,
   createTfjsBackend,

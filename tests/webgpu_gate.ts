@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { isWebgpuAvailable, noAdapterReason } from "../backends/webgpu/device.ts";
+import { isWebgpuAvailable, noAdapterReason } from "../core/gpu.ts";
 
 /** Whether the tests run under Bun. */
 export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";

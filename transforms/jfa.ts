@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
-import type { DistanceTransform, EdtOptions, SignedDistanceConvention } from "../core/types.ts";
+import { checkKeys, quote, SeglossRangeError } from "../core/errors.ts";
+import { checkFinite, checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
+import type {
+  DeviceSignedRequest,
+  DistanceTransform,
+  EdtOptions,
+  SignedDistanceConvention,
+} from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs } from "./signed_args.ts";
 import {
@@ -16,12 +21,11 @@ import {
   isWebgpuAvailable,
   readBuffer,
   uploadBuffer,
-} from "../backends/webgpu/device.ts";
+} from "../core/gpu.ts";
 import {
   encodeFlood,
   type FloodConfig,
   JFA_REFINEMENTS,
-  JFA_SOURCE,
   type JfaRefinement,
   jfaSteps,
   releaseScratch,
@@ -127,6 +131,12 @@ export interface JfaTransform extends DistanceTransform {
     target: NdArray,
     options: JfaSignedOptions,
   ): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }>;
+  /**
+   * The {@linkcode DistanceTransform.signedOnDevice} capability: the flood runs on
+   * `request.device` when it is this transform's own device (the shared default, or the one
+   * handed in) and the maps stay there; `undefined` for any other device.
+   */
+  signedOnDevice(request: DeviceSignedRequest): Promise<GPUBuffer | undefined>;
   /** Like `signedDistanceBuffer`, read back into an NdArray. */
   signedDistance(target: NdArray, options: JfaSignedOptions): Promise<NdArray<Float32Array>>;
   /** Frees the scratch buffers kept on the device between calls (the device stays). */
@@ -160,14 +170,12 @@ export interface JfaTransform extends DistanceTransform {
  * ```
  */
 export function jfaTransform(options: JfaOptions = {}): JfaTransform {
-  if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
-  }
+  options = checkKeys(options, ["device", "refinement", "seeds"], "options") as JfaOptions;
   const refinement = options.refinement ?? "jfa+2";
   const seeds = options.seeds ?? 2;
   if (seeds !== 1 && seeds !== 2) {
     throw new SeglossRangeError(
-      `Expected options.seeds to be 1 or 2 but found ${JSON.stringify(seeds)}`,
+      `Expected options.seeds to be 1 or 2 but found ${quote(seeds)}`,
     );
   }
   const cfg: FloodConfig = { refinement, seeds };
@@ -175,18 +183,17 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
     throw new SeglossRangeError(
       `Expected options.refinement to be one of ${
         JFA_REFINEMENTS.map((r) => JSON.stringify(r)).join(", ")
-      } but found ${JSON.stringify(refinement)}`,
+      } but found ${quote(refinement)}`,
     );
   }
   const source = new DeviceSource(options.device);
-  const transform: JfaTransform & { [JFA_SOURCE]: DeviceSource } = {
+  const transform: JfaTransform = {
     name: "jfa",
     exact: false,
     refinement,
     seeds,
-    // (internal, enumerable so that wrappers made with spread keep it) the device source
-    [JFA_SOURCE]: source,
     device: () => source.get(),
+    signedOnDevice: (request) => jfaSignedOnDevice(source, cfg, request),
     edt: (mask, opts) => jfaEdt(source, cfg, mask, opts ?? {}),
     signedDistanceBuffer: (target, opts) => jfaSignedBuffer(source, cfg, target, opts),
     async signedDistance(target, opts) {
@@ -239,6 +246,28 @@ async function jfaSignedBuffer(
   return { buffer, shape: [n, numClasses, ...spatial], device };
 }
 
+async function jfaSignedOnDevice(
+  source: DeviceSource,
+  cfg: FloodConfig,
+  r: DeviceSignedRequest,
+): Promise<GPUBuffer | undefined> {
+  if ((await source.get()) !== r.device) return undefined;
+  const V = sizeOf(r.spatial);
+  floodGeometry(r.spatial, cfg.seeds);
+  checkBindingSize(r.device, r.numSamples * r.numClasses * V * 4 * cfg.seeds, "the jfa seeds");
+  return signedMapsOnDevice(
+    r.device,
+    r.labels,
+    r.numSamples,
+    r.numClasses,
+    r.spatial,
+    r.spacing,
+    r.convention,
+    cfg,
+    r.labelsBuffer,
+  );
+}
+
 async function jfaEdt(
   source: DeviceSource,
   cfg: FloodConfig,
@@ -246,6 +275,7 @@ async function jfaEdt(
   options: EdtOptions,
 ): Promise<NdArray<Float32Array>> {
   checkNdArray(mask, "mask");
+  options = checkKeys(options, ["spacing", "spatialDims"], "options") as EdtOptions;
   const shape = mask.shape;
   const spatialDims = options.spatialDims ?? shape.length;
   if (
@@ -254,11 +284,13 @@ async function jfaEdt(
     throw new SeglossRangeError(
       `Expected options.spatialDims to be an integer in [1, ${
         Math.min(3, shape.length)
-      }] but found ${spatialDims}`,
+      }] but found ${quote(spatialDims)}`,
     );
   }
-  const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
   const spatial = shape.slice(shape.length - spatialDims);
+  const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing", spatial);
+  const m = mask.data;
+  if (m instanceof Float32Array || m instanceof Float64Array) checkFinite(m, "mask");
   const geometry = floodGeometry(spatial, cfg.seeds);
   const V = sizeOf(spatial);
   const count = mask.data.length / V;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BUFFER, cachedPipeline, dispatchSize, uploadBuffer } from "../backends/webgpu/device.ts";
+import { BUFFER, cachedPipeline, dispatchSize, uploadBuffer } from "../core/gpu.ts";
 import {
   type FloodGeometry,
   floodGeometry,
@@ -17,6 +17,8 @@ import {
   jfaInitMaskWgsl,
   jfaStepWgsl,
 } from "./jfa_kernels.ts";
+import { conventionShift } from "./conventions.ts";
+import type { SignedDistanceConvention } from "../core/types.ts";
 
 /**
  * Which refinement passes follow the log-step flood: `"jfa"` none, `"jfa+1"` one step of 1,
@@ -41,12 +43,6 @@ export type JfaRefinement =
   | "1+jfa+2"
   | "jfa+4+2+1"
   | "2jfa";
-
-/**
- * Internal property of a jfa transform holding its `DeviceSource`: the webgpu backend reads it
- * to compute signed maps on the device when the two share one.
- */
-export const JFA_SOURCE: unique symbol = Symbol.for("segloss.jfa.source") as never;
 
 /** How a flood is run: its refinement passes and the seeds kept per voxel. */
 export interface FloodConfig {
@@ -306,7 +302,7 @@ export function signedMapsOnDevice(
   C: number,
   spatial: readonly number[],
   spacing: readonly number[],
-  convention: "kervadec" | "signed" | "inner-zero",
+  convention: SignedDistanceConvention,
   cfg: FloodConfig,
   uploaded?: GPUBuffer,
 ): GPUBuffer {
@@ -319,11 +315,7 @@ export function signedMapsOnDevice(
     for (let v = 0; v < V; v++) counts[labels[k * V + v]!]!++;
     for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
   }
-  const shift = convention === "kervadec"
-    ? 1
-    : convention === "inner-zero"
-    ? Math.min(...spacing)
-    : 0;
+  const shift = conventionShift(convention, spacing);
   const labelsBuf = uploaded ?? uploadBuffer(device, labels);
   const flagsBuf = uploadBuffer(device, flags);
   const out = device.createBuffer({ size: n * C * V * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });

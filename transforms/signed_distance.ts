@@ -9,6 +9,7 @@ import { type NdArray, sizeOf } from "../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs } from "./signed_args.ts";
+import { conventionShift } from "./conventions.ts";
 import { edtTransform, type EdtTransformOptions } from "./edt.ts";
 import { builtinInfo } from "./_edt_builtin.ts";
 import { LOCAL_MAX_CLASSES, localSearch, localSigned, looksNoisy } from "./_edt_label_noise.ts";
@@ -107,11 +108,7 @@ export async function signedDistance(
       if (lab) lab[i] = l;
     }
   }
-  const shift = convention === "kervadec"
-    ? 1
-    : convention === "inner-zero"
-    ? Math.min(...spacing)
-    : 0;
+  const shift = conventionShift(convention, spacing);
   if (lab !== undefined) {
     return {
       data: await fromLabels(lab, n, numClasses, spatial, spacing, shift, pool),

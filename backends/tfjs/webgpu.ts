@@ -8,10 +8,12 @@
 import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { formatShape, type NdArray } from "../../core/ndarray.ts";
-import type { SignedDistanceConvention } from "../../core/types.ts";
-import { BUFFER, uploadBuffer } from "../webgpu/device.ts";
-import { encodeFlood, type JfaRefinement, jfaSteps } from "../../transforms/jfa_gpu.ts";
-import { floodGeometry } from "../../transforms/jfa_kernels.ts";
+import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
+import { BUFFER, uploadBuffer } from "../../core/gpu.ts";
+import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
+import { jfaTransform } from "../../transforms/jfa.ts";
+import { signedDistance } from "../../transforms/signed_distance.ts";
+import { isSignConvention, SIGN_CONVENTIONS } from "../../transforms/conventions.ts";
 import { isTensor, type Layout } from "./tensors.ts";
 
 /**
@@ -205,8 +207,15 @@ export interface SignedDistanceTfWebgpuOptions {
   spacing?: readonly number[];
   /** Sign convention (default `"kervadec"`). */
   convention?: SignedDistanceConvention;
-  /** The jump flood's refinement passes (default `"1+jfa+2"`, as `jfaTransform`). */
+  /** The jump flood's refinement passes (default `"1+jfa+2"`) when no `transform` is given. */
   refinement?: JfaRefinement;
+  /**
+   * The distance transform (default: the jump flood on tfjs's device). One that implements
+   * `signedOnDevice` (`jfa`, `edtGpuTransform()` for exact maps, a third party's) writes the
+   * maps on tfjs's device with no readback; any other runs `signedDistance` on the CPU and the
+   * maps are uploaded once.
+   */
+  transform?: DistanceTransform;
   /** Layout of the returned maps (default `"channels-first"`). */
   layout?: Layout;
 }
@@ -322,46 +331,43 @@ export async function signedDistanceTfWebgpu(
     );
   }
   const convention = options.convention ?? "kervadec";
-  const flags = new Uint32Array(n * C);
-  const counts = new Int32Array(C);
-  for (let k = 0; k < n; k++) {
-    counts.fill(0);
-    for (let v = 0; v < V; v++) {
-      const l = data[k * V + v]!;
-      if (!(l >= 0 && l < C)) {
-        throw new SeglossRangeError(
-          `Expected labels in [0, ${C}) but found ${l} at flat index ${k * V + v}`,
-        );
-      }
-      counts[l]!++;
-    }
-    for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
+  if (!isSignConvention(convention)) {
+    throw new SeglossRangeError(
+      `Expected options.convention to be one of ${
+        SIGN_CONVENTIONS.map((c) => JSON.stringify(c)).join(", ")
+      } but found ${JSON.stringify(convention)}`,
+    );
   }
-  const shift = convention === "kervadec"
-    ? 1
-    : convention === "inner-zero"
-    ? Math.min(...spacing)
-    : 0;
-  const labelsBuf = uploadBuffer(device, data);
-  const flagsBuf = uploadBuffer(device, flags);
-  const out = device.createBuffer({
-    size: Math.max(4, n * C * V * 4),
-    usage: BUFFER.STORAGE | BUFFER.COPY_SRC | BUFFER.COPY_DST,
-  });
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  const transient = encodeFlood(device, pass, {
-    geometry: floodGeometry(spatial),
-    volumes: n * C,
+  for (let i = 0; i < data.length; i++) {
+    const l = data[i]!;
+    if (!(l >= 0 && l < C)) {
+      throw new SeglossRangeError(`Expected labels in [0, ${C}) but found ${l} at flat index ${i}`);
+    }
+  }
+  const transform = options.transform ??
+    jfaTransform({ device, refinement: options.refinement ?? "1+jfa+2" });
+  const request = {
+    device,
+    labels: data,
+    numSamples: n,
+    numClasses: C,
+    spatial,
     spacing,
-    steps: jfaSteps(Math.max(...spatial), options.refinement ?? "1+jfa+2", spacing),
-    init: { kind: "labels", buffer: labelsBuf, numClasses: C },
-    final: { kind: "signed", flags: flagsBuf, shift },
-    out,
-  });
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  for (const b of [labelsBuf, flagsBuf, ...transient]) b.destroy();
+    convention,
+  };
+  let out = typeof transform.signedOnDevice === "function"
+    ? await transform.signedOnDevice(request)
+    : undefined;
+  if (out === undefined) {
+    // a transform without the capability (or not for this device): maps on the CPU, uploaded
+    const d = await signedDistance({ data, shape }, {
+      numClasses: C,
+      spacing,
+      convention,
+      transform,
+    });
+    out = uploadBuffer(device, d.data, BUFFER.STORAGE | BUFFER.COPY_SRC);
+  }
   // tfjs copies the buffer on its own queue (after our submit), then we may destroy ours
   const t = tf.tensor({ buffer: out }, [n, C, ...spatial], "float32");
   out.destroy();

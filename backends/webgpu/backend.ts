@@ -20,8 +20,7 @@ import type {
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { checkBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
-import type { JfaTransform } from "../../transforms/jfa.ts";
-import { JFA_SOURCE, releaseScratch, signedMapsOnDevice } from "../../transforms/jfa_gpu.ts";
+import { releaseScratch } from "../../transforms/jfa_gpu.ts";
 import {
   BUFFER,
   cachedPipeline,
@@ -32,7 +31,7 @@ import {
   isWebgpuAvailable,
   readBuffer,
   uploadBuffer,
-} from "./device.ts";
+} from "../../core/gpu.ts";
 import {
   GRAD_WG,
   gradientWgsl,
@@ -125,8 +124,9 @@ function paramsBuffer(device: GPUDevice, s: Shape, g: number, batch: BackendBatc
  * workgroup reductions to float32 partials summed on the CPU in float64); `gradient` runs one
  * pass (through the softmax for logits) and reads dL/dinput back (float64 for float64 input).
  * When `pphi` is needed and no maps were given, the maps come from
- * `batch.distanceRequest.transform`: on the device itself if it is a `jfa` transform on the
- * same device (no round trip), otherwise `signedDistance` on the CPU, uploaded once. Methods
+ * `batch.distanceRequest.transform`: on the device itself when the transform implements
+ * `signedOnDevice` and accepts this device (`jfa` on the same device, `edt-gpu` on any; no
+ * round trip), otherwise `signedDistance` on the CPU, uploaded once. Methods
  * reject with an Error when no WebGPU adapter exists or the device is lost mid-call; after a
  * loss of the default device the next `prepare` gets a fresh one.
  *
@@ -198,24 +198,25 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
           if (missing) throw missing;
           const req = batch.distanceRequest!;
           const labels = distanceLabels(batch, n, C, V);
-          const t = req.transform as Partial<JfaTransform> & { [JFA_SOURCE]?: DeviceSource };
-          const jfaSource = t[JFA_SOURCE];
-          if (jfaSource && (await jfaSource.get()) === device) {
-            checkBindingSize(device, n * C * V * 4 * t.seeds!, "the jfa seeds of the batch");
-            phi = own(
-              signedMapsOnDevice(
-                device,
-                labels,
-                n,
-                C,
-                s.spatial,
-                req.spacing,
-                req.convention,
-                { refinement: t.refinement!, seeds: t.seeds! },
-                // the labels already uploaded serve when distanceLabels changed nothing
-                batch.labels && sameValues(batch.labels, labels) ? targetBuf : undefined,
-              ),
-            );
+          // capability, not identity: any transform that can write the maps on this device
+          // (jfa, edt-gpu, a third party's) keeps them here; the others run on the CPU
+          const onDevice = typeof req.transform.signedOnDevice === "function"
+            ? await req.transform.signedOnDevice({
+              device,
+              labels,
+              // the labels already uploaded serve when distanceLabels changed nothing
+              labelsBuffer: batch.labels && sameValues(batch.labels, labels)
+                ? targetBuf
+                : undefined,
+              numSamples: n,
+              numClasses: C,
+              spatial: s.spatial,
+              spacing: req.spacing,
+              convention: req.convention,
+            })
+            : undefined;
+          if (onDevice !== undefined) {
+            phi = own(onDevice);
           } else {
             const d = await signedDistance({ data: labels, shape: [n, ...s.spatial] }, {
               numClasses: C,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { getDefaultWebgpuDevice, isWebgpuAvailable, requestWebgpuDevice } from "./device.ts";
+export { getDefaultWebgpuDevice, isWebgpuAvailable, requestWebgpuDevice } from "../../core/gpu.ts";
 export {
   createWebgpuBackend,
   type WebgpuBackend,
