@@ -12,9 +12,10 @@ import { boundaryPlugin } from "../loss/boundary.ts";
 import { cpuPlugin } from "../backends/cpu/backend.ts";
 import { webgpuPlugin } from "../backends/webgpu/backend.ts";
 import { jfaPlugin } from "../transforms/jfa.ts";
+import { edtGpuPlugin } from "../transforms/edt_gpu.ts";
 
 /**
- * Every built-in plugin: distance transforms `edt` and `jfa` (WebGPU), losses `dice`,
+ * Every built-in plugin: distance transforms `edt`, `jfa` and `edt-gpu` (WebGPU), losses `dice`,
  * `generalized-dice`, `cross-entropy`, `boundary`, backends `cpu` and `webgpu`.
  *
  * @example Basic usage
@@ -34,6 +35,7 @@ export const builtinPlugins: readonly [
   typeof cpuPlugin,
   typeof jfaPlugin,
   typeof webgpuPlugin,
+  typeof edtGpuPlugin,
 ] = [
   edtPlugin,
   dicePlugin,
@@ -43,6 +45,7 @@ export const builtinPlugins: readonly [
   cpuPlugin,
   jfaPlugin,
   webgpuPlugin,
+  edtGpuPlugin,
 ] as const;
 
 /**

@@ -1,0 +1,485 @@
+/**
+ * The `edt-gpu` distance transform: the exact Euclidean distance transform on WebGPU —
+ * separable passes (a scan from the sites along the innermost axis, then the
+ * Felzenszwalb–Huttenlocher lower envelope along each further axis), per-axis spacing, 1 to 3
+ * spatial axes, the whole batch in one submit, and signed maps written on any GPUDevice with no
+ * readback. Same values as the CPU `edt` up to float32 rounding: no wrong voxels (unlike the
+ * jump flood).
+ *
+ * @module
+ */
+import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
+import type {
+  DeviceSignedRequest,
+  DistanceTransform,
+  EdtOptions,
+  SignedDistanceConvention,
+} from "../core/types.ts";
+import type { DistancePlugin } from "../core/registry.ts";
+import {
+  BUFFER,
+  cachedPipeline,
+  checkBindingSize,
+  DeviceSource,
+  dispatchSize,
+  isWebgpuAvailable,
+  readBuffer,
+  uploadBuffer,
+} from "../core/gpu.ts";
+import { checkSignedArgs } from "./signed_args.ts";
+import { conventionShift } from "./conventions.ts";
+import {
+  EDT_GPU_PARAMS_BYTES,
+  EDT_GPU_WG,
+  edtCombineWgsl,
+  edtEnvelopeWgsl,
+  type EdtPassGeometry,
+  edtScanWgsl,
+} from "./edt_gpu_kernels.ts";
+
+/**
+ * Options of {@linkcode edtGpuTransform}.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { EdtGpuOptions } from "./edt_gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const o: EdtGpuOptions = {};
+ * assert.equal(o.device, undefined);
+ * ```
+ */
+export interface EdtGpuOptions {
+  /**
+   * A GPUDevice to run `edt` and `signedDistance` on (for example tfjs-backend-webgpu's).
+   * Default: the shared default device, which the `webgpu` backend uses too.
+   * `signedOnDevice` always runs on the device of its request.
+   */
+  device?: GPUDevice;
+}
+
+/**
+ * Options of {@linkcode EdtGpuTransform.signedDistance} (as for `signedDistance`, without the
+ * transform).
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { EdtGpuSignedOptions } from "./edt_gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const o: EdtGpuSignedOptions = { numClasses: 3, convention: "signed" };
+ * assert.equal(o.numClasses, 3);
+ * ```
+ */
+export interface EdtGpuSignedOptions {
+  /** C: labels must lie in `[0, C)`. */
+  numClasses: number;
+  /** Voxel size per spatial axis (default all 1). */
+  spacing?: readonly number[];
+  /** Sign convention (default `"kervadec"`). */
+  convention?: SignedDistanceConvention;
+}
+
+/**
+ * The exact WebGPU {@linkcode DistanceTransform}, with the on-device capability.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { edtGpuTransform } from "./edt_gpu.ts";
+ * import type { EdtGpuTransform } from "./edt_gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const t: EdtGpuTransform = edtGpuTransform();
+ * assert.equal(t.exact, true);
+ * t.dispose();
+ * ```
+ */
+export interface EdtGpuTransform extends DistanceTransform {
+  /** Always `"edt-gpu"`. */
+  readonly name: "edt-gpu";
+  /** Always true: the same values as the CPU `edt` up to float32 rounding. */
+  readonly exact: true;
+  /** The device `edt` and `signedDistance` run on (requested on first use unless handed in). */
+  device(): Promise<GPUDevice>;
+  /**
+   * Signed maps written on `request.device` (any device: the kernels are compiled per
+   * device), float32 `(N, C, ...spatial)`, owned by the caller. Never `undefined`.
+   */
+  signedOnDevice(request: DeviceSignedRequest): Promise<GPUBuffer>;
+  /** Signed maps computed on the device and read back (as `signedDistance` with this transform). */
+  signedDistance(target: NdArray, options: EdtGpuSignedOptions): Promise<NdArray<Float32Array>>;
+  /** Frees the scratch buffers kept on the devices this transform used (the devices stay). */
+  dispose(): void;
+}
+
+interface Scratch {
+  tmp: GPUBuffer;
+  vs: GPUBuffer;
+}
+const scratchOf = new WeakMap<GPUDevice, Scratch>();
+
+/** The ping-pong and site-index scratch buffers of at least `bytes`, kept per device. */
+function scratch(device: GPUDevice, bytes: number): Scratch {
+  let s = scratchOf.get(device);
+  if (!s || s.tmp.size < bytes) {
+    s?.tmp.destroy();
+    s?.vs.destroy();
+    const size = Math.max(4, bytes, s?.tmp.size ?? 0);
+    s = {
+      tmp: device.createBuffer({ size, usage: BUFFER.STORAGE }),
+      vs: device.createBuffer({ size, usage: BUFFER.STORAGE }),
+    };
+    scratchOf.set(device, s);
+  }
+  return s;
+}
+
+function releaseEdtScratch(device: GPUDevice): void {
+  const s = scratchOf.get(device);
+  if (!s) return;
+  scratchOf.delete(device);
+  s.tmp.destroy();
+  s.vs.destroy();
+}
+
+/** What {@linkcode encodeEdtGpu} computes. */
+export interface EdtGpuSpec {
+  /** Spatial extents (1 to 3 axes). */
+  spatial: readonly number[];
+  /** Spacing per spatial axis. */
+  spacing: readonly number[];
+  /** Number of volumes (`N·C` for labels). */
+  volumes: number;
+  /**
+   * Sites: a byte mask (4 per u32 word; zero = site) giving the unsigned EDT of every
+   * volume, or i32 labels `(N, V)` giving signed maps (`volumes = N·numClasses`) with per-(n, c)
+   * flags (1 = present and not the whole volume) and the convention's shift.
+   */
+  init:
+    | { kind: "mask"; buffer: GPUBuffer }
+    | { kind: "labels"; buffer: GPUBuffer; numClasses: number; flags: GPUBuffer; shift: number };
+  /** The float32 output, `volumes · V` elements. */
+  out: GPUBuffer;
+}
+
+/**
+ * Encodes the whole transform into `pass` (one compute pass: its dispatches are ordered).
+ * Returns the transient buffers to destroy after the submit (the scratch buffers are kept per
+ * device and reused; submits on one queue run in order).
+ */
+export function encodeEdtGpu(
+  device: GPUDevice,
+  pass: GPUComputePassEncoder,
+  spec: EdtGpuSpec,
+): GPUBuffer[] {
+  const dims = spec.spatial.length;
+  const V = sizeOf(spec.spatial);
+  const total = spec.volumes * V;
+  const labels = spec.init.kind === "labels";
+  const C = labels ? (spec.init as { numClasses: number }).numClasses : 1;
+  // axes from the innermost outwards; the last pass writes `out`, the others alternate
+  const axes: EdtPassGeometry[] = [];
+  let stride = 1;
+  for (let a = dims - 1; a >= 0; a--) {
+    axes.push({ V, S: stride, L: spec.spatial[a]!, spacing: spec.spacing[a]! });
+    stride *= spec.spatial[a]!;
+  }
+  const sc = dims > 1 ? scratch(device, total * 4) : undefined;
+  const target = (i: number) => (dims - 1 - i) % 2 === 0 ? spec.out : sc!.tmp;
+  const align = Math.max(EDT_GPU_PARAMS_BYTES, device.limits.minUniformBufferOffsetAlignment);
+  const slots = dims + (labels ? 1 : 0);
+  const ubytes = new ArrayBuffer(slots * align);
+  const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+  const counts = axes.map((g) => spec.volumes * (V / g.L));
+  if (labels) counts.push(total / C);
+  counts.forEach((c, i) => new Uint32Array(ubytes, i * align, 4).set([c, 0x7f800000, 0, 0]));
+  const uniform = device.createBuffer({
+    size: ubytes.byteLength,
+    usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
+  });
+  device.queue.writeBuffer(uniform, 0, ubytes);
+  const ub = (i: number) => ({ buffer: uniform, offset: i * align, size: EDT_GPU_PARAMS_BYTES });
+  const key = (g: EdtPassGeometry) => `${g.V}:${g.S}:${g.L}:${Math.fround(g.spacing)}`;
+  const run = (p: GPUComputePipeline, entries: GPUBufferBinding[], count: number) => {
+    pass.setPipeline(p);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: p.getBindGroupLayout(0),
+        entries: entries.map((resource, binding) => ({ binding, resource })),
+      }),
+    );
+    const [x, y] = dispatchSize(Math.ceil(count / EDT_GPU_WG), maxPerDim);
+    pass.dispatchWorkgroups(x, y);
+  };
+  axes.forEach((g, i) => {
+    const final = i === dims - 1 && !labels;
+    if (i === 0) {
+      const p = cachedPipeline(
+        device,
+        `edt-gpu-scan:${key(g)}:${spec.init.kind}:${C}:${final}`,
+        () => edtScanWgsl(g, spec.init.kind, C, final),
+      );
+      run(p, [ub(0), { buffer: spec.init.buffer }, { buffer: target(0) }], counts[0]!);
+    } else {
+      const p = cachedPipeline(
+        device,
+        `edt-gpu-envelope:${key(g)}:${final}`,
+        () => edtEnvelopeWgsl(g, final),
+      );
+      run(
+        p,
+        [ub(i), { buffer: target(i - 1) }, { buffer: target(i) }, { buffer: sc!.vs }],
+        counts[i]!,
+      );
+    }
+  });
+  if (spec.init.kind === "labels") {
+    const { numClasses, flags, shift } = spec.init;
+    const p = cachedPipeline(
+      device,
+      `edt-gpu-combine:${V}:${numClasses}:${Math.fround(shift)}`,
+      () => edtCombineWgsl(V, numClasses, shift),
+    );
+    const entries = [ub(dims), { buffer: spec.init.buffer }, { buffer: spec.out }, {
+      buffer: flags,
+    }];
+    run(p, entries, counts[dims]!);
+  }
+  return [uniform];
+}
+
+/** Per-(n, c) flags: 1 when class c is present in sample n and does not fill it. */
+function classFlags(labels: Int32Array, n: number, C: number, V: number): Uint32Array {
+  const flags = new Uint32Array(n * C);
+  const counts = new Int32Array(C);
+  for (let k = 0; k < n; k++) {
+    counts.fill(0);
+    for (let v = k * V; v < (k + 1) * V; v++) counts[labels[v]!]!++;
+    for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
+  }
+  return flags;
+}
+
+function checkSpatial(spatial: readonly number[]): void {
+  if (spatial.length < 1 || spatial.length > 3) {
+    throw new SeglossRangeError(
+      `Expected 1 to 3 spatial axes for edt-gpu but found ${spatial.length}`,
+    );
+  }
+}
+
+/** Signed maps on `r.device` (the capability). */
+function signedOnDevice(r: DeviceSignedRequest): GPUBuffer {
+  const { device, numSamples: n, numClasses: C, spatial } = r;
+  checkSpatial(spatial);
+  const V = sizeOf(spatial);
+  checkBindingSize(device, n * C * V * 4, "the signed maps");
+  const flags = uploadBuffer(device, classFlags(r.labels, n, C, V));
+  const labels = r.labelsBuffer ?? uploadBuffer(device, r.labels);
+  const out = device.createBuffer({
+    size: Math.max(4, n * C * V * 4),
+    usage: BUFFER.STORAGE | BUFFER.COPY_SRC,
+  });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  const transient = encodeEdtGpu(device, pass, {
+    spatial,
+    spacing: r.spacing,
+    volumes: n * C,
+    init: {
+      kind: "labels",
+      buffer: labels,
+      numClasses: C,
+      flags,
+      shift: conventionShift(r.convention, r.spacing),
+    },
+    out,
+  });
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  // destroying after submit is allowed: the memory is freed once the queued work completes
+  for (const b of [flags, ...transient]) b.destroy();
+  if (!r.labelsBuffer) labels.destroy();
+  return out;
+}
+
+/** Validated int32 copy of labels in `[0, C)`. */
+function labelCopy(src: NdArray["data"], C: number): Int32Array {
+  const labels = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const l = Number(src[i]);
+    if (!(l >= 0 && l < C && Number.isInteger(l))) {
+      throw new SeglossRangeError(
+        `Expected target labels in [0, ${C}) but found ${l} at flat index ${i}`,
+      );
+    }
+    labels[i] = l;
+  }
+  return labels;
+}
+
+async function gpuEdt(
+  source: DeviceSource,
+  mask: NdArray,
+  options: EdtOptions,
+): Promise<NdArray<Float32Array>> {
+  checkNdArray(mask, "mask");
+  if (typeof options !== "object" || options === null) {
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+  }
+  const shape = mask.shape;
+  const spatialDims = options.spatialDims ?? shape.length;
+  if (
+    !Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > Math.min(3, shape.length)
+  ) {
+    throw new SeglossRangeError(
+      `Expected options.spatialDims to be an integer in [1, ${
+        Math.min(3, shape.length)
+      }] but found ${spatialDims}`,
+    );
+  }
+  const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
+  const spatial = shape.slice(shape.length - spatialDims);
+  const V = sizeOf(spatial);
+  const count = V === 0 ? 0 : mask.data.length / V;
+  const out = new Float32Array(mask.data.length);
+  if (count === 0) return { data: out, shape: [...shape] };
+  const src = mask.data;
+  const bytes = new Uint8Array(src.length);
+  for (let i = 0; i < bytes.length; i++) {
+    // deno-lint-ignore eqeqeq
+    bytes[i] = src[i] != 0 ? 1 : 0;
+  }
+  const device = await source.get();
+  checkBindingSize(device, V * 4, "one edt-gpu volume");
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const perChunk = Math.max(1, Math.floor(limit / (V * 4)));
+  for (let first = 0; first < count; first += perChunk) {
+    const vols = Math.min(perChunk, count - first);
+    const n = vols * V;
+    const maskBuf = uploadBuffer(device, bytes.subarray(first * V, first * V + n));
+    const outBuf = device.createBuffer({ size: n * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const transient = encodeEdtGpu(device, pass, {
+      spatial,
+      spacing,
+      volumes: vols,
+      init: { kind: "mask", buffer: maskBuf },
+      out: outBuf,
+    });
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    try {
+      out.set(new Float32Array(await readBuffer(device, outBuf, n * 4)), first * V);
+    } finally {
+      for (const b of [maskBuf, outBuf, ...transient]) b.destroy();
+    }
+  }
+  return { data: out, shape: [...shape] };
+}
+
+/**
+ * Creates the exact WebGPU distance transform. `edt(mask, { spacing, spatialDims })` has the
+ * CPU `edt`'s semantics (distance of every non-zero voxel to the nearest zero voxel of its own
+ * volume, zeros stay 0, a volume without zeros gets Infinity) for 1 to 3 spatial axes, every
+ * volume of the batch in one submit. `signedOnDevice` writes signed maps of a label batch on
+ * any device with no readback (the `webgpu` backend and `signedDistanceTfWebgpu` use it): one
+ * transform per (sample, class) "distance to class c", and inside class l the smallest of the
+ * other classes' distances, as the CPU `signedDistance` does.
+ *
+ * Accuracy (tests): equal to the CPU `edt` and `signedDistance` within float32 rounding on every
+ * scipy fixture and on random masks; no wrong voxels.
+ *
+ * @param options `device`.
+ * @returns The transform; its methods reject with an Error when no WebGPU adapter exists.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { edtGpuTransform } from "./edt_gpu.ts";
+ * import { isWebgpuAvailable } from "../core/gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   const t = edtGpuTransform();
+ *   const d = await t.edt({ data: new Uint8Array([0, 1, 1, 1]), shape: [1, 4] }, {
+ *     spacing: [1, 2],
+ *   });
+ *   assert.deepEqual(Array.from(d.data), [0, 2, 4, 6]);
+ *   t.dispose();
+ * }
+ * ```
+ */
+export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
+  if (typeof options !== "object" || options === null) {
+    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+  }
+  const source = new DeviceSource(options.device);
+  const used = new Set<GPUDevice>();
+  const track = (d: GPUDevice) => (used.add(d), d);
+  return {
+    name: "edt-gpu",
+    exact: true,
+    device: () => source.get(),
+    edt: async (mask, opts) => {
+      track(await source.get());
+      return gpuEdt(source, mask, opts ?? {});
+    },
+    signedOnDevice: (request) => {
+      try {
+        return Promise.resolve(signedOnDevice({ ...request, device: track(request.device) }));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    async signedDistance(target, opts) {
+      const { n, numClasses, spatial, spacing, convention } = checkSignedArgs(target, opts, 3);
+      const labels = labelCopy(target.data, numClasses);
+      const device = track(await source.get());
+      const buffer = signedOnDevice({
+        device,
+        labels,
+        numSamples: n,
+        numClasses,
+        spatial,
+        spacing,
+        convention,
+      });
+      try {
+        const bytes = n * numClasses * sizeOf(spatial) * 4;
+        const data = new Float32Array(await readBuffer(device, buffer, bytes));
+        return { data, shape: [n, numClasses, ...spatial] };
+      } finally {
+        buffer.destroy();
+      }
+    },
+    dispose() {
+      for (const d of used) releaseEdtScratch(d);
+      used.clear();
+    },
+  };
+}
+
+/**
+ * The `edt-gpu` distance plugin: the exact Euclidean distance transform on WebGPU. Options:
+ * `device` (a GPUDevice). Available when a WebGPU adapter exists.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { edtGpuPlugin } from "./edt_gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(edtGpuPlugin.name, "edt-gpu");
+ * assert.equal(typeof (await edtGpuPlugin.isAvailable!()), "boolean");
+ * ```
+ */
+export const edtGpuPlugin: DistancePlugin<"edt-gpu"> = {
+  kind: "distance",
+  name: "edt-gpu",
+  description: "Exact Euclidean distance transform on WebGPU (separable passes; maps stay on the " +
+    "device)",
+  isAvailable: () => isWebgpuAvailable(),
+  create: (options) => edtGpuTransform(options as EdtGpuOptions | undefined),
+};

@@ -1,0 +1,226 @@
+/**
+ * WGSL of the exact GPU EDT (internal): separable passes, one thread per line of voxels.
+ *
+ * - The first pass runs along the innermost axis and starts from the sites (zero voxels of a
+ *   mask, or the voxels of class `c` of a label map): a forward and a backward scan give each
+ *   voxel the distance along its row to the nearest site, written squared in physical units.
+ * - Every further axis runs the Felzenszwalb–Huttenlocher lower envelope of parabolas
+ *   `f(p) + s²(q − p)²` along its lines (strided, so neighbouring threads read neighbouring
+ *   words). The envelope's site indices live in a scratch buffer laid out like the data and its
+ *   boundaries in the output itself (overwritten behind the final sweep, which picks the
+ *   envelope's next parabola by comparing values, not boundaries: float32 rounding of an
+ *   intersection can then never select a parabola that is not the smallest of its neighbours).
+ * - The last pass takes the square root (`edt`), or a combine pass turns the per-class squared
+ *   distances into signed maps (inside class `l`: the smallest distance to any other class).
+ *
+ * Squared distances are float32; "no site" is `BIG` (1e30) and becomes Infinity at the end.
+ *
+ * @module
+ */
+
+/** Workgroup size of every kernel. */
+export const EDT_GPU_WG = 64;
+
+/** Bytes of the uniform block (lines or voxels to process, Infinity's bits, padding). */
+export const EDT_GPU_PARAMS_BYTES = 16;
+
+/** One separable pass: which axis, its stride and length, the volume size, the spacing. */
+export interface EdtPassGeometry {
+  /** Voxels of one volume. */
+  V: number;
+  /** Stride of the axis in elements. */
+  S: number;
+  /** Extent of the axis. */
+  L: number;
+  /** Spacing along the axis. */
+  spacing: number;
+}
+
+/** A float literal that WGSL parses back to exactly `Math.fround(x)`. */
+function f32(x: number): string {
+  const v = Math.fround(x);
+  return Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : v.toExponential(9);
+}
+
+function header(g: EdtPassGeometry): string {
+  return /* wgsl */ `
+const V: u32 = ${g.V}u;
+const S: u32 = ${g.S}u;
+const L: u32 = ${g.L}u;
+const LPV: u32 = ${g.V / g.L}u;
+const SP: f32 = ${f32(g.spacing)};
+const S2: f32 = ${f32(g.spacing * g.spacing)};
+const BIG: f32 = 1.0e30;
+struct Params { count: u32, inf_bits: u32, a: u32, b: u32 };
+@group(0) @binding(0) var<uniform> P: Params;
+fn linear(gid: vec3<u32>, nw: vec3<u32>) -> u32 {
+  return gid.y * nw.x * ${EDT_GPU_WG}u + gid.x;
+}
+// first element of line t (of volume t / LPV) and the element index inside the volume
+fn line_base(t: u32) -> vec2<u32> {
+  let vol = t / LPV;
+  let r = t % LPV;
+  let off = (r / S) * S * L + r % S;
+  return vec2<u32>(vol * V + off, off);
+}
+`;
+}
+
+/**
+ * The scan pass from the sites along the innermost axis. `sites`: `"mask"` (u32 words of 4
+ * bytes, a zero byte is a site) or `"labels"` (i32 labels `(N, V)`; volume `k` is class
+ * `k % numClasses` of sample `k / numClasses`). `final`: write the distance (for a 1-D `edt`)
+ * instead of its square.
+ */
+export function edtScanWgsl(
+  g: EdtPassGeometry,
+  sites: "mask" | "labels",
+  numClasses: number,
+  final: boolean,
+): string {
+  const site = sites === "mask"
+    ? /* wgsl */ `fn is_site(vol: u32, i: u32) -> bool {
+  let e = vol * V + i;
+  return ((src[e >> 2u] >> ((e & 3u) * 8u)) & 0xffu) == 0u;
+}`
+    : /* wgsl */ `fn is_site(vol: u32, i: u32) -> bool {
+  return src[(vol / ${numClasses}u) * V + i] == vol % ${numClasses}u;
+}`;
+  const write = final
+    ? "select(bitcast<f32>(P.inf_bits), d * SP, d < BIG)"
+    : "select(BIG, S2 * d * d, d < BIG)";
+  return header(g) + /* wgsl */ `
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+${site}
+@compute @workgroup_size(${EDT_GPU_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let t = linear(gid, nw);
+  if (t >= P.count) { return; }
+  let b = line_base(t);
+  let vol = t / LPV;
+  var last: i32 = -1;
+  for (var q: u32 = 0u; q < L; q++) {
+    if (is_site(vol, b.y + q * S)) { last = i32(q); }
+    dst[b.x + q * S] = select(BIG, f32(i32(q) - last), last >= 0);
+  }
+  var next: i32 = -1;
+  for (var q: i32 = i32(L) - 1; q >= 0; q--) {
+    let e = b.x + u32(q) * S;
+    var d = dst[e];
+    if (d == 0.0) {
+      next = q;
+    } else if (next >= 0) {
+      d = min(d, f32(next - q));
+    }
+    dst[e] = ${write};
+  }
+}
+`;
+}
+
+/**
+ * An envelope pass along a strided axis: `src` squared distances in, `dst` out (the square
+ * root when `final`), `vs` scratch site indices (as large as the data).
+ */
+export function edtEnvelopeWgsl(g: EdtPassGeometry, final: boolean): string {
+  const write = final ? "sqrt(best)" : "best";
+  const none = final ? "bitcast<f32>(P.inf_bits)" : "BIG";
+  return header(g) + /* wgsl */ `
+@group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vs: array<u32>;
+@compute @workgroup_size(${EDT_GPU_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let t = linear(gid, nw);
+  if (t >= P.count) { return; }
+  let base = line_base(t).x;
+  // lower envelope: site indices in vs, left boundaries in dst (both at base + k * S)
+  var k: i32 = -1;
+  for (var q: u32 = 0u; q < L; q++) {
+    let fq = src[base + q * S];
+    if (fq >= BIG) { continue; }
+    var s: f32 = 0.0;
+    loop {
+      if (k < 0) { break; }
+      let p = vs[base + u32(k) * S];
+      let fp = src[base + p * S];
+      s = f32(q + p) * 0.5 + (fq - fp) / (2.0 * S2 * f32(q - p));
+      if (k > 0 && s <= dst[base + u32(k) * S]) { k--; } else { break; }
+    }
+    k++;
+    vs[base + u32(k) * S] = q;
+    dst[base + u32(k) * S] = s;
+  }
+  if (k < 0) {
+    for (var q: u32 = 0u; q < L; q++) { dst[base + q * S] = ${none}; }
+    return;
+  }
+  // sweep: the nearest parabola moves right as q grows; take the next one while it is as low
+  var j: u32 = 0u;
+  var vj = vs[base];
+  var fj = src[base + vj * S];
+  for (var q: u32 = 0u; q < L; q++) {
+    let dq = f32(q) - f32(vj);
+    var best = S2 * dq * dq + fj;
+    loop {
+      if (j >= u32(k)) { break; }
+      let vn = vs[base + (j + 1u) * S];
+      let fn_ = src[base + vn * S];
+      let dn = f32(q) - f32(vn);
+      let cand = S2 * dn * dn + fn_;
+      if (cand <= best) {
+        best = cand;
+        j++;
+        vj = vn;
+        fj = fn_;
+      } else {
+        break;
+      }
+    }
+    dst[base + q * S] = ${write};
+  }
+}
+`;
+}
+
+/**
+ * The combine pass of signed maps, in place over `maps` `(N, C, V)` of squared distances to
+ * each class: outside class c the distance to c, inside (label l) `shift − √(min over the other
+ * classes)`; (n, c) pairs whose flag is 0 (absent class, or a single-class sample) get 0.
+ */
+export function edtCombineWgsl(V: number, numClasses: number, shift: number): string {
+  return /* wgsl */ `
+const V: u32 = ${V}u;
+const C: u32 = ${numClasses}u;
+const SHIFT: f32 = ${f32(shift)};
+const BIG: f32 = 1.0e30;
+struct Params { count: u32, inf_bits: u32, a: u32, b: u32 };
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> labels: array<u32>;
+@group(0) @binding(2) var<storage, read_write> maps: array<f32>;
+@group(0) @binding(3) var<storage, read> flags: array<u32>;
+@compute @workgroup_size(${EDT_GPU_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.y * nw.x * ${EDT_GPU_WG}u + gid.x;
+  if (i >= P.count) { return; }
+  let n = i / V;
+  let v = i % V;
+  let l = labels[i];
+  var m = BIG;
+  for (var c: u32 = 0u; c < C; c++) {
+    if (c != l) { m = min(m, maps[(n * C + c) * V + v]); }
+  }
+  for (var c: u32 = 0u; c < C; c++) {
+    let e = (n * C + c) * V + v;
+    if (flags[n * C + c] == 0u) {
+      maps[e] = 0.0;
+    } else if (c == l) {
+      maps[e] = SHIFT - sqrt(m);
+    } else {
+      maps[e] = sqrt(maps[e]);
+    }
+  }
+}
+`;
+}
