@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "./errors.ts";
+import { nearest, quote, SeglossRangeError, SeglossTypeError } from "./errors.ts";
 import type { Backend, DistanceTransform, LossFunction } from "./types.ts";
 
 /**
@@ -236,13 +236,13 @@ export function createRegistry<const P extends readonly Plugin[]>(plugins: P): R
     if (typeof p !== "object" || p === null || !KINDS.includes(p.kind)) {
       throw new SeglossTypeError(
         `Expected plugins[${i}].kind to be one of ${KINDS.join(", ")} but found ${
-          JSON.stringify((p as { kind?: unknown })?.kind)
+          quote((p as { kind?: unknown })?.kind)
         }`,
       );
     }
     if (typeof p.name !== "string" || p.name.length === 0) {
       throw new SeglossTypeError(
-        `Expected plugins[${i}].name to be a non-empty string but found ${JSON.stringify(p.name)}`,
+        `Expected plugins[${i}].name to be a non-empty string but found ${quote(p.name)}`,
       );
     }
     if (typeof p.create !== "function") {
@@ -256,14 +256,18 @@ export function createRegistry<const P extends readonly Plugin[]>(plugins: P): R
       const m = maps.get(kind);
       if (!m) {
         throw new SeglossRangeError(
-          `Expected a plugin kind (${KINDS.join(", ")}) but found ${JSON.stringify(kind)}`,
+          `Expected a plugin kind (${KINDS.join(", ")}) but found ${quote(kind)}`,
         );
       }
       const p = m.get(name);
       if (!p) {
         throw new SeglossRangeError(
-          `Unknown ${kind} plugin ${JSON.stringify(name)}: expected one of ${
+          `Unknown ${kind} plugin ${quote(name)}: expected one of ${
             [...m.keys()].map((n) => JSON.stringify(n)).join(", ")
+          }${
+            typeof name === "string" && nearest(name, [...m.keys()]) !== undefined
+              ? ` (did you mean ${JSON.stringify(nearest(name, [...m.keys()]))}?)`
+              : ""
           }`,
         );
       }

@@ -4,8 +4,16 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import {
+  checkElements,
+  checkNdArray,
+  checkNumClasses,
+  checkSpacing,
+  formatShape,
+  type NdArray,
+  sizeOf,
+} from "../core/ndarray.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
 
 /** The checked arguments of a signed-distance call. */
@@ -22,10 +30,16 @@ export interface SignedArgs {
   convention: SignedDistanceConvention;
 }
 
+/** The option keys of `signedDistance` (and of the jump flood's `signedDistance`). */
+export const SIGNED_KEYS: readonly string[] = ["numClasses", "spacing", "convention", "transform"];
+
 /**
  * Checks `target` (labels `(N, ...spatial)`) and the options every signed-distance call takes:
- * `numClasses`, `spacing`, `convention`. With `maxSpatialDims`, more spatial axes than that are a
- * TypeError. Labels are not range-checked here (each caller does it while copying them).
+ * `numClasses` (required, at most `MAX_CLASSES`), `spacing` (distances representable in
+ * float32), `convention`; unknown keys among `keys` are a TypeError with a suggestion, and an
+ * output `(N, C, ...spatial)` over `MAX_ELEMENTS` is a LimitError, all before any allocation.
+ * With `maxSpatialDims`, more spatial axes than that are a TypeError. Labels are not
+ * range-checked here (each caller does it while copying them).
  */
 export function checkSignedArgs(
   target: NdArray,
@@ -35,33 +49,44 @@ export function checkSignedArgs(
     convention?: SignedDistanceConvention;
   },
   maxSpatialDims = Infinity,
+  keys: readonly string[] = SIGNED_KEYS,
 ): SignedArgs {
   checkNdArray(target, "target");
-  if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
-  }
-  const { numClasses } = options;
-  if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new SeglossRangeError(
-      `Expected options.numClasses to be an integer >= 1 but found ${numClasses}`,
+  if (options === undefined || options === null) {
+    throw new SeglossTypeError(
+      "Expected options.numClasses (the number of classes C; labels lie in [0, C)) to be given but found no options",
+      { argument: "options.numClasses" },
     );
   }
+  const o = checkKeys(options, keys, "options");
+  const numClasses = checkNumClasses(o.numClasses, "options.numClasses");
   if (target.shape.length < 2 || target.shape.length - 1 > maxSpatialDims) {
     throw new SeglossTypeError(
-      `Expected target to have shape (N, ...spatial) with 1 to 3 spatial axes but found [${
-        target.shape.join(", ")
-      }]`,
+      `Expected target to have shape (N, ...spatial) with 1 to ${
+        Math.min(maxSpatialDims, 3)
+      } spatial axes but found ${formatShape(target.shape)}`,
     );
   }
   const spatial = target.shape.slice(1);
-  const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
-  const convention = options.convention ?? "kervadec";
-  if (!["kervadec", "signed", "inner-zero"].includes(convention)) {
+  const n = target.shape[0]!;
+  checkElements(
+    n * numClasses * sizeOf(spatial),
+    "the signed distance maps",
+    `N·C·voxels = ${n}·${numClasses}·${sizeOf(spatial)}`,
+  );
+  const spacing = checkSpacing(
+    o.spacing as readonly number[] | undefined,
+    spatial.length,
+    "options.spacing",
+    spatial,
+  );
+  const convention = o.convention ?? "kervadec";
+  if (!["kervadec", "signed", "inner-zero"].includes(convention as string)) {
     throw new SeglossRangeError(
       `Expected options.convention to be "kervadec", "signed" or "inner-zero" but found ${
-        JSON.stringify(convention)
+        quote(convention)
       }`,
     );
   }
-  return { n: target.shape[0]!, numClasses, spatial, spacing, convention };
+  return { n, numClasses, spatial, spacing, convention };
 }
