@@ -46,6 +46,7 @@ export * from "./loss/spec.ts";
 export * from "./scorer/scorer.ts";
 export * from "./backends/capabilities.ts";
 export * from "./backends/cpu/backend.ts";
+export * from "./backends/cpu/functional.ts";
 export * from "./backends/webgpu/mod.ts";
 export * from "./transforms/jfa.ts";
 export * from "./plugins/builtin.ts";

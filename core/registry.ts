@@ -76,6 +76,14 @@ export interface LossPlugin<N extends string = string> {
   isAvailable?(): boolean | Promise<boolean>;
   /** Builds the loss from its options; throws TypeError/RangeError on bad options. */
   create(options?: Record<string, unknown>): LossFunction;
+  /**
+   * The options to build the loss with when the input is a single sigmoid channel (`C = 1`,
+   * expanded to the two classes `[1 − p, p]`); without it the loss gets the options as given.
+   * The scorer, the functional losses and the tfjs losses all apply it. `dice` and
+   * `generalized-dice` use it to score only the foreground class 1 unless `classes` or
+   * `includeBackground` is set.
+   */
+  binaryDefault?(options: Record<string, unknown>): Record<string, unknown>;
 }
 
 /**

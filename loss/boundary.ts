@@ -3,19 +3,17 @@
  *
  * @module
  */
-import { SeglossTypeError } from "../core/errors.ts";
-import { checkFinite, checkNdArray, formatShape, type NdArray } from "../core/ndarray.ts";
 import type { DistanceLoss } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
-  BOUNDARY_KEYS,
+  boolOption,
   checkOptions,
-  functionalBatch,
+  classesOption,
+  enumOption,
   need,
-  parseBoundaryOptions,
+  type Reduction,
   selectClasses,
-} from "./common.ts";
-import { computeStatistics } from "../backends/cpu/_kernel.ts";
+} from "./_options.ts";
 
 /**
  * Options of the boundary loss `mean over (n, c ∈ classes, voxels) of p·phi`, with `phi` the
@@ -39,6 +37,28 @@ export interface BoundaryOptions {
   includeBackground?: boolean;
   /** `"mean"` (default: over samples, classes and voxels) or `"sum"`. */
   reduction?: "mean" | "sum";
+}
+
+/** The option keys of the `boundary` loss. */
+export const BOUNDARY_KEYS: readonly string[] = ["classes", "includeBackground", "reduction"];
+
+/** The parsed options of the `boundary` loss (defaults filled in). */
+export interface ParsedBoundaryOptions {
+  classes: number[] | undefined;
+  includeBackground: boolean;
+  reduction: Reduction;
+}
+
+/** Reads the `boundary` options (keys already checked), errors in option order. */
+export function parseBoundaryOptions(
+  o: Record<string, unknown>,
+  name: string,
+): ParsedBoundaryOptions {
+  return {
+    classes: classesOption(o, name),
+    includeBackground: boolOption(o, "includeBackground", name, false),
+    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+  };
 }
 
 function createBoundary(options: BoundaryOptions | Record<string, unknown> = {}): DistanceLoss {
@@ -87,58 +107,3 @@ export const boundaryPlugin: LossPlugin<"boundary"> = {
   description: "Boundary loss of Kervadec et al.: mean of p times the signed distance map",
   create: (options) => createBoundary(options),
 };
-
-/**
- * The boundary loss of probabilities against signed distance maps (see
- * {@linkcode BoundaryOptions}); compute the maps with `signedDistance`. A single sigmoid
- * channel `(N, 1, ...)` is expanded to `[1 − p, p]`; its maps may then be `(N, 1, ...)`
- * (the foreground's) or `(N, 2, ...)`.
- *
- * @param probs Probabilities `(N, C, ...spatial)`, float32 or float64.
- * @param distance Signed distance maps, the same shape as `probs`.
- * @param options See {@linkcode BoundaryOptions}.
- * @returns The loss.
- *
- * @example Basic usage
- * ```ts
- * import { boundaryLoss, signedDistance } from "@segloss/segloss";
- * import assert from "node:assert/strict";
- *
- * const labels = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
- * const phi = await signedDistance(labels, { numClasses: 2 }); // class 1: [1, 0, 0, 1]
- * const probs = { data: new Float32Array([1, 0, 0, 1, 0, 1, 1, 0]), shape: [1, 2, 4] };
- * assert.equal(boundaryLoss(probs, phi), 0); // class 1 predicted exactly
- * ```
- */
-export function boundaryLoss(
-  probs: NdArray,
-  distance: NdArray,
-  options: BoundaryOptions = {},
-): number {
-  const loss = createBoundary(options);
-  const { batch, binary } = functionalBatch(probs, undefined, undefined);
-  checkNdArray(distance, "distance");
-  const want = [...probs.shape];
-  const ds = distance.shape;
-  const ok = ds.length === want.length &&
-    ds.every((d, i) => d === want[i] || (i === 1 && binary && d === 2));
-  if (!ok) {
-    throw new SeglossTypeError(
-      `Expected distance to have shape ${formatShape(want)} (like probs) but found ${
-        formatShape(ds)
-      }`,
-    );
-  }
-  checkFinite(distance.data as ArrayLike<number>, "distance");
-  let d = Float64Array.from(distance.data as ArrayLike<number>);
-  if (binary && ds[1] === 1) {
-    const vol = batch.vol;
-    const full = new Float64Array(2 * batch.n * vol);
-    for (let s = 0; s < batch.n; s++) {
-      full.set(d.subarray(s * vol, (s + 1) * vol), (2 * s + 1) * vol);
-    }
-    d = full;
-  }
-  batch.distance = d;
-  return loss.value(computeStatistics(batch, new Set(loss.terms)));
-}

@@ -4,19 +4,16 @@
  * @module
  */
 import { SeglossTypeError } from "../core/errors.ts";
-import type { NdArray } from "../core/ndarray.ts";
 import type { RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
   checkOptions,
   checkWeightsFor,
-  CROSS_ENTROPY_KEYS,
   enumOption,
-  functionalBatch,
   need,
+  type Reduction,
   weightsOption,
-} from "./common.ts";
-import { computeStatistics } from "../backends/cpu/_kernel.ts";
+} from "./_options.ts";
 
 /**
  * Options of the cross entropy `−Σ_v Σ_c w_c·t·log p`. With `reduction: "mean"` (default) it
@@ -45,11 +42,21 @@ export interface CrossEntropyOptions {
   reduction?: "mean" | "sum";
 }
 
-function createCrossEntropy(
-  options: CrossEntropyOptions | Record<string, unknown> = {},
-): RegionLoss {
-  const name = "cross-entropy options";
-  const o = checkOptions(options, CROSS_ENTROPY_KEYS, name);
+/** The option keys of the `cross-entropy` loss. */
+export const CROSS_ENTROPY_KEYS: readonly string[] = ["weights", "ignoreIndex", "reduction"];
+
+/** The parsed options of the `cross-entropy` loss (defaults filled in). */
+export interface ParsedCrossEntropyOptions {
+  weights: number[] | undefined;
+  ignoreIndex: number | undefined;
+  reduction: Reduction;
+}
+
+/** Reads the `cross-entropy` options (keys already checked), errors in option order. */
+export function parseCrossEntropyOptions(
+  o: Record<string, unknown>,
+  name: string,
+): ParsedCrossEntropyOptions {
   const weights = weightsOption(o, name);
   const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
   const ig = o.ignoreIndex;
@@ -58,7 +65,15 @@ function createCrossEntropy(
       `Expected ${name}.ignoreIndex to be an integer but found ${JSON.stringify(ig)}`,
     );
   }
-  const ignoreIndex = ig as number | undefined;
+  return { weights, ignoreIndex: ig as number | undefined, reduction };
+}
+
+function createCrossEntropy(
+  options: CrossEntropyOptions | Record<string, unknown> = {},
+): RegionLoss {
+  const name = "cross-entropy options";
+  const o = checkOptions(options, CROSS_ENTROPY_KEYS, name);
+  const { weights, ignoreIndex, reduction } = parseCrossEntropyOptions(o, name);
 
   function parts(s: Statistics) {
     const N = s.numSamples, C = s.numClasses;
@@ -115,33 +130,3 @@ export const crossEntropyPlugin: LossPlugin<"cross-entropy"> = {
   description: "Cross entropy with class weights and an ignore label (PyTorch semantics)",
   create: (options) => createCrossEntropy(options),
 };
-
-/**
- * The cross entropy of probabilities against a target (see
- * {@linkcode CrossEntropyOptions}); `log p` is taken of `max(p, 1e-38)`. A single sigmoid
- * channel is expanded to `[1 − p, p]`, which makes this the binary cross entropy.
- *
- * @param probs Probabilities `(N, C, ...spatial)`, float32 or float64.
- * @param target Labels `(N, ...spatial)` (in `[0, C)` or `ignoreIndex`) or one-hot.
- * @param options See {@linkcode CrossEntropyOptions}.
- * @returns The loss.
- *
- * @example Basic usage
- * ```ts
- * import { crossEntropyLoss } from "@segloss/segloss";
- * import assert from "node:assert/strict";
- *
- * const probs = { data: new Float64Array([0.5, 0.9, 0.5, 0.1]), shape: [1, 2, 2] };
- * const labels = { data: new Int32Array([1, 0]), shape: [1, 2] };
- * assert.ok(Math.abs(crossEntropyLoss(probs, labels) - (Math.log(2) - Math.log(0.9)) / 2) < 1e-12);
- * ```
- */
-export function crossEntropyLoss(
-  probs: NdArray,
-  target: NdArray,
-  options: CrossEntropyOptions = {},
-): number {
-  const loss = createCrossEntropy(options);
-  const { batch } = functionalBatch(probs, target, loss.ignoreIndex);
-  return loss.value(computeStatistics(batch, new Set(loss.terms)));
-}

@@ -4,20 +4,21 @@
  *
  * @module
  */
-import type { NdArray } from "../core/ndarray.ts";
 import type { GradientCoefficients, RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
-  binaryDefaultClasses,
+  boolOption,
   checkOptions,
   checkWeightsFor,
-  DICE_KEYS,
-  functionalBatch,
+  classesOption,
+  enumOption,
+  foregroundByDefault,
   need,
-  parseDiceOptions,
+  numberOption,
+  type Reduction,
   selectClasses,
-} from "./common.ts";
-import { computeStatistics } from "../backends/cpu/_kernel.ts";
+  weightsOption,
+} from "./_options.ts";
 
 /**
  * Options of the Dice loss. Per (sample, class) — or per class over the whole batch with
@@ -52,6 +53,44 @@ export interface DiceOptions {
   weights?: readonly number[];
   /** `"mean"` (default) or `"sum"` of the weighted terms. */
   reduction?: "mean" | "sum";
+}
+
+/** The option keys of the `dice` loss. */
+export const DICE_KEYS: readonly string[] = [
+  "classes",
+  "includeBackground",
+  "batch",
+  "squared",
+  "smoothNr",
+  "smoothDr",
+  "weights",
+  "reduction",
+];
+
+/** The parsed options of the `dice` loss (the defaults of `DiceOptions` filled in). */
+export interface ParsedDiceOptions {
+  classes: number[] | undefined;
+  includeBackground: boolean;
+  batch: boolean;
+  squared: boolean;
+  smoothNr: number;
+  smoothDr: number;
+  weights: number[] | undefined;
+  reduction: Reduction;
+}
+
+/** Reads the `dice` options (keys already checked) in the order their errors are raised. */
+export function parseDiceOptions(o: Record<string, unknown>, name: string): ParsedDiceOptions {
+  return {
+    classes: classesOption(o, name),
+    includeBackground: boolOption(o, "includeBackground", name, true),
+    batch: boolOption(o, "batch", name, false),
+    squared: boolOption(o, "squared", name, false),
+    smoothNr: numberOption(o, "smoothNr", name, 1e-5),
+    smoothDr: numberOption(o, "smoothDr", name, 1e-5),
+    weights: weightsOption(o, name),
+    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+  };
 }
 
 function createDice(options: DiceOptions | Record<string, unknown> = {}): RegionLoss {
@@ -132,34 +171,5 @@ export const dicePlugin: LossPlugin<"dice"> = {
   name: "dice",
   description: "Soft Dice loss (MONAI DiceLoss options; official boundary-loss DiceLoss)",
   create: (options) => createDice(options),
+  binaryDefault: foregroundByDefault,
 };
-
-/**
- * The soft Dice loss of probabilities against a target (see {@linkcode DiceOptions} for the
- * formula). `probs` is `(N, C, ...spatial)` (1 to 3 spatial axes); `target` is labels
- * `(N, ...spatial)` or a one-hot `(N, C, ...spatial)`. A single channel (`C = 1`) is a
- * sigmoid output: it is expanded to the two classes `[1 − p, p]` and, unless `classes` or
- * `includeBackground` is given, only the foreground class 1 is scored.
- *
- * @param probs Probabilities `(N, C, ...spatial)`, float32 or float64.
- * @param target Labels `(N, ...spatial)` or one-hot `(N, C, ...spatial)`.
- * @param options See {@linkcode DiceOptions}.
- * @returns The loss.
- *
- * @example Basic usage
- * ```ts
- * import { diceLoss } from "@segloss/segloss";
- * import assert from "node:assert/strict";
- *
- * // perfect prediction of class 1 in a 1x2x1x2 batch
- * const probs = { data: new Float32Array([1, 0, 0, 1]), shape: [1, 2, 1, 2] };
- * const labels = { data: new Uint8Array([0, 1]), shape: [1, 1, 2] };
- * assert.ok(diceLoss(probs, labels) < 1e-6);
- * ```
- */
-export function diceLoss(probs: NdArray, target: NdArray, options: DiceOptions = {}): number {
-  const { batch, binary } = functionalBatch(probs, target, undefined);
-  const o = checkOptions(options, DICE_KEYS, "dice options");
-  const loss = createDice(binaryDefaultClasses(o, binary));
-  return loss.value(computeStatistics(batch, new Set(loss.terms)));
-}

@@ -5,19 +5,20 @@
  *
  * @module
  */
-import type { NdArray } from "../core/ndarray.ts";
+import { SeglossRangeError } from "../core/errors.ts";
 import type { GradientCoefficients, RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
-  binaryDefaultClasses,
+  boolOption,
   checkOptions,
-  functionalBatch,
-  GENERALIZED_DICE_KEYS,
+  classesOption,
+  enumOption,
+  foregroundByDefault,
   need,
-  parseGeneralizedDiceOptions,
+  numberOption,
+  type Reduction,
   selectClasses,
-} from "./common.ts";
-import { computeStatistics } from "../backends/cpu/_kernel.ts";
+} from "./_options.ts";
 
 /**
  * Options of the generalized Dice loss. Per sample (or once over the batch with `batch`):
@@ -57,6 +58,64 @@ export interface GeneralizedDiceOptions {
   smoothDr?: number;
   /** `"mean"` (default) or `"sum"` over samples. */
   reduction?: "mean" | "sum";
+}
+
+/** The option keys of the `generalized-dice` loss. */
+export const GENERALIZED_DICE_KEYS: readonly string[] = [
+  "classes",
+  "includeBackground",
+  "weightType",
+  "eps",
+  "batch",
+  "smoothNr",
+  "smoothDr",
+  "reduction",
+];
+
+/** The parsed options of the `generalized-dice` loss (defaults filled in). */
+export interface ParsedGeneralizedDiceOptions {
+  classes: number[] | undefined;
+  includeBackground: boolean;
+  weightType: "official" | "square" | "simple" | "uniform";
+  /** Whether `weightType` is `"official"`. */
+  official: boolean;
+  eps: number;
+  batch: boolean;
+  smoothNr: number;
+  smoothDr: number;
+  reduction: Reduction;
+}
+
+/** Reads the `generalized-dice` options (keys already checked), errors in option order. */
+export function parseGeneralizedDiceOptions(
+  o: Record<string, unknown>,
+  name: string,
+): ParsedGeneralizedDiceOptions {
+  const classes = classesOption(o, name);
+  const includeBackground = boolOption(o, "includeBackground", name, true);
+  const weightType = enumOption(
+    o,
+    "weightType",
+    name,
+    ["official", "square", "simple", "uniform"] as const,
+    "official",
+  );
+  const eps = numberOption(o, "eps", name, 1e-10);
+  if (weightType === "official" && eps === 0) {
+    throw new SeglossRangeError(`Expected ${name}.eps to be > 0 for official weights but found 0`);
+  }
+  const official = weightType === "official";
+  return {
+    classes,
+    includeBackground,
+    weightType,
+    official,
+    eps,
+    batch: boolOption(o, "batch", name, false),
+    smoothNr: numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5),
+    smoothDr: numberOption(o, "smoothDr", name, official ? eps : 1e-5),
+    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+  };
 }
 
 function createGeneralizedDice(
@@ -161,37 +220,5 @@ export const generalizedDicePlugin: LossPlugin<"generalized-dice"> = {
   name: "generalized-dice",
   description: "Generalized Dice loss (official boundary-loss GeneralizedDice; MONAI w_type)",
   create: (options) => createGeneralizedDice(options),
+  binaryDefault: foregroundByDefault,
 };
-
-/**
- * The generalized Dice loss of probabilities against a target (see
- * {@linkcode GeneralizedDiceOptions}). Shapes as {@linkcode diceLoss}; a single sigmoid
- * channel is expanded to `[1 − p, p]` and scores class 1 only unless `classes` or
- * `includeBackground` is given.
- *
- * @param probs Probabilities `(N, C, ...spatial)`, float32 or float64.
- * @param target Labels `(N, ...spatial)` or one-hot `(N, C, ...spatial)`.
- * @param options See {@linkcode GeneralizedDiceOptions}.
- * @returns The loss.
- *
- * @example Basic usage
- * ```ts
- * import { generalizedDiceLoss } from "@segloss/segloss";
- * import assert from "node:assert/strict";
- *
- * const probs = { data: new Float32Array([0.5, 0.5, 0.5, 0.5]), shape: [1, 2, 2] };
- * const labels = { data: new Uint8Array([0, 1]), shape: [1, 2] };
- * // w = 1 for both classes: 1 − 2·(0.5 + 0.5)/(2 + 2) = 0.5
- * assert.ok(Math.abs(generalizedDiceLoss(probs, labels) - 0.5) < 1e-9);
- * ```
- */
-export function generalizedDiceLoss(
-  probs: NdArray,
-  target: NdArray,
-  options: GeneralizedDiceOptions = {},
-): number {
-  const { batch, binary } = functionalBatch(probs, target, undefined);
-  const o = checkOptions(options, GENERALIZED_DICE_KEYS, "generalized-dice options");
-  const loss = createGeneralizedDice(binaryDefaultClasses(o, binary));
-  return loss.value(computeStatistics(batch, new Set(loss.terms)));
-}

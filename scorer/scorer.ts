@@ -19,17 +19,14 @@ import type {
   BackendInfo,
   DistanceTransform,
   GradientCoefficients,
-  LossFunction,
   SignedDistanceConvention,
   StatTerm,
 } from "../core/types.ts";
-import type { LossPlugin, Registry } from "../core/registry.ts";
+import type { Registry } from "../core/registry.ts";
 import { defaultRegistry } from "../plugins/builtin.ts";
-import type { LossSpec } from "../loss/spec.ts";
+import { inputKindField, type LossSpec, objectField, parseLosses } from "../loss/spec.ts";
 import { checkScores, checkTarget, expandBinary } from "../loss/common.ts";
 import { checkSchedule, type Schedule, scheduleWeights } from "../loss/schedule.ts";
-import { dicePlugin } from "../loss/dice.ts";
-import { generalizedDicePlugin } from "../loss/generalized_dice.ts";
 
 /**
  * The configuration of a scorer; plain JSON, so a server or a file can carry it.
@@ -217,18 +214,6 @@ const CONFIG_KEYS = [
 ];
 const REQUEST_KEYS = ["input", "target", "spacing", "epoch", "gradient", "distance"];
 
-function checkObject(v: unknown, name: string): Record<string, unknown> | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new SeglossTypeError(
-      `Expected ${name} to be an object but found ${
-        v === null ? "null" : Array.isArray(v) ? "array" : typeof v
-      }`,
-    );
-  }
-  return v as Record<string, unknown>;
-}
-
 function checkName(v: unknown, name: string, def: string): string {
   if (v === undefined) return def;
   if (typeof v !== "string" || v.length === 0) {
@@ -251,14 +236,6 @@ function renameOptions(e: unknown, field: string): unknown {
     argument: `${field}${(e.argument ?? "options").slice("options".length)}`,
     cause: e,
   });
-}
-
-/** A configured loss, with its binary (single sigmoid channel) variant. */
-interface Term {
-  name: string;
-  weight: number;
-  loss: LossFunction;
-  binaryLoss: LossFunction;
 }
 
 async function pickBackend(registry: Registry, name: string): Promise<string> {
@@ -341,22 +318,17 @@ export async function createScorer(
   config: ScorerConfig,
   options: ScorerOptions = {},
 ): Promise<Scorer> {
-  const c = checkObject(config, "config");
+  const c = objectField(config, "config");
   if (!c) throw new SeglossTypeError("Expected config to be an object but found undefined");
   checkKeys(c, CONFIG_KEYS, "config");
-  const opts = checkObject(options, "options") ?? {};
+  const opts = objectField(options, "options") ?? {};
   const registry = (opts.registry ?? defaultRegistry) as Registry;
   if (typeof registry !== "object" || typeof registry.get !== "function") {
     throw new SeglossTypeError("Expected options.registry to be a Registry (see createRegistry)");
   }
   const backendName = checkName(c.backend, "config.backend", "cpu");
   const distanceName = checkName(c.distance, "config.distance", "edt");
-  const inputKind = (c.input ?? "logits") as "logits" | "probs";
-  if (inputKind !== "logits" && inputKind !== "probs") {
-    throw new SeglossRangeError(
-      `Expected config.input to be "logits" or "probs" but found ${quote(inputKind)}`,
-    );
-  }
+  const inputKind = inputKindField(c.input, "config.input");
   const convention = (c.convention ?? "kervadec") as SignedDistanceConvention;
   if (!["kervadec", "signed", "inner-zero"].includes(convention as string)) {
     throw new SeglossRangeError(
@@ -368,70 +340,18 @@ export async function createScorer(
   const schedule = c.schedule === undefined
     ? undefined
     : checkSchedule(c.schedule as Schedule, "config.schedule");
-  const backendOptions = checkObject(c.backendOptions, "config.backendOptions");
-  const distanceOptions = checkObject(c.distanceOptions, "config.distanceOptions");
-  if (!Array.isArray(c.losses) || c.losses.length === 0) {
-    throw new SeglossTypeError(
-      `Expected config.losses to be a non-empty array of { name, weight?, options? } but found ${
-        quote(c.losses)
-      }`,
-    );
-  }
-  // losses
-  const terms: Term[] = [];
-  const counts = new Map<string, number>();
-  c.losses.forEach((spec: unknown, i: number) => {
-    const where = `config.losses[${i}]`;
-    const s = checkObject(spec, where);
-    if (!s) throw new SeglossTypeError(`Expected ${where} to be an object but found undefined`);
-    checkKeys(s, ["name", "weight", "options"], where);
-    const name = checkName(s.name, `${where}.name`, "");
-    if (name === "") throw new SeglossTypeError(`Expected ${where}.name to be a non-empty string`);
-    const weight = s.weight ?? 1;
-    if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
-      throw new SeglossRangeError(
-        `Expected ${where}.weight to be a finite number >= 0 but found ${quote(weight)}`,
-      );
-    }
-    const lossOptions = checkObject(s.options, `${where}.options`) ?? {};
-    let plugin: LossPlugin;
+  const backendOptions = objectField(c.backendOptions, "config.backendOptions");
+  const distanceOptions = objectField(c.distanceOptions, "config.distanceOptions");
+  const { terms, ignoreIndex } = parseLosses(c.losses, (name, where) => {
     try {
-      plugin = registry.get("loss", name);
+      return registry.get("loss", name);
     } catch (e) {
       throw new SeglossRangeError(`${where}.name: ${(e as Error).message}`, {
         argument: `${where}.name`,
         cause: e,
       });
     }
-    let loss: LossFunction;
-    try {
-      loss = plugin.create(lossOptions);
-    } catch (e) {
-      const E = e instanceof RangeError ? SeglossRangeError : SeglossTypeError;
-      const inner = (e as { argument?: unknown }).argument;
-      throw new E(`${where}.options: ${(e as Error).message}`, {
-        argument: typeof inner === "string" && !inner.replace(/^.*?options\./, "").includes(" ")
-          ? `${where}.options.${inner.replace(/^.*?options\./, "")}`
-          : `${where}.options`,
-        cause: e,
-      });
-    }
-    const binaryDefault = (plugin === dicePlugin || plugin === generalizedDicePlugin) &&
-      lossOptions.classes === undefined && lossOptions.includeBackground === undefined;
-    const binaryLoss = binaryDefault ? plugin.create({ ...lossOptions, classes: [1] }) : loss;
-    const k = (counts.get(name) ?? 0) + 1;
-    counts.set(name, k);
-    terms.push({ name: k === 1 ? name : `${name}#${k}`, weight, loss, binaryLoss });
   });
-  const ignores = new Set(
-    terms.map((t) => t.loss.ignoreIndex).filter((x): x is number => x !== undefined),
-  );
-  if (ignores.size > 1) {
-    throw new SeglossRangeError(
-      `Expected at most one ignoreIndex across config.losses but found ${[...ignores].join(", ")}`,
-    );
-  }
-  const ignoreIndex = ignores.size === 1 ? [...ignores][0] : undefined;
   const needsDistance = terms.some((t) => t.loss.needsDistance);
   // backend and distance transform
   const pickedName = await pickBackend(registry, backendName);
@@ -459,7 +379,7 @@ export async function createScorer(
 
   async function evaluate(request: EvaluateRequest): Promise<EvaluateResult> {
     if (disposed) throw new SeglossTypeError("Expected a live scorer but it was disposed");
-    const r = checkObject(request, "request");
+    const r = objectField(request, "request");
     if (!r) throw new SeglossTypeError("Expected request to be an object but found undefined");
     checkKeys(r, REQUEST_KEYS, "request");
     const s = checkScores(request.input, "input", inputKind === "probs");

@@ -8,7 +8,8 @@ import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NdArray } from "../../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
-import type { LossSpec } from "../../loss/spec.ts";
+import { inputKindField, type LossSpec, parseLosses } from "../../loss/spec.ts";
+import type { LossPlugin } from "../../core/registry.ts";
 import { checkSchedule, type Schedule, scheduleWeights } from "../../loss/schedule.ts";
 import { dicePlugin } from "../../loss/dice.ts";
 import { generalizedDicePlugin } from "../../loss/generalized_dice.ts";
@@ -23,7 +24,6 @@ import {
   diceFromCanonical,
   generalizedDiceFromCanonical,
 } from "./losses.ts";
-import { binaryDefaultClasses } from "../../loss/common.ts";
 import {
   type Canonical,
   canonicalDistance,
@@ -222,15 +222,30 @@ export interface TfjsLoss {
   ): Promise<tf.Tensor>;
 }
 
-type Body = (ci: Canonical, x: tf.Tensor, o: Record<string, unknown>) => tf.Scalar;
-
-const NATIVE = {
-  "dice": { plugin: dicePlugin, kind: "region", binaryDefault: true },
-  "generalized-dice": { plugin: generalizedDicePlugin, kind: "region", binaryDefault: true },
-  "cross-entropy": { plugin: crossEntropyPlugin, kind: "region", binaryDefault: false },
-  "boundary": { plugin: boundaryPlugin, kind: "boundary", binaryDefault: false },
-} as const;
-type NativeName = keyof typeof NATIVE;
+/**
+ * The tfjs version of each built-in loss, by plugin name. The formulas are written again with
+ * tf ops over the same per-(sample, class) sums (`voxelSum`) rather than run as
+ * `tf.customGrad` over the float64 formulas of `loss/*.ts`: that would read the sums back to
+ * the CPU synchronously inside every differentiated call (`dataSync`), which
+ * tfjs-backend-webgpu does only through a canvas (absent in Deno and workers) and which
+ * stalls the GPU pipeline of a training step; options, defaults, the binary default and the
+ * configuration are shared with the CPU losses (`parseDiceOptions`, ..., `parseLosses`).
+ */
+const NATIVE: Record<
+  string,
+  (ci: Canonical, x: tf.Tensor, o: Record<string, unknown>) => tf.Scalar
+> = {
+  "dice": diceFromCanonical,
+  "generalized-dice": generalizedDiceFromCanonical,
+  "cross-entropy": crossEntropyFromCanonical,
+  "boundary": boundaryFromCanonical,
+};
+const PLUGINS: Record<string, LossPlugin> = {
+  "dice": dicePlugin,
+  "generalized-dice": generalizedDicePlugin,
+  "cross-entropy": crossEntropyPlugin,
+  "boundary": boundaryPlugin,
+};
 
 const CONFIG_KEYS = [
   "input",
@@ -285,12 +300,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
       );
     }
   }
-  const kind = config.input ?? "logits";
-  if (kind !== "logits" && kind !== "probs") {
-    throw new SeglossRangeError(
-      `Expected config.input to be "logits" or "probs" but found ${JSON.stringify(kind)}`,
-    );
-  }
+  const kind = inputKindField(config.input, "config.input");
   const layout = config.layout ?? "channels-first";
   if (layout !== "channels-first" && layout !== "channels-last") {
     throw new SeglossRangeError(
@@ -302,79 +312,26 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
   const schedule = config.schedule === undefined
     ? undefined
     : checkSchedule(config.schedule, "config.schedule");
-  if (!Array.isArray(config.losses) || config.losses.length === 0) {
-    throw new SeglossTypeError(
-      `Expected config.losses to be a non-empty array of { name, weight?, options? } but found ${
-        JSON.stringify(config.losses)
-      }`,
-    );
-  }
-  interface Term {
-    name: string;
-    weight: number;
-    kind: "region" | "boundary";
-    body: Body;
-  }
-  const counts = new Map<string, number>();
-  let ignoreIndex: number | undefined;
-  const terms: Term[] = config.losses.map((spec, i) => {
-    const where = `config.losses[${i}]`;
-    if (typeof spec !== "object" || spec === null) {
-      throw new SeglossTypeError(`Expected ${where} to be an object but found ${spec}`);
-    }
-    for (const k of Object.keys(spec)) {
-      if (!["name", "weight", "options"].includes(k)) {
-        throw new SeglossTypeError(
-          `Expected ${where} keys among name, weight, options but found ${JSON.stringify(k)}`,
-        );
-      }
-    }
-    const name = spec.name;
-    if (!(name in NATIVE)) {
+  const parsed = parseLosses(config.losses, (name, where) => {
+    const plugin = PLUGINS[name];
+    if (!plugin) {
       throw new SeglossRangeError(
         `Expected ${where}.name to be one of ${
           Object.keys(NATIVE).map((n) => JSON.stringify(n)).join(", ")
         } (the losses with a tfjs version) but found ${JSON.stringify(name)}`,
       );
     }
-    const weight = spec.weight ?? 1;
-    if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
-      throw new SeglossRangeError(
-        `Expected ${where}.weight to be a finite number >= 0 but found ${JSON.stringify(weight)}`,
-      );
-    }
-    const native = NATIVE[name as NativeName];
-    const o = (spec.options ?? {}) as Record<string, unknown>;
-    try {
-      const loss = native.plugin.create(o); // validates the options exactly like createScorer
-      if (loss.ignoreIndex !== undefined) {
-        if (ignoreIndex !== undefined && ignoreIndex !== loss.ignoreIndex) {
-          throw new SeglossRangeError(
-            `Expected at most one ignoreIndex across config.losses but found ${ignoreIndex} and ${loss.ignoreIndex}`,
-          );
-        }
-        ignoreIndex = loss.ignoreIndex;
-      }
-    } catch (e) {
-      const E = e instanceof RangeError ? RangeError : TypeError;
-      throw new E(`${where}.options: ${(e as Error).message}`);
-    }
-    const fn = {
-      "dice": diceFromCanonical,
-      "generalized-dice": generalizedDiceFromCanonical,
-      "cross-entropy": crossEntropyFromCanonical,
-      "boundary": boundaryFromCanonical,
-    }[name as NativeName];
-    const body: Body = (ci, x, opts) => fn(ci, x, opts);
-    const k = (counts.get(name) ?? 0) + 1;
-    counts.set(name, k);
+    return plugin;
+  });
+  const ignoreIndex = parsed.ignoreIndex;
+  const terms = parsed.terms.map((p) => {
+    const body = NATIVE[p.lossName]!;
+    const binaryOptions = p.plugin.binaryDefault ? p.plugin.binaryDefault(p.options) : p.options;
     return {
-      name: k === 1 ? name : `${name}#${k}`,
-      weight,
-      kind: native.kind,
-      body: (ci, x) => {
-        return body(ci, x, binaryDefaultClasses(o, native.binaryDefault && ci.binary));
-      },
+      name: p.name,
+      weight: p.weight,
+      kind: p.loss.kind,
+      body: (ci: Canonical, x: tf.Tensor) => body(ci, x, ci.binary ? binaryOptions : p.options),
     };
   });
   const needsDistance = terms.some((t) => t.kind === "boundary");
@@ -406,7 +363,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
       const phi = needsDistance ? canonicalDistance(request.distance, ci) : undefined;
       let sum: tf.Tensor = tf.scalar(0);
       for (const term of terms) {
-        const v = term.body(ci, term.kind === "boundary" ? phi! : t, {});
+        const v = term.body(ci, term.kind === "boundary" ? phi! : t);
         values[term.name] = tf.keep(v);
         sum = tf.add(sum, tf.mul(v, w[term.name]!));
       }

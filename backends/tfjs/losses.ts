@@ -5,27 +5,20 @@
  *
  * @module
  */
-import { SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { DiceOptions } from "../../loss/dice.ts";
 import type { GeneralizedDiceOptions } from "../../loss/generalized_dice.ts";
 import type { CrossEntropyOptions } from "../../loss/cross_entropy.ts";
 import type { BoundaryOptions } from "../../loss/boundary.ts";
+import { checkOptions, checkWeightsFor, enumOption, selectClasses } from "../../loss/_options.ts";
+import { DICE_KEYS, dicePlugin, parseDiceOptions } from "../../loss/dice.ts";
 import {
-  binaryDefaultClasses,
-  BOUNDARY_KEYS,
-  checkOptions,
-  checkWeightsFor,
-  CROSS_ENTROPY_KEYS,
-  DICE_KEYS,
-  enumOption,
   GENERALIZED_DICE_KEYS,
-  parseBoundaryOptions,
-  parseDiceOptions,
+  generalizedDicePlugin,
   parseGeneralizedDiceOptions,
-  selectClasses,
-  weightsOption,
-} from "../../loss/common.ts";
+} from "../../loss/generalized_dice.ts";
+import { CROSS_ENTROPY_KEYS, parseCrossEntropyOptions } from "../../loss/cross_entropy.ts";
+import { BOUNDARY_KEYS, parseBoundaryOptions } from "../../loss/boundary.ts";
 import { ensureLossGradients } from "./gradients.ts";
 import {
   type Canonical,
@@ -158,9 +151,7 @@ export function crossEntropyFromCanonical(
   options: Record<string, unknown>,
 ): tf.Scalar {
   const name = "cross-entropy options";
-  const o = options;
-  const weights = weightsOption(o, name);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const { weights, reduction } = parseCrossEntropyOptions(options, name);
   if (weights) checkWeightsFor(weights, ci.c, name);
   const row = classRow(ci.c, Array.from({ length: ci.c }, (_, c) => c), weights);
   const tl = voxelSum(tf.mul(t, ci.logp()), ci);
@@ -233,7 +224,7 @@ export function diceLossTf(
 ): tf.Scalar {
   return run(input, options, DICE_KEYS, "dice options", (ci, o) => {
     const t = canonicalTarget(target, ci, undefined);
-    return diceFromCanonical(ci, t, binaryDefaultClasses(o, ci.binary));
+    return diceFromCanonical(ci, t, ci.binary ? dicePlugin.binaryDefault!(o) : o);
   });
 }
 
@@ -266,7 +257,11 @@ export function generalizedDiceLossTf(
 ): tf.Scalar {
   return run(input, options, GENERALIZED_DICE_KEYS, "generalized-dice options", (ci, o) => {
     const t = canonicalTarget(target, ci, undefined);
-    return generalizedDiceFromCanonical(ci, t, binaryDefaultClasses(o, ci.binary));
+    return generalizedDiceFromCanonical(
+      ci,
+      t,
+      ci.binary ? generalizedDicePlugin.binaryDefault!(o) : o,
+    );
   });
 }
 
@@ -298,15 +293,8 @@ export function crossEntropyLossTf(
   options: CrossEntropyOptions & TfjsInputOptions = {},
 ): tf.Scalar {
   return run(input, options, CROSS_ENTROPY_KEYS, "cross-entropy options", (ci, o) => {
-    const ig = o.ignoreIndex;
-    if (ig !== undefined && (typeof ig !== "number" || !Number.isInteger(ig))) {
-      throw new SeglossTypeError(
-        `Expected cross-entropy options.ignoreIndex to be an integer but found ${
-          JSON.stringify(ig)
-        }`,
-      );
-    }
-    const t = canonicalTarget(target, ci, ig as number | undefined);
+    const { ignoreIndex } = parseCrossEntropyOptions(o, "cross-entropy options");
+    const t = canonicalTarget(target, ci, ignoreIndex);
     return crossEntropyFromCanonical(ci, t, o);
   });
 }
