@@ -4,46 +4,55 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, nearest, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import type { NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform } from "../core/types.ts";
 import {
   type EmptyPolicy,
+  METRIC_KEYS,
   type MetricOptions,
   type PreparedLabels,
   prepareLabels,
   resolveEmpty,
 } from "./input.ts";
-import { overlapCounts, overlapTable } from "./overlap.ts";
+import { checkNoEmpty, overlapCounts, type OverlapMetric, overlapTable } from "./overlap.ts";
 import { type MetricResult, summarize } from "./result.ts";
 import {
   assdOfPair,
   checkConvention,
   checkTolerance,
+  type Convention,
+  describeRule,
   DISTANCE_EMPTY_DEFAULTS,
   emptyCase,
   hausdorffOfPair,
   NSD_EMPTY_DEFAULTS,
   nsdOfPair,
+  SURFACE_KEYS,
+  type SurfaceOptions,
   type SurfacePair,
   surfacePair,
   surfacePairAsync,
+  type SurfaceRule,
+  surfaceRule,
 } from "./surface.ts";
 
 /**
- * The metrics {@linkcode computeMetrics} knows: Dice, IoU, the maximum Hausdorff distance,
- * HD95, the average symmetric surface distance and normalized surface Dice.
+ * The metrics {@linkcode computeMetrics} knows: Dice, IoU, precision, recall (sensitivity),
+ * specificity, relative volume difference (`ravd`, medpy's, signed), volume similarity
+ * (`vs`), the maximum Hausdorff distance (`hausdorff`), HD95, the average symmetric surface
+ * distance (`assd`) and normalized surface Dice (`nsd`).
  *
  * @example Basic usage
  * ```ts
  * import type { MetricName } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
- * const names: MetricName[] = ["dice", "hd95"];
+ * const names: MetricName[] = ["dice", "hd95", "recall"];
  * assert.equal(names[1], "hd95");
  * ```
  */
-export type MetricName = "dice" | "iou" | "hausdorff" | "hd95" | "assd" | "nsd";
+export type MetricName = OverlapMetric | "hausdorff" | "hd95" | "assd" | "nsd";
 
 /**
  * Every metric name {@linkcode computeMetrics} knows, in report order.
@@ -54,15 +63,44 @@ export type MetricName = "dice" | "iou" | "hausdorff" | "hd95" | "assd" | "nsd";
  * import assert from "node:assert/strict";
  *
  * assert.ok(METRIC_NAMES.includes("hd95"));
+ * assert.ok(METRIC_NAMES.includes("specificity"));
  * ```
  */
 export const METRIC_NAMES: readonly MetricName[] = [
   "dice",
   "iou",
+  "precision",
+  "recall",
+  "specificity",
+  "ravd",
+  "vs",
   "hausdorff",
   "hd95",
   "assd",
   "nsd",
+];
+
+/** The metrics computed when `metrics` is not given (plus nsd with a `tolerance`). */
+const DEFAULT_METRICS: readonly MetricName[] = ["dice", "iou", "hausdorff", "hd95", "assd"];
+
+const OVERLAP_NAMES: readonly MetricName[] = [
+  "dice",
+  "iou",
+  "precision",
+  "recall",
+  "specificity",
+  "ravd",
+  "vs",
+];
+
+/** The option keys of {@linkcode computeMetrics}. */
+const COMPUTE_KEYS = [
+  ...METRIC_KEYS,
+  ...SURFACE_KEYS,
+  "metrics",
+  "tolerance",
+  "hausdorffConvention",
+  "assdConvention",
 ];
 
 /**
@@ -74,15 +112,17 @@ export const METRIC_NAMES: readonly MetricName[] = [
  * import assert from "node:assert/strict";
  *
  * const options: ComputeMetricsOptions = {
- *   metrics: ["dice", "hd95", "nsd"],
+ *   metrics: ["dice", "hd95", "nsd", "recall"],
  *   tolerance: 2,
  *   spacing: [3, 1, 1],
+ *   border: "surface",
+ *   connectivity: "face",
  *   empty: { dice: { both: 1 } },
  * };
- * assert.equal(options.metrics?.length, 3);
+ * assert.equal(options.metrics?.length, 4);
  * ```
  */
-export interface ComputeMetricsOptions extends Omit<MetricOptions, "empty"> {
+export interface ComputeMetricsOptions extends Omit<MetricOptions, "empty">, SurfaceOptions {
   /**
    * The metrics to compute. Default: dice, iou, hausdorff, hd95 and assd, plus nsd when a
    * `tolerance` is given.
@@ -90,11 +130,20 @@ export interface ComputeMetricsOptions extends Omit<MetricOptions, "empty"> {
   metrics?: readonly MetricName[];
   /** Surface Dice tolerance in physical units, one for all classes or one per class. */
   tolerance?: number | readonly number[];
-  /** HD95 convention, `"monai"` (default) or `"medpy"` (see {@linkcode hausdorff}). */
-  hausdorffConvention?: "monai" | "medpy";
-  /** ASSD convention, `"monai"` (default) or `"medpy"` (see `averageSurfaceDistance`). */
-  assdConvention?: "monai" | "medpy";
-  /** Empty policies per metric; unset cases take each metric's default (MONAI's). */
+  /**
+   * HD95 convention: `"monai"` (default; per direction, then the larger), `"medpy"` or
+   * `"medpy-0.4"` (pooled; see {@linkcode hausdorff}).
+   */
+  hausdorffConvention?: Convention;
+  /**
+   * ASSD convention: `"monai"` (default) and `"medpy"` (medpy ≥ 0.5) pool both directions;
+   * `"medpy-0.4"` averages the two directed means (see `averageSurfaceDistance`).
+   */
+  assdConvention?: Convention;
+  /**
+   * Empty policies per metric; unset cases take each metric's default (MONAI's). Not for
+   * specificity, which has no empty case.
+   */
   empty?: Partial<Record<MetricName, EmptyPolicy>>;
 }
 
@@ -111,6 +160,7 @@ export interface ComputeMetricsOptions extends Omit<MetricOptions, "empty"> {
  * const m = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
  * const report: MetricsReport = computeMetrics(m, m, { metrics: ["dice"] });
  * assert.equal(report.metrics.dice?.mean, 1);
+ * assert.equal(report.conventions.border, "surface");
  * ```
  */
 export interface MetricsReport {
@@ -124,14 +174,16 @@ export interface MetricsReport {
   spacing: number[];
   /** The conventions in force, spelled out. */
   conventions: {
-    /** HD95: "monai" (per direction, then max) or "medpy" (pooled). */
-    hausdorff: "monai" | "medpy";
-    /** ASSD: "monai" (pooled mean) or "medpy" (mean of directed means). */
-    assd: "monai" | "medpy";
+    /** HD95: "monai" (per direction, then max) or "medpy" / "medpy-0.4" (pooled). */
+    hausdorff: Convention;
+    /** ASSD: "monai" / "medpy" (pooled mean) or "medpy-0.4" (mean of directed means). */
+    assd: Convention;
     /** The percentile method: numpy's default. */
     percentile: "linear";
-    /** The surface definition. */
-    surface: "face-connectivity";
+    /** Whether foreground voxels on the volume border are surface voxels. */
+    border: "surface" | "none";
+    /** The surface connectivity: "face", "full" or medpy's integer. */
+    connectivity: "face" | "full" | number;
   };
   /** One table per computed metric. */
   metrics: Partial<Record<MetricName, MetricResult>>;
@@ -140,48 +192,57 @@ export interface MetricsReport {
 /** What computeMetrics does after validation, with the surface pairs supplied by the caller. */
 interface Plan {
   labels: PreparedLabels;
+  /** The surface rule. */
+  rule: SurfaceRule;
   /** Whether any surface metric is wanted (then every (sample, class) pair is needed). */
   needsSurfaces: boolean;
   finish(pair: (n: number, k: number, c: number) => SurfacePair): MetricsReport;
 }
 
-function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptions): Plan {
-  if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${String(options)}`);
-  }
-  const { empty: emptyByMetric, ...shared } = options;
-  if (
-    emptyByMetric !== undefined && (typeof emptyByMetric !== "object" || emptyByMetric === null)
-  ) {
+function plan(
+  prediction: NdArray,
+  target: NdArray,
+  options: ComputeMetricsOptions,
+  keys: readonly string[],
+): Plan {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new SeglossTypeError(
-      `Expected options.empty to be an object keyed by metric name but found ${emptyByMetric}`,
+      `Expected options to be an object but found ${
+        Array.isArray(options) ? "array" : quote(options)
+      }`,
     );
   }
-  for (const key of Object.keys(emptyByMetric ?? {})) {
-    if (!METRIC_NAMES.includes(key as MetricName)) {
-      throw new SeglossRangeError(
-        `Expected options.empty keys to be metric names (${METRIC_NAMES.join(", ")}) but found ${
-          JSON.stringify(key)
-        }`,
-      );
-    }
+  checkKeys(options, keys, "options");
+  const { empty: emptyByMetric, ...shared } = options;
+  if (
+    emptyByMetric !== undefined &&
+    (typeof emptyByMetric !== "object" || emptyByMetric === null || Array.isArray(emptyByMetric))
+  ) {
+    throw new SeglossTypeError(
+      `Expected options.empty to be an object keyed by metric name but found ${
+        quote(emptyByMetric)
+      }`,
+    );
   }
+  checkKeys(emptyByMetric, METRIC_NAMES, "options.empty");
   let metrics: readonly MetricName[];
   if (options.metrics === undefined) {
-    metrics = METRIC_NAMES.filter((m) => m !== "nsd" || options.tolerance !== undefined);
+    metrics = DEFAULT_METRICS.concat(options.tolerance !== undefined ? ["nsd"] : []);
   } else {
     if (!Array.isArray(options.metrics)) {
       throw new SeglossTypeError(
-        `Expected options.metrics to be an array of metric names but found ${typeof options
-          .metrics}`,
+        `Expected options.metrics to be an array of metric names but found ${
+          quote(options.metrics)
+        }`,
       );
     }
     options.metrics.forEach((m, i) => {
       if (!METRIC_NAMES.includes(m)) {
+        const near = typeof m === "string" ? nearest(m, METRIC_NAMES) : undefined;
         throw new SeglossRangeError(
           `Expected options.metrics[${i}] to be one of ${METRIC_NAMES.join(", ")} but found ${
-            JSON.stringify(m)
-          }`,
+            quote(m)
+          }${near === undefined ? "" : ` (did you mean ${JSON.stringify(near)}?)`}`,
         );
       }
     });
@@ -190,6 +251,7 @@ function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptio
   const hdConvention = checkConvention(options.hausdorffConvention, "options.hausdorffConvention");
   const assdConvention = checkConvention(options.assdConvention, "options.assdConvention");
   const labels = prepareLabels(prediction, target, shared);
+  const rule = surfaceRule(options, labels.spatial.length);
   const want = new Set(metrics);
   let tolerance: number[] = [];
   if (want.has("nsd")) {
@@ -201,26 +263,39 @@ function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptio
     tolerance = checkTolerance(options.tolerance, labels.classes.length);
   }
   const empty = (name: MetricName, defaults: Required<EmptyPolicy>) =>
-    resolveEmpty(emptyByMetric?.[name], defaults, labels.spatial, labels.spacing);
+    resolveEmpty(
+      emptyByMetric?.[name],
+      defaults,
+      labels.spatial,
+      labels.spacing,
+      `options.empty.${name}`,
+    );
+  const policies = {
+    hausdorff: empty("hausdorff", DISTANCE_EMPTY_DEFAULTS),
+    hd95: empty("hd95", DISTANCE_EMPTY_DEFAULTS),
+    assd: empty("assd", DISTANCE_EMPTY_DEFAULTS),
+    nsd: empty("nsd", NSD_EMPTY_DEFAULTS),
+  };
+  checkNoEmpty(emptyByMetric?.specificity, "options.empty.specificity");
   const nan = options.nan;
-  const surfaceMetrics = metrics.filter((m) => m !== "dice" && m !== "iou");
+  const overlapMetrics = metrics.filter((m) => OVERLAP_NAMES.includes(m)) as OverlapMetric[];
+  const surfaceMetrics = metrics.filter((m) => !OVERLAP_NAMES.includes(m));
   const finish = (pairOf: (n: number, k: number, c: number) => SurfacePair): MetricsReport => {
     const out: Partial<Record<MetricName, MetricResult>> = {};
-    if (want.has("dice") || want.has("iou")) {
+    if (overlapMetrics.length > 0) {
       const counts = overlapCounts(labels);
-      for (const kind of ["dice", "iou"] as const) {
-        if (!want.has(kind)) continue;
-        const table = overlapTable(kind, labels, counts, { empty: emptyByMetric?.[kind] });
+      for (const kind of overlapMetrics) {
+        const table = overlapTable(
+          kind,
+          labels,
+          counts,
+          { empty: emptyByMetric?.[kind] },
+          `options.empty.${kind}`,
+        );
         out[kind] = summarize(kind, labels.classes, table, nan);
       }
     }
     if (surfaceMetrics.length > 0) {
-      const policies = {
-        hausdorff: empty("hausdorff", DISTANCE_EMPTY_DEFAULTS),
-        hd95: empty("hd95", DISTANCE_EMPTY_DEFAULTS),
-        assd: empty("assd", DISTANCE_EMPTY_DEFAULTS),
-        nsd: empty("nsd", NSD_EMPTY_DEFAULTS),
-      };
       const tables: Record<string, number[][]> = {};
       for (const m of surfaceMetrics) tables[m] = [];
       for (let n = 0; n < labels.numSamples; n++) {
@@ -255,12 +330,12 @@ function plan(prediction: NdArray, target: NdArray, options: ComputeMetricsOptio
         hausdorff: hdConvention,
         assd: assdConvention,
         percentile: "linear",
-        surface: "face-connectivity",
+        ...describeRule(rule, labels.spatial.length),
       },
       metrics: ordered,
     };
   };
-  return { labels, needsSurfaces: surfaceMetrics.length > 0, finish };
+  return { labels, rule, needsSurfaces: surfaceMetrics.length > 0, finish };
 }
 
 /**
@@ -293,8 +368,8 @@ export function computeMetrics(
   target: NdArray,
   options: ComputeMetricsOptions = {},
 ): MetricsReport {
-  const p = plan(prediction, target, options);
-  return p.finish((n, _k, c) => surfacePair(p.labels, n, c));
+  const p = plan(prediction, target, options, COMPUTE_KEYS);
+  return p.finish((n, _k, c) => surfacePair(p.labels, n, c, p.rule));
 }
 
 /**
@@ -352,9 +427,14 @@ export async function computeMetricsAsync(
   target: NdArray,
   options: ComputeMetricsAsyncOptions = {},
 ): Promise<MetricsReport> {
-  if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${String(options)}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new SeglossTypeError(
+      `Expected options to be an object but found ${
+        Array.isArray(options) ? "array" : quote(options)
+      }`,
+    );
   }
+  checkKeys(options, [...COMPUTE_KEYS, "transform"], "options");
   const { transform, ...rest } = options;
   if (
     transform !== undefined &&
@@ -366,14 +446,16 @@ export async function computeMetricsAsync(
       }`,
     );
   }
-  const p = plan(prediction, target, rest);
+  const p = plan(prediction, target, rest, COMPUTE_KEYS);
   if (!p.needsSurfaces || transform === undefined) {
-    return p.finish((n, _k, c) => surfacePair(p.labels, n, c));
+    return p.finish((n, _k, c) => surfacePair(p.labels, n, c, p.rule));
   }
   const pairs: SurfacePair[][] = [];
   for (let n = 0; n < p.labels.numSamples; n++) {
     const row: SurfacePair[] = [];
-    for (const c of p.labels.classes) row.push(await surfacePairAsync(p.labels, n, c, transform));
+    for (const c of p.labels.classes) {
+      row.push(await surfacePairAsync(p.labels, n, c, p.rule, transform));
+    }
     pairs.push(row);
   }
   return p.finish((n, k) => pairs[n]![k]!);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkFinite,
   checkNdArray,
@@ -96,6 +96,26 @@ export interface MetricOptions {
    * or `"propagate"` (any NaN makes the average NaN).
    */
   nan?: "skip" | "propagate";
+}
+
+/** The keys of {@linkcode MetricOptions}, which every metric takes. */
+export const METRIC_KEYS = [
+  "spacing",
+  "classes",
+  "includeBackground",
+  "numClasses",
+  "threshold",
+  "empty",
+  "nan",
+] as const;
+
+/** Checks an optional boolean option; returns it or the default. */
+export function checkBoolean(v: unknown, name: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") {
+    throw new SeglossTypeError(`Expected ${name} to be true or false but found ${quote(v)}`);
+  }
+  return v;
 }
 
 /** Label volumes as the metrics read them: uint8 when the labels fit, else int32. */
@@ -238,8 +258,12 @@ export function prepareLabels(
 ): PreparedLabels {
   checkNdArray(prediction, "prediction");
   checkNdArray(target, "target");
-  if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new SeglossTypeError(
+      `Expected options to be an object but found ${
+        Array.isArray(options) ? "array" : quote(options)
+      }`,
+    );
   }
   const tShape = target.shape;
   if (tShape.length < 2) {
@@ -258,6 +282,16 @@ export function prepareLabels(
   const scoreShapeOk = isScores && pShape[0] === numSamples &&
     pShape.slice(2).every((s, i) => s === spatial[i]);
   if (!sameShape && !scoreShapeOk) {
+    const channelsLast = isScores && pShape[0] === numSamples &&
+      pShape.slice(1, -1).every((s, i) => s === spatial[i]);
+    if (channelsLast) {
+      throw new SeglossTypeError(
+        `Expected prediction scores channels-first [${
+          [numSamples, "C", ...spatial].join(", ")
+        }] but found ${formatShape(pShape)}, which is channels-last (N, ...spatial, C): ` +
+          "move the channel axis to position 1",
+      );
+    }
     throw new SeglossTypeError(
       `Expected prediction to have the target's shape ${formatShape(tShape)} (labels) or [${
         [numSamples, "C", ...spatial].join(", ")
@@ -267,7 +301,7 @@ export function prepareLabels(
   let numClasses = options.numClasses;
   if (numClasses !== undefined && (!Number.isInteger(numClasses) || numClasses < 1)) {
     throw new SeglossRangeError(
-      `Expected options.numClasses to be an integer greater than 0 but found ${numClasses}`,
+      `Expected options.numClasses to be an integer greater than 0 but found ${quote(numClasses)}`,
     );
   }
   if (isScores) {
@@ -283,7 +317,7 @@ export function prepareLabels(
   const threshold = options.threshold ?? 0.5;
   if (typeof threshold !== "number" || !Number.isFinite(threshold)) {
     throw new SeglossRangeError(
-      `Expected options.threshold to be a finite number but found ${threshold}`,
+      `Expected options.threshold to be a finite number but found ${quote(threshold)}`,
     );
   }
   const spacing = checkSpacing(options.spacing, spatial.length, "options.spacing");
@@ -306,7 +340,9 @@ export function prepareLabels(
     classes = options.classes.map((c, i) => {
       if (!Number.isInteger(c) || c < 0 || c >= numClasses!) {
         throw new SeglossRangeError(
-          `Expected options.classes[${i}] to be an integer in [0, ${numClasses}) but found ${c}`,
+          `Expected options.classes[${i}] to be an integer in [0, ${numClasses}) but found ${
+            quote(c)
+          }`,
         );
       }
       return c;
@@ -318,11 +354,14 @@ export function prepareLabels(
     }
   } else {
     classes = [];
-    for (let c = options.includeBackground ? 0 : 1; c < numClasses; c++) classes.push(c);
+    const from = checkBoolean(options.includeBackground, "options.includeBackground", false)
+      ? 0
+      : 1;
+    for (let c = from; c < numClasses; c++) classes.push(c);
   }
   if (options.nan !== undefined && options.nan !== "skip" && options.nan !== "propagate") {
     throw new SeglossRangeError(
-      `Expected options.nan to be "skip" or "propagate" but found ${JSON.stringify(options.nan)}`,
+      `Expected options.nan to be "skip" or "propagate" but found ${quote(options.nan)}`,
     );
   }
   return {
@@ -342,9 +381,7 @@ export function checkEmptyValue(v: unknown, name: string): EmptyValue {
   if (typeof v === "number" && !Number.isNaN(v)) return v;
   if (v === "nan" || v === "infinity" || v === "diagonal") return v;
   throw new SeglossRangeError(
-    `Expected ${name} to be a number, "nan", "infinity" or "diagonal" but found ${
-      JSON.stringify(v)
-    }`,
+    `Expected ${name} to be a number, "nan", "infinity" or "diagonal" but found ${quote(v)}`,
   );
 }
 
@@ -354,24 +391,17 @@ export function resolveEmpty(
   defaults: Required<EmptyPolicy>,
   spatial: readonly number[],
   spacing: readonly number[],
+  name = "options.empty",
 ): { both: number; prediction: number; target: number } {
   if (policy !== undefined && (typeof policy !== "object" || policy === null)) {
-    throw new SeglossTypeError(`Expected options.empty to be an object but found ${policy}`);
+    throw new SeglossTypeError(`Expected ${name} to be an object but found ${quote(policy)}`);
   }
-  for (const key of Object.keys(policy ?? {})) {
-    if (key !== "both" && key !== "prediction" && key !== "target") {
-      throw new SeglossRangeError(
-        `Expected options.empty keys to be both, prediction or target but found ${
-          JSON.stringify(key)
-        }`,
-      );
-    }
-  }
+  checkKeys(policy, ["both", "prediction", "target"], name);
   let diag = 0;
   for (let i = 0; i < spatial.length; i++) diag += (spatial[i]! * spacing[i]!) ** 2;
   diag = Math.sqrt(diag);
   const value = (key: keyof EmptyPolicy): number => {
-    const v = checkEmptyValue(policy?.[key] ?? defaults[key], `options.empty.${key}`);
+    const v = checkEmptyValue(policy?.[key] ?? defaults[key], `${name}.${key}`);
     return v === "nan" ? NaN : v === "infinity" ? Infinity : v === "diagonal" ? diag : v;
   };
   return { both: value("both"), prediction: value("prediction"), target: value("target") };

@@ -1,9 +1,12 @@
 /**
  * Segmentation metrics over label volumes `(N, ...spatial)`, per sample and class, 2-D and
- * 3-D, with per-axis spacing: {@linkcode dice}, {@linkcode iou}, {@linkcode hausdorff}
- * (maximum or any percentile, HD95 by default), {@linkcode averageSurfaceDistance} (ASSD),
- * {@linkcode surfaceDice} (normalized surface Dice), and {@linkcode computeMetrics} for
- * several at once. Surface distances come from the exact EDT; MONAI's and medpy's
+ * 3-D, with per-axis spacing: {@linkcode dice}, {@linkcode iou}, {@linkcode precision},
+ * {@linkcode recall}, {@linkcode specificity}, {@linkcode relativeVolumeDifference},
+ * {@linkcode volumeSimilarity}, {@linkcode hausdorff} (the maximum by default, or any
+ * percentile: HD95), {@linkcode averageSurfaceDistance} (ASSD), {@linkcode surfaceDice}
+ * (normalized surface Dice), and {@linkcode computeMetrics} for several at once. Surface
+ * distances come from the exact EDT; surfaces follow MONAI and medpy (the volume border is a
+ * surface; `border: "none"` for crops), and MONAI's, medpy's (≥ 0.5) and medpy 0.4's
  * conventions are selectable, MONAI's by default.
  *
  * @example HD95 and Dice of a shifted square
@@ -26,14 +29,24 @@
  */
 export type { EmptyPolicy, EmptyValue, MetricOptions } from "./input.ts";
 export type { MetricResult } from "./result.ts";
-export { dice, iou } from "./overlap.ts";
+export {
+  dice,
+  iou,
+  precision,
+  recall,
+  relativeVolumeDifference,
+  specificity,
+  volumeSimilarity,
+} from "./overlap.ts";
 export {
   averageSurfaceDistance,
+  type Convention,
   hausdorff,
   type HausdorffOptions,
   surfaceDice,
   type SurfaceDiceOptions,
   type SurfaceDistanceOptions,
+  type SurfaceOptions,
   surfaceVoxels,
 } from "./surface.ts";
 export {

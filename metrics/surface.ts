@@ -2,21 +2,26 @@
  * Surface metrics: Hausdorff distance (maximum or any percentile), average symmetric surface
  * distance and normalized surface Dice, from surface voxels and the exact EDT.
  *
- * A surface voxel is a foreground voxel with at least one background neighbour in the face
- * connectivity (4 in 2-D, 6 in 3-D); voxels outside the volume do not count as background, so
- * the volume border is not a surface. The distance of a surface voxel of A to the surface of B
+ * A surface voxel is a foreground voxel with at least one background neighbour (face
+ * connectivity by default: 4 in 2-D, 6 in 3-D; `connectivity: "full"` for 8 / 26). By default
+ * (`border: "surface"`) the outside of the volume counts as background, so foreground voxels on
+ * the volume border are surface voxels, as in MONAI's `get_mask_edges` and medpy's
+ * `__surface_distances`; `border: "none"` does not count the outside (for crops of a larger
+ * volume, where the crop edge is not an object edge). The distance of a surface voxel of A to the surface of B
  * is read from the exact EDT of a mask that is zero on B's surface voxels (no pairwise point
  * distances), computed over the bounding box of both masks (exact: every zero and every query
  * lies in it).
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, type NdArray, sizeOf } from "../core/ndarray.ts";
 import { edt } from "../transforms/edt.ts";
 import type { DistanceTransform } from "../core/types.ts";
 import {
+  checkBoolean,
   type LabelArray,
+  METRIC_KEYS,
   type MetricOptions,
   type PreparedLabels,
   prepareLabels,
@@ -25,14 +30,102 @@ import {
 import { type MetricResult, summarize } from "./result.ts";
 
 /**
- * The surface voxels of a binary mask: non-zero voxels with a zero neighbour along an axis
- * (face connectivity). The volume border is not a surface: a voxel on it is a surface voxel
- * only if it has a zero neighbour inside the volume. This is scipy's
- * `mask & ~binary_erosion(mask, border_value=1)` with the default cross structure.
+ * How surface voxels are found: `border` (`"surface"`, the default: the outside of the volume
+ * is background, as in MONAI and medpy; `"none"`: the volume border is not a surface) and
+ * `connectivity` (`"face"`, the default: neighbours across a face, 4 in 2-D and 6 in 3-D, like
+ * medpy's `connectivity=1` and MONAI; `"full"`: every neighbour of the 3×3(×3) block, 8 / 26,
+ * like medpy's `connectivity=ndim`; or medpy's integer 1..ndim, e.g. 2 in 3-D for 18).
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { SurfaceOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const medpyFull: SurfaceOptions = { border: "surface", connectivity: "full" };
+ * assert.equal(medpyFull.connectivity, "full");
+ * ```
+ */
+export interface SurfaceOptions {
+  /**
+   * `"surface"` (default): foreground voxels on the volume border are surface voxels (MONAI,
+   * medpy); `"none"`: only a background neighbour inside the volume makes a surface voxel.
+   */
+  border?: "surface" | "none";
+  /** `"face"` (default), `"full"`, or medpy's integer connectivity 1..ndim. */
+  connectivity?: "face" | "full" | number;
+}
+
+/** The checked surface rule: whether the border is a surface, and the connectivity 1..ndim. */
+export interface SurfaceRule {
+  /** Foreground voxels on the volume border are surface voxels. */
+  borderIsSurface: boolean;
+  /** Neighbours with at most this many non-zero offsets (1: face, ndim: full). */
+  connectivity: number;
+}
+
+/** The option keys of {@linkcode SurfaceOptions}. */
+export const SURFACE_KEYS = ["border", "connectivity"] as const;
+
+/**
+ * Checks `border` and `connectivity` for `ndim` spatial axes.
+ *
+ * @param options The caller's options (only `border` and `connectivity` are read).
+ * @param ndim The number of spatial axes.
+ * @param name The options' argument name for messages.
+ * @returns The rule.
+ */
+export function surfaceRule(
+  options: SurfaceOptions,
+  ndim: number,
+  name = "options",
+): SurfaceRule {
+  const border = options.border ?? "surface";
+  if (border !== "surface" && border !== "none") {
+    throw new SeglossRangeError(
+      `Expected ${name}.border to be "surface" or "none" but found ${quote(border)}`,
+    );
+  }
+  const c = options.connectivity ?? "face";
+  let connectivity: number;
+  if (c === "face") connectivity = 1;
+  else if (c === "full") connectivity = ndim;
+  else if (typeof c === "number" && Number.isInteger(c) && c >= 1 && c <= ndim) connectivity = c;
+  else {
+    throw new SeglossRangeError(
+      `Expected ${name}.connectivity to be "face", "full" or an integer in [1, ${ndim}] but found ${
+        quote(c)
+      }`,
+    );
+  }
+  return { borderIsSurface: border === "surface", connectivity };
+}
+
+/** The rule spelled for reports: `{ border, connectivity }` with "face"/"full" where they apply. */
+export function describeRule(
+  rule: SurfaceRule,
+  ndim: number,
+): { border: "surface" | "none"; connectivity: "face" | "full" | number } {
+  return {
+    border: rule.borderIsSurface ? "surface" : "none",
+    connectivity: rule.connectivity === 1
+      ? "face"
+      : rule.connectivity === ndim
+      ? "full"
+      : rule.connectivity,
+  };
+}
+
+/**
+ * The surface voxels of a binary mask: non-zero voxels with a zero neighbour. By default the
+ * neighbours are the face neighbours and the outside of the volume is zero (MONAI's and
+ * medpy's rule: scipy's `mask & ~binary_erosion(mask, border_value=0)` with the cross
+ * structure); `border: "none"` counts only zeros inside the volume (`border_value=1`), and
+ * `connectivity: "full"` uses the full 3×3(×3) neighbourhood (medpy's `connectivity=ndim`).
  *
  * @param mask Any typed array plus shape; non-zero is foreground.
  * @param options `spatialDims`: the trailing axes that are spatial (default all); each
- * leading index is an independent volume.
+ * leading index is an independent volume. `border`, `connectivity`: see
+ * {@linkcode SurfaceOptions}.
  * @returns A uint8 mask, 1 on surface voxels, same shape as `mask`.
  *
  * @example Basic usage
@@ -46,21 +139,30 @@ import { type MetricResult, summarize } from "./result.ts";
  * const s = surfaceVoxels({ data, shape: [5, 5] });
  * assert.equal(s.data.reduce((a, b) => a + b, 0), 8);
  * assert.equal(s.data[12], 0);
+ * // a mask filling the image: all of its border is surface, unless border: "none"
+ * const full = { data: new Uint8Array(25).fill(1), shape: [5, 5] };
+ * assert.equal(surfaceVoxels(full).data.reduce((a, b) => a + b, 0), 16);
+ * assert.equal(surfaceVoxels(full, { border: "none" }).data.reduce((a, b) => a + b, 0), 0);
  * ```
  */
 export function surfaceVoxels(
   mask: NdArray,
-  options: { spatialDims?: number } = {},
+  options: { spatialDims?: number } & SurfaceOptions = {},
 ): NdArray<Uint8Array> {
   checkNdArray(mask, "mask");
+  checkKeys(options, ["spatialDims", ...SURFACE_KEYS], "options");
+  options ??= {};
   const shape = mask.shape;
   const spatialDims = options.spatialDims ?? shape.length;
   if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
     throw new SeglossRangeError(
-      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${spatialDims}`,
+      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${
+        quote(spatialDims)
+      }`,
     );
   }
   const spatial = shape.slice(shape.length - spatialDims);
+  const rule = surfaceRule(options, spatialDims);
   const vol = sizeOf(spatial);
   const labels = new Uint8Array(mask.data.length);
   const src = mask.data;
@@ -72,7 +174,7 @@ export function surfaceVoxels(
   const hi = spatial.map((n) => n - 1);
   for (let off = 0; off < labels.length; off += vol) {
     const flags = new Uint8Array(vol);
-    markSurfaces(labels, labels, off, spatial, strides, lo, hi, 1, flags);
+    markOne(labels, 1, off, spatial, strides, lo, hi, 1, flags, rule);
     for (let i = 0; i < vol; i++) out[off + i] = flags[i]! & 1;
   }
   return { data: out, shape: [...shape] };
@@ -103,11 +205,27 @@ function markSurfaces(
   hi: readonly number[],
   c: number,
   flags: Uint8Array,
+  rule: SurfaceRule,
 ): [number, number] {
   return [
-    markOne(pred, 1, off, spatial, strides, lo, hi, c, flags),
-    markOne(target, 2, off, spatial, strides, lo, hi, c, flags),
+    markOne(pred, 1, off, spatial, strides, lo, hi, c, flags, rule),
+    markOne(target, 2, off, spatial, strides, lo, hi, c, flags, rule),
   ];
+}
+
+/** The neighbour offsets (per-axis deltas in {-1, 0, 1}) with 1..k non-zero entries. */
+function neighbourDeltas(d: number, k: number): number[][] {
+  const out: number[][] = [];
+  const delta = new Array<number>(d).fill(-1);
+  for (;;) {
+    const nz = delta.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
+    if (nz >= 1 && nz <= k) out.push(delta.slice());
+    let a = d - 1;
+    while (a >= 0 && delta[a] === 1) delta[a--] = -1;
+    if (a < 0) break;
+    delta[a]!++;
+  }
+  return out;
 }
 
 function markOne(
@@ -120,33 +238,54 @@ function markOne(
   hi: readonly number[],
   c: number,
   flags: Uint8Array,
+  rule: SurfaceRule,
 ): number {
   const last = spatial.length - 1;
   const x0 = lo[last]!;
   const x1 = hi[last]!;
   const nLast = spatial[last]!;
   const coord = lo.slice();
-  // per row: the offsets of the two neighbours along each outer axis, 0 where the neighbour
-  // is outside the volume (the voxel itself then stands in: never background)
+  const borderSurf = rule.borderIsSurface;
+  // face connectivity: per row, the offsets of the two neighbours along each outer axis, 0
+  // where the neighbour is outside the volume (the voxel itself then stands in: never
+  // background; a border row is then a surface row as a whole when the border is a surface)
   const neg = new Int32Array(Math.max(last, 1));
   const pos = new Int32Array(Math.max(last, 1));
+  // wider connectivity: the neighbours' per-axis deltas and flat offsets
+  const deltas = rule.connectivity > 1 ? neighbourDeltas(spatial.length, rule.connectivity) : [];
+  const offsets = deltas.map((dl) => dl.reduce((o, v, a) => o + v * strides[a]!, 0));
   let count = 0;
   let k = 0;
   for (;;) {
     let base = off;
+    let rowOnBorder = false;
     for (let a = 0; a < last; a++) {
       const ca = coord[a]!;
       const s = strides[a]!;
       base += ca * s;
       neg[a] = ca > 0 ? s : 0;
       pos[a] = ca < spatial[a]! - 1 ? s : 0;
+      if (ca === 0 || ca === spatial[a]! - 1) rowOnBorder = true;
     }
+    const rowSurf = borderSurf && rowOnBorder;
     for (let x = x0; x <= x1; x++, k++) {
       const g = base + x;
       if (arr[g] !== c) continue;
-      let surf = (x > 0 && arr[g - 1] !== c) || (x < nLast - 1 && arr[g + 1] !== c);
+      let surf = rowSurf || (x > 0 ? arr[g - 1] !== c : borderSurf) ||
+        (x < nLast - 1 ? arr[g + 1] !== c : borderSurf);
       for (let a = 0; a < last && !surf; a++) {
         surf = arr[g - neg[a]!] !== c || arr[g + pos[a]!] !== c;
+      }
+      for (let j = 0; j < deltas.length && !surf; j++) {
+        // not on a border face here when the border is a surface, else check the bounds
+        const dl = deltas[j]!;
+        let inside = true;
+        for (let a = 0; a < last && inside; a++) {
+          const ca = coord[a]! + dl[a]!;
+          inside = ca >= 0 && ca < spatial[a]!;
+        }
+        const xa = x + dl[last]!;
+        if (inside && xa >= 0 && xa < nLast) surf = arr[g + offsets[j]!] !== c;
       }
       if (surf) {
         flags[k] = flags[k]! | bit;
@@ -243,6 +382,7 @@ function pairSetup(
   labels: PreparedLabels,
   n: number,
   c: number,
+  rule: SurfaceRule,
   crop: boolean,
 ): PairSetup | SurfacePair {
   const { pred, target, spatial, voxels } = labels;
@@ -266,6 +406,7 @@ function pairSetup(
     box.hi,
     c,
     flags,
+    rule,
   );
   if (nP === 0 || nT === 0) {
     return { predSurface: nP, targetSurface: nT, predToTarget: null, targetToPred: null };
@@ -300,9 +441,10 @@ export function surfacePair(
   labels: PreparedLabels,
   n: number,
   c: number,
+  rule: SurfaceRule,
   crop = true,
 ): SurfacePair {
-  const s = pairSetup(labels, n, c, crop);
+  const s = pairSetup(labels, n, c, rule, crop);
   if (!("flags" in s)) return s;
   const { flags, boxShape, nP, nT } = s;
   const mask = new Uint8Array(flags.length);
@@ -327,9 +469,10 @@ export async function surfacePairAsync(
   labels: PreparedLabels,
   n: number,
   c: number,
+  rule: SurfaceRule,
   transform: DistanceTransform,
 ): Promise<SurfacePair> {
-  const s = pairSetup(labels, n, c, true);
+  const s = pairSetup(labels, n, c, rule, true);
   if (!("flags" in s)) return s;
   const { flags, boxShape, nP, nT } = s;
   const vol = flags.length;
@@ -392,22 +535,23 @@ function sumOf(a: Float32Array): number {
  * import type { HausdorffOptions } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
- * // medpy's pooled HD95 in millimetres
+ * // medpy's hd95 in millimetres
  * const options: HausdorffOptions = { percentile: 95, convention: "medpy", spacing: [3, 1, 1] };
  * assert.equal(options.convention, "medpy");
  * ```
  */
-export interface HausdorffOptions extends MetricOptions {
+export interface HausdorffOptions extends MetricOptions, SurfaceOptions {
   /**
-   * The percentile of the surface distances, in [0, 100]: 95 (default) gives HD95, 100 the
-   * classic maximum Hausdorff distance.
+   * The percentile of the surface distances, in [0, 100]. Default: none, the maximum distance
+   * (the classic Hausdorff distance; MONAI's `percentile=None`, medpy's `hd`); 95 gives HD95.
    */
   percentile?: number;
   /**
    * `"monai"` (default): the percentile of each directed distance set, then the larger of
-   * the two; `"medpy"`: the percentile of the two sets pooled. Equal for the maximum.
+   * the two; `"medpy"` and `"medpy-0.4"` (medpy's `hd95`, same in every release): the
+   * percentile of the two sets pooled. All equal for the maximum.
    */
-  convention?: "monai" | "medpy";
+  convention?: Convention;
   /** Only the distances from the prediction's surface to the target's (default false). */
   directed?: boolean;
 }
@@ -420,17 +564,17 @@ export interface HausdorffOptions extends MetricOptions {
  * import type { SurfaceDistanceOptions } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
- * // medpy's assd: the mean of the two directed means
- * const options: SurfaceDistanceOptions = { convention: "medpy" };
+ * // medpy 0.4's assd: the mean of the two directed means
+ * const options: SurfaceDistanceOptions = { convention: "medpy-0.4" };
  * assert.equal(options.symmetric ?? true, true);
  * ```
  */
-export interface SurfaceDistanceOptions extends MetricOptions {
+export interface SurfaceDistanceOptions extends MetricOptions, SurfaceOptions {
   /**
-   * `"monai"` (default): the mean of both directed distance sets pooled; `"medpy"`: the mean
-   * of the two directed means.
+   * `"monai"` (default) and `"medpy"` (medpy ≥ 0.5): the mean of both directed distance sets
+   * pooled; `"medpy-0.4"` (medpy ≤ 0.4): the mean of the two directed means.
    */
-  convention?: "monai" | "medpy";
+  convention?: Convention;
   /** Both directions (default true); false gives the directed mean, prediction to target. */
   symmetric?: boolean;
 }
@@ -448,7 +592,7 @@ export interface SurfaceDistanceOptions extends MetricOptions {
  * assert.deepEqual(options.tolerance, [1, 2]);
  * ```
  */
-export interface SurfaceDiceOptions extends MetricOptions {
+export interface SurfaceDiceOptions extends MetricOptions, SurfaceOptions {
   /**
    * The tolerance τ in physical units (the unit of `spacing`), one for all classes or one
    * per evaluated class; a surface voxel counts when its distance is at most τ.
@@ -487,22 +631,31 @@ export function checkPercentile(q: unknown): number {
   return q;
 }
 
+/**
+ * A surface-distance convention: `"monai"` (MONAI 1.x), `"medpy"` (medpy ≥ 0.5) or
+ * `"medpy-0.4"` (medpy ≤ 0.4, whose `assd` averaged the two directed means).
+ */
+export type Convention = "monai" | "medpy" | "medpy-0.4";
+
+/** Every {@linkcode Convention}. */
+export const CONVENTIONS: readonly Convention[] = ["monai", "medpy", "medpy-0.4"];
+
 /** Checks a convention option. */
-export function checkConvention(v: unknown, name: string): "monai" | "medpy" {
+export function checkConvention(v: unknown, name: string): Convention {
   if (v === undefined) return "monai";
-  if (v !== "monai" && v !== "medpy") {
+  if (!CONVENTIONS.includes(v as Convention)) {
     throw new SeglossRangeError(
-      `Expected ${name} to be "monai" or "medpy" but found ${JSON.stringify(v)}`,
+      `Expected ${name} to be "monai", "medpy" or "medpy-0.4" but found ${quote(v)}`,
     );
   }
-  return v;
+  return v as Convention;
 }
 
 /** Hausdorff value of one pair whose distance sets are both non-empty; sorts them in place. */
 export function hausdorffOfPair(
   pair: SurfacePair,
   q: number,
-  convention: "monai" | "medpy",
+  convention: Convention,
   directed: boolean,
 ): number {
   const a = pair.predToTarget!;
@@ -522,13 +675,13 @@ export function hausdorffOfPair(
 /** Average surface distance of one pair whose distance sets are both non-empty. */
 export function assdOfPair(
   pair: SurfacePair,
-  convention: "monai" | "medpy",
+  convention: Convention,
   symmetric: boolean,
 ): number {
   const a = pair.predToTarget!;
   const b = pair.targetToPred!;
   if (!symmetric) return sumOf(a) / a.length;
-  if (convention === "monai") return (sumOf(a) + sumOf(b)) / (a.length + b.length);
+  if (convention !== "medpy-0.4") return (sumOf(a) + sumOf(b)) / (a.length + b.length);
   return (sumOf(a) / a.length + sumOf(b) / b.length) / 2;
 }
 
@@ -577,6 +730,7 @@ export function checkTolerance(tolerance: unknown, numClasses: number): number[]
 
 function surfaceTable(
   labels: PreparedLabels,
+  rule: SurfaceRule,
   empty: { both: number; prediction: number; target: number },
   value: (pair: SurfacePair, k: number) => number,
 ): number[][] {
@@ -584,7 +738,7 @@ function surfaceTable(
   for (let n = 0; n < labels.numSamples; n++) {
     const row: number[] = [];
     labels.classes.forEach((c, k) => {
-      const pair = surfacePair(labels, n, c);
+      const pair = surfacePair(labels, n, c, rule);
       row.push(emptyCase(pair, empty) ?? value(pair, k));
     });
     out.push(row);
@@ -592,20 +746,26 @@ function surfaceTable(
   return out;
 }
 
+/** The option keys every surface metric takes, besides its own. */
+const SURFACE_METRIC_KEYS = [...METRIC_KEYS, ...SURFACE_KEYS];
+
 /**
- * Hausdorff distance per sample and class, in physical units: the maximum (`percentile:
- * 100`) or a percentile (95 by default: HD95) of the surface-to-surface distances. (MONAI's
- * `HausdorffDistanceMetric` defaults to the maximum; pass `percentile: 100` for that.)
+ * Hausdorff distance per sample and class, in physical units: the maximum (default: MONAI's
+ * `HausdorffDistanceMetric()` and medpy's `hd`) or a percentile (`percentile: 95` gives
+ * HD95) of the surface-to-surface distances.
  *
  * Conventions: `"monai"` (default) takes the percentile of each directed set (prediction →
  * target, target → prediction) and then the larger one; `"medpy"` takes the percentile of
- * the two sets pooled. Percentiles use numpy's default linear interpolation. Empty cases
- * (defaults from MONAI): both surfaces empty → NaN, one empty → Infinity (numpy's percentile
- * of an all-Infinity set gives NaN there; MONAI's maximum gives Infinity, and so do we).
+ * the two sets pooled (medpy's `hd95`). Percentiles use numpy's default linear interpolation.
+ * Surfaces: `border` and `connectivity` (see {@linkcode SurfaceOptions}; MONAI's and medpy's
+ * rule by default). Empty cases (defaults from MONAI): both surfaces empty → NaN, one empty →
+ * Infinity (numpy's percentile of an all-Infinity set gives NaN there; MONAI's maximum gives
+ * Infinity, and so do we).
  *
  * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
  * @param target Target labels `(N, ...spatial)`.
- * @param options `percentile`, `convention`, `directed`, plus {@linkcode MetricOptions}.
+ * @param options `percentile`, `convention`, `directed`, `border`, `connectivity`, plus
+ * {@linkcode MetricOptions}.
  * @returns The per-(sample, class) table and its averages; `metric` is `"hausdorff"` for
  * the maximum, else `"hd" + percentile` (for example `"hd95"`).
  *
@@ -621,10 +781,12 @@ function surfaceTable(
  * t[4 + 3] = 1;
  * const r = hausdorff({ data: p, shape: [1, 4, 4] }, { data: t, shape: [1, 4, 4] }, {
  *   spacing: [1, 0.5],
- *   percentile: 100,
  * });
  * assert.equal(r.metric, "hausdorff");
  * assert.equal(r.values[0]![0], 1.5);
+ * assert.equal(hausdorff({ data: p, shape: [1, 4, 4] }, { data: t, shape: [1, 4, 4] }, {
+ *   percentile: 95,
+ * }).metric, "hd95");
  * ```
  */
 export function hausdorff(
@@ -632,10 +794,12 @@ export function hausdorff(
   target: NdArray,
   options: HausdorffOptions = {},
 ): MetricResult {
+  checkKeys(options, [...SURFACE_METRIC_KEYS, "percentile", "convention", "directed"], "options");
   const labels = prepareLabels(prediction, target, options);
-  const q = checkPercentile(options.percentile ?? 95);
+  const q = options.percentile === undefined ? 100 : checkPercentile(options.percentile);
   const convention = checkConvention(options.convention, "options.convention");
-  const directed = options.directed ?? false;
+  const directed = checkBoolean(options.directed, "options.directed", false);
+  const rule = surfaceRule(options, labels.spatial.length);
   const empty = resolveEmpty(
     options.empty,
     DISTANCE_EMPTY_DEFAULTS,
@@ -644,23 +808,27 @@ export function hausdorff(
   );
   const table = surfaceTable(
     labels,
+    rule,
     empty,
     (pair) => hausdorffOfPair(pair, q, convention, directed),
   );
-  return summarize(q === 100 ? "hausdorff" : `hd${q}`, labels.classes, table, options.nan);
+  const name = options.percentile === undefined ? "hausdorff" : `hd${q}`;
+  return summarize(name, labels.classes, table, options.nan);
 }
 
 /**
  * Average symmetric surface distance (ASSD) per sample and class, in physical units.
  *
  * Conventions: `"monai"` (default; MONAI's `compute_average_surface_distance(symmetric=True)`)
- * is the mean of both directed distance sets pooled, `"medpy"` (medpy's `assd`) the mean of
- * the two directed means. `symmetric: false` gives the directed mean from the prediction's
- * surface to the target's. Empty cases (MONAI): both empty → NaN, one empty → Infinity.
+ * and `"medpy"` (medpy ≥ 0.5's `assd`) are the mean of both directed distance sets pooled;
+ * `"medpy-0.4"` (medpy ≤ 0.4's `assd`) is the mean of the two directed means.
+ * `symmetric: false` gives the directed mean from the prediction's surface to the target's
+ * (medpy's `asd`). Empty cases (MONAI): both empty → NaN, one empty → Infinity.
  *
  * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
  * @param target Target labels `(N, ...spatial)`.
- * @param options `convention`, `symmetric`, plus {@linkcode MetricOptions}.
+ * @param options `convention`, `symmetric`, `border`, `connectivity`, plus
+ * {@linkcode MetricOptions}.
  * @returns The per-(sample, class) table and its averages (`metric` is `"assd"`, or `"asd"`
  * when not symmetric).
  *
@@ -683,16 +851,23 @@ export function averageSurfaceDistance(
   target: NdArray,
   options: SurfaceDistanceOptions = {},
 ): MetricResult {
+  checkKeys(options, [...SURFACE_METRIC_KEYS, "convention", "symmetric"], "options");
   const labels = prepareLabels(prediction, target, options);
   const convention = checkConvention(options.convention, "options.convention");
-  const symmetric = options.symmetric ?? true;
+  const symmetric = checkBoolean(options.symmetric, "options.symmetric", true);
+  const rule = surfaceRule(options, labels.spatial.length);
   const empty = resolveEmpty(
     options.empty,
     DISTANCE_EMPTY_DEFAULTS,
     labels.spatial,
     labels.spacing,
   );
-  const table = surfaceTable(labels, empty, (pair) => assdOfPair(pair, convention, symmetric));
+  const table = surfaceTable(
+    labels,
+    rule,
+    empty,
+    (pair) => assdOfPair(pair, convention, symmetric),
+  );
   return summarize(symmetric ? "assd" : "asd", labels.classes, table, options.nan);
 }
 
@@ -704,7 +879,8 @@ export function averageSurfaceDistance(
  *
  * @param prediction Predicted labels `(N, ...spatial)`, or scores `(N, C, ...spatial)`.
  * @param target Target labels `(N, ...spatial)`.
- * @param options `tolerance` (required, physical units), plus {@linkcode MetricOptions}.
+ * @param options `tolerance` (required, physical units), `border`, `connectivity`, plus
+ * {@linkcode MetricOptions}.
  * @returns The per-(sample, class) table and its averages (`metric` is `"nsd"`).
  *
  * @example Basic usage
@@ -728,12 +904,14 @@ export function surfaceDice(
 ): MetricResult {
   if (typeof options !== "object" || options === null) {
     throw new SeglossTypeError(
-      `Expected options to be an object with a tolerance but found ${String(options)}`,
+      `Expected options to be an object with a tolerance but found ${quote(options)}`,
     );
   }
+  checkKeys(options, [...SURFACE_METRIC_KEYS, "tolerance"], "options");
   const labels = prepareLabels(prediction, target, options);
   const tolerance = checkTolerance(options.tolerance, labels.classes.length);
+  const rule = surfaceRule(options, labels.spatial.length);
   const empty = resolveEmpty(options.empty, NSD_EMPTY_DEFAULTS, labels.spatial, labels.spacing);
-  const table = surfaceTable(labels, empty, (pair, k) => nsdOfPair(pair, tolerance[k]!));
+  const table = surfaceTable(labels, rule, empty, (pair, k) => nsdOfPair(pair, tolerance[k]!));
   return summarize("nsd", labels.classes, table, options.nan);
 }

@@ -1,5 +1,6 @@
 // The reference values of tests/fixtures/metrics_fixtures.json (made by
-// tests/fixtures/make_metrics_fixtures.py with numpy + scipy), typed, for the metrics tests.
+// tests/fixtures/make_metrics_fixtures.py with numpy + scipy: MONAI 1.5's and medpy 0.5's
+// formulas re-derived), typed, for the metrics tests.
 import { readFileSync } from "node:fs";
 
 /** A number as the fixtures write it (non-finite values as strings). */
@@ -11,6 +12,18 @@ export interface Averages {
   perClass: Encoded[];
   mean: Encoded;
   count: number;
+  skipped: number;
+  perClassSkipped: number[];
+  perSampleSkipped: number[];
+}
+
+/** The surface metrics of one case under another surface rule. */
+export interface Variant {
+  border: "surface" | "none";
+  /** medpy's connectivity: 1 (face) .. ndim (full). */
+  connectivity: number;
+  values: Record<string, Encoded[][]>;
+  averages: Record<string, Averages>;
 }
 
 /** One reference case: inputs and the expected table of each metric. */
@@ -24,12 +37,18 @@ export interface Case {
   threshold?: number;
   values: Record<string, Encoded[][]>;
   averages: Record<string, Averages>;
+  /** Other surface rules: "none", "full", "none+full", and "connectivity2" in 3-D. */
+  variants: Record<string, Variant>;
 }
 
 /** The whole fixture file. */
 export interface Fixtures {
   cases: Case[];
-  surface: { shape: number[]; mask: number[]; surface: number[] };
+  surface: {
+    shape: number[];
+    mask: number[];
+    rules: { border: "surface" | "none"; connectivity: number; surface: number[] }[];
+  };
   percentile: { data: number[]; q: number[]; expected: number[] };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Segmentation metrics against independent numpy/scipy values
- * (tests/fixtures/make_metrics_fixtures.py: MONAI's and medpy's formulas on our surface
- * definition), hand derivations, and bad input.
+ * (tests/fixtures/make_metrics_fixtures.py: MONAI 1.5's and medpy 0.5's formulas re-derived,
+ * with every surface rule), hand derivations, and bad input.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,14 +15,19 @@ import {
   jsonSafe,
   type MetricOptions,
   type MetricResult,
+  precision,
+  recall,
+  relativeVolumeDifference,
+  specificity,
   surfaceDice,
   surfaceVoxels,
+  volumeSimilarity,
 } from "../metrics/mod.ts";
 import { percentileSorted } from "../metrics/surface.ts";
 import type { NdArray } from "../core/ndarray.ts";
 import type { DistanceTransform } from "../core/types.ts";
 import { edt, edtTransform } from "../transforms/edt.ts";
-import { type Case, dec, fixtures } from "./metrics_fixtures.ts";
+import { type Averages, type Case, dec, type Encoded, fixtures } from "./metrics_fixtures.ts";
 
 function close(actual: number, expected: number, rel: number, what: string): void {
   if (Number.isNaN(expected)) {
@@ -40,20 +45,43 @@ function close(actual: number, expected: number, rel: number, what: string): voi
   );
 }
 
-function checkTable(r: MetricResult, c: Case, key: string, rel = 2e-6): void {
-  const expected = c.values[key]!;
+function checkTable(
+  r: MetricResult,
+  c: Case,
+  key: string,
+  rel = 2e-6,
+  variant?: string,
+): void {
+  const src: { values: Record<string, Encoded[][]>; averages: Record<string, Averages> } =
+    variant === undefined ? c : c.variants[variant]!;
+  const what = `${c.name}${variant === undefined ? "" : ` (${variant})`} ${key}`;
+  const expected = src.values[key]!;
   assert.deepEqual(r.classes, c.classes);
   assert.equal(r.values.length, expected.length);
   expected.forEach((row, n) =>
-    row.forEach((v, k) => close(r.values[n]![k]!, dec(v), rel, `${c.name} ${key}[${n}][${k}]`))
+    row.forEach((v, k) => close(r.values[n]![k]!, dec(v), rel, `${what}[${n}][${k}]`))
   );
-  const avg = c.averages[key]!;
-  avg.perSample.forEach((v, n) =>
-    close(r.perSample[n]!, dec(v), rel, `${c.name} ${key} perSample`)
-  );
-  avg.perClass.forEach((v, k) => close(r.perClass[k]!, dec(v), rel, `${c.name} ${key} perClass`));
-  close(r.mean, dec(avg.mean), rel, `${c.name} ${key} mean`);
-  assert.equal(r.count, avg.count, `${c.name} ${key} count`);
+  const avg = src.averages[key]!;
+  avg.perSample.forEach((v, n) => close(r.perSample[n]!, dec(v), rel, `${what} perSample`));
+  avg.perClass.forEach((v, k) => close(r.perClass[k]!, dec(v), rel, `${what} perClass`));
+  close(r.mean, dec(avg.mean), rel, `${what} mean`);
+  assert.equal(r.count, avg.count, `${what} count`);
+  assert.equal(r.skipped, avg.skipped, `${what} skipped`);
+  assert.deepEqual(r.perClassSkipped, avg.perClassSkipped, `${what} perClassSkipped`);
+  assert.deepEqual(r.perSampleSkipped, avg.perSampleSkipped, `${what} perSampleSkipped`);
+}
+
+/** The surface options of a fixture variant. */
+function ruleOf(c: Case, variant: string): {
+  border: "surface" | "none";
+  connectivity: "face" | "full" | number;
+} {
+  const v = c.variants[variant]!;
+  const ndim = c.target.shape.length - 1;
+  return {
+    border: v.border,
+    connectivity: v.connectivity === 1 ? "face" : v.connectivity === ndim ? "full" : v.connectivity,
+  };
 }
 
 function inputs(c: Case): [NdArray, NdArray, Omit<MetricOptions, "empty">] {
@@ -68,30 +96,81 @@ function inputs(c: Case): [NdArray, NdArray, Omit<MetricOptions, "empty">] {
 
 describe("metrics match numpy/scipy (MONAI and medpy formulas)", () => {
   for (const c of fixtures.cases) {
-    test(`dice(), iou() on ${c.name}`, () => {
+    test(`dice(), iou(), precision(), recall(), specificity(), ravd, vs on ${c.name}`, () => {
       const [p, t, o] = inputs(c);
       checkTable(dice(p, t, o), c, "dice", 1e-12);
       checkTable(iou(p, t, o), c, "iou", 1e-12);
+      checkTable(precision(p, t, o), c, "precision", 1e-12);
+      checkTable(recall(p, t, o), c, "recall", 1e-12);
+      checkTable(specificity(p, t, o), c, "specificity", 1e-12);
+      checkTable(relativeVolumeDifference(p, t, o), c, "ravd", 1e-12);
+      checkTable(volumeSimilarity(p, t, o), c, "vs", 1e-12);
     });
-    test(`hausdorff() max, HD95 (monai, medpy, directed) and other percentiles on ${c.name}`, () => {
+    test(`hausdorff() max (default), HD95 (monai, medpy, medpy-0.4, directed) and percentiles on ${c.name}`, () => {
       const [p, t, o] = inputs(c);
+      checkTable(hausdorff(p, t, o), c, "hausdorff");
       checkTable(hausdorff(p, t, { ...o, percentile: 100 }), c, "hausdorff");
-      checkTable(hausdorff(p, t, o), c, "hd95");
-      checkTable(hausdorff(p, t, { ...o, convention: "medpy" }), c, "hd95_medpy");
-      checkTable(hausdorff(p, t, { ...o, directed: true }), c, "hd95_directed");
+      checkTable(hausdorff(p, t, { ...o, percentile: 95 }), c, "hd95");
+      checkTable(hausdorff(p, t, { ...o, percentile: 95, convention: "medpy" }), c, "hd95_medpy");
+      checkTable(
+        hausdorff(p, t, { ...o, percentile: 95, convention: "medpy-0.4" }),
+        c,
+        "hd95_medpy",
+      );
+      checkTable(hausdorff(p, t, { ...o, percentile: 95, directed: true }), c, "hd95_directed");
       checkTable(hausdorff(p, t, { ...o, percentile: 90 }), c, "hd90");
       checkTable(hausdorff(p, t, { ...o, percentile: 50 }), c, "hd50");
       checkTable(hausdorff(p, t, { ...o, percentile: 0 }), c, "hd0");
     });
-    test(`averageSurfaceDistance() monai, medpy and directed on ${c.name}`, () => {
+    test(`averageSurfaceDistance() monai, medpy (pooled), medpy-0.4 and directed on ${c.name}`, () => {
       const [p, t, o] = inputs(c);
       checkTable(averageSurfaceDistance(p, t, o), c, "assd");
-      checkTable(averageSurfaceDistance(p, t, { ...o, convention: "medpy" }), c, "assd_medpy");
+      checkTable(averageSurfaceDistance(p, t, { ...o, convention: "medpy" }), c, "assd");
+      checkTable(
+        averageSurfaceDistance(p, t, { ...o, convention: "medpy-0.4" }),
+        c,
+        "assd_medpy04",
+      );
       checkTable(averageSurfaceDistance(p, t, { ...o, symmetric: false }), c, "asd");
     });
     test(`surfaceDice() on ${c.name}`, () => {
       const [p, t, o] = inputs(c);
       checkTable(surfaceDice(p, t, { ...o, tolerance: c.tolerance }), c, "nsd", 1e-12);
+    });
+    test(`border "none" and wider connectivity on ${c.name}`, () => {
+      const [p, t, o] = inputs(c);
+      for (const variant of Object.keys(c.variants)) {
+        const rule = { ...o, ...ruleOf(c, variant) };
+        checkTable(hausdorff(p, t, rule), c, "hausdorff", 2e-6, variant);
+        checkTable(hausdorff(p, t, { ...rule, percentile: 95 }), c, "hd95", 2e-6, variant);
+        checkTable(
+          hausdorff(p, t, { ...rule, percentile: 95, convention: "medpy" }),
+          c,
+          "hd95_medpy",
+          2e-6,
+          variant,
+        );
+        checkTable(averageSurfaceDistance(p, t, rule), c, "assd", 2e-6, variant);
+        checkTable(
+          averageSurfaceDistance(p, t, { ...rule, convention: "medpy-0.4" }),
+          c,
+          "assd_medpy04",
+          2e-6,
+          variant,
+        );
+        checkTable(
+          surfaceDice(p, t, { ...rule, tolerance: c.tolerance }),
+          c,
+          "nsd",
+          1e-12,
+          variant,
+        );
+        const r = computeMetrics(p, t, { ...rule, tolerance: c.tolerance });
+        checkTable(r.metrics.hd95!, c, "hd95", 2e-6, variant);
+        checkTable(r.metrics.nsd!, c, "nsd", 1e-12, variant);
+        assert.equal(r.conventions.border, rule.border);
+        assert.equal(r.conventions.connectivity, rule.connectivity);
+      }
     });
     test(`computeMetrics() agrees with the fixtures on ${c.name}`, () => {
       const [p, t, o] = inputs(c);
@@ -99,37 +178,61 @@ describe("metrics match numpy/scipy (MONAI and medpy formulas)", () => {
         ...o,
         tolerance: c.tolerance,
         hausdorffConvention: "medpy",
+        assdConvention: "medpy-0.4",
       });
       assert.deepEqual(Object.keys(r.metrics), ["dice", "iou", "hausdorff", "hd95", "assd", "nsd"]);
       checkTable(r.metrics.dice!, c, "dice", 1e-12);
       checkTable(r.metrics.iou!, c, "iou", 1e-12);
       checkTable(r.metrics.hausdorff!, c, "hausdorff");
       checkTable(r.metrics.hd95!, c, "hd95_medpy");
-      checkTable(r.metrics.assd!, c, "assd");
+      checkTable(r.metrics.assd!, c, "assd_medpy04");
       checkTable(r.metrics.nsd!, c, "nsd", 1e-12);
       assert.equal(r.conventions.hausdorff, "medpy");
+      assert.equal(r.conventions.assd, "medpy-0.4");
+      assert.equal(r.conventions.border, "surface");
+      assert.equal(r.conventions.connectivity, "face");
       assert.deepEqual(r.spacing, c.spacing);
+      const all = computeMetrics(p, t, {
+        ...o,
+        metrics: ["vs", "ravd", "specificity", "recall", "precision"],
+      });
+      assert.deepEqual(Object.keys(all.metrics), [
+        "precision",
+        "recall",
+        "specificity",
+        "ravd",
+        "vs",
+      ]);
+      for (const k of ["precision", "recall", "specificity", "ravd", "vs"] as const) {
+        checkTable(all.metrics[k]!, c, k, 1e-12);
+      }
     });
   }
 
   test("the stray voxel separates HD from HD95 in 3-D", () => {
     const c = fixtures.cases.find((x) => x.name.includes("stray"))!;
     const [p, t, o] = inputs(c);
-    const hd = hausdorff(p, t, { ...o, percentile: 100 }).values[0]![0]!;
-    const hd95 = hausdorff(p, t, o).values[0]![0]!;
+    const hd = hausdorff(p, t, o).values[0]![0]!;
+    const hd95 = hausdorff(p, t, { ...o, percentile: 95 }).values[0]![0]!;
     assert.ok(hd > 5 * hd95, `HD ${hd} should dwarf HD95 ${hd95}`);
   });
 
-  test("surfaceVoxels() equals scipy's mask & ~binary_erosion(mask, border_value=1)", () => {
+  test("surfaceVoxels() equals scipy's mask ^ binary_erosion(mask, structure, border_value)", () => {
     const s = fixtures.surface;
-    const out = surfaceVoxels({ data: Uint8Array.from(s.mask), shape: s.shape });
-    assert.deepEqual(Array.from(out.data), s.surface);
-    // batched: two copies along a leading axis give the same answer twice
     const two = new Uint8Array(2 * s.mask.length);
     two.set(s.mask);
     two.set(s.mask, s.mask.length);
-    const b = surfaceVoxels({ data: two, shape: [2, ...s.shape] }, { spatialDims: 3 });
-    assert.deepEqual(Array.from(b.data), [...s.surface, ...s.surface]);
+    for (const r of s.rules) {
+      const rule = { border: r.border, connectivity: r.connectivity };
+      const out = surfaceVoxels({ data: Uint8Array.from(s.mask), shape: s.shape }, rule);
+      assert.deepEqual(Array.from(out.data), r.surface, JSON.stringify(rule));
+      // batched: two copies along a leading axis give the same answer twice
+      const b = surfaceVoxels({ data: two, shape: [2, ...s.shape] }, { ...rule, spatialDims: 3 });
+      assert.deepEqual(Array.from(b.data), [...r.surface, ...r.surface]);
+    }
+    const face = s.rules.find((r) => r.border === "surface" && r.connectivity === 1)!;
+    const def = surfaceVoxels({ data: Uint8Array.from(s.mask), shape: s.shape });
+    assert.deepEqual(Array.from(def.data), face.surface, "default rule");
   });
 
   test("percentileSorted() equals np.percentile (linear)", () => {
@@ -194,15 +297,50 @@ describe("computeMetricsAsync() with a DistanceTransform", () => {
 });
 
 describe("hand-derived values", () => {
-  test("a mask filling the volume has no surface; one across the border keeps the inner edge", () => {
-    const full = surfaceVoxels({ data: new Uint8Array(12).fill(1), shape: [3, 4] });
-    assert.equal(full.data.reduce((a, b) => a + b, 0), 0);
-    // left half of a 3x4 image: only the column x=1 (next to background) is surface
-    const half = surfaceVoxels({
-      data: new Uint8Array([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]),
-      shape: [3, 4],
-    });
-    assert.deepEqual(Array.from(half.data), [0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]);
+  test('the volume border is a surface by default; border: "none" keeps only the inner edge', () => {
+    const ones = { data: new Uint8Array(12).fill(1), shape: [3, 4] };
+    // 3x4 all foreground: every voxel but the 2 inner ones lies on the border
+    assert.equal(surfaceVoxels(ones).data.reduce((a, b) => a + b, 0), 10);
+    assert.equal(surfaceVoxels(ones, { border: "none" }).data.reduce((a, b) => a + b, 0), 0);
+    // left half of a 3x4 image
+    const half = { data: new Uint8Array([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0]), shape: [3, 4] };
+    assert.deepEqual(Array.from(surfaceVoxels(half).data), Array.from(half.data));
+    assert.deepEqual(
+      Array.from(surfaceVoxels(half, { border: "none" }).data),
+      [0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0],
+    );
+  });
+
+  test("a prediction filling the volume: finite HD by default, Infinity with border none", () => {
+    // target: the single voxel (1, 1) of a 3x3 image; prediction: all 9 voxels. Surfaces:
+    // target {(1,1)}, prediction the 8 border voxels; the farthest is a corner, sqrt(2) away
+    const t = new Uint8Array(9);
+    t[4] = 1;
+    const p = new Uint8Array(9).fill(1);
+    const pa = { data: p, shape: [1, 3, 3] };
+    const ta = { data: t, shape: [1, 3, 3] };
+    close(hausdorff(pa, ta).values[0]![0]!, Math.SQRT2, 1e-7, "hd");
+    close(
+      averageSurfaceDistance(pa, ta).values[0]![0]!,
+      (4 + 4 * Math.SQRT2 + 1) / 9,
+      1e-7,
+      "assd",
+    );
+    assert.equal(hausdorff(pa, ta, { border: "none" }).values[0]![0], Infinity);
+  });
+
+  test("full connectivity finds the corner neighbours that face connectivity misses", () => {
+    // a 3x3 block in a 5x5 image with its centre removed on the diagonal: the voxel (1, 1)
+    // touches background (0, 0) only diagonally after we clear (0, 0)... use a plus shape:
+    // plus at the centre of a 5x5 image: the centre's neighbours are all foreground across
+    // faces, and background across corners
+    const plus = new Uint8Array(25);
+    for (const i of [7, 11, 12, 13, 17]) plus[i] = 1;
+    const face = surfaceVoxels({ data: plus, shape: [5, 5] });
+    const full = surfaceVoxels({ data: plus, shape: [5, 5] }, { connectivity: "full" });
+    assert.equal(face.data[12], 0);
+    assert.equal(full.data[12], 1);
+    assert.equal(surfaceVoxels({ data: plus, shape: [5, 5] }, { connectivity: 2 }).data[12], 1);
   });
 
   test("distances use physical spacing along each axis", () => {
@@ -351,12 +489,83 @@ describe("bad input", () => {
     assert.throws(() => hausdorff(m, m, { convention: "scipy" as "monai" }), RangeError);
     assert.throws(() => dice(m, m, { classes: [5] }), RangeError);
     assert.throws(() => dice(m, m, { empty: { both: "zero" as "nan" } }), RangeError);
-    assert.throws(() => dice(m, m, { empty: { bothEmpty: 1 } as never }), RangeError);
+    assert.throws(() => dice(m, m, { empty: { bothEmpty: 1 } as never }), {
+      name: "TypeError",
+      message: /options\.empty keys among both, prediction, target but found "bothEmpty"/,
+    });
+    assert.throws(() => hausdorff(m, m, { border: "inside" as "none" }), RangeError);
+    assert.throws(() => hausdorff(m, m, { connectivity: 2 }), {
+      name: "RangeError",
+      message: /connectivity.*\[1, 1\].*2/,
+    });
+    assert.throws(() => hausdorff(m, m, { directed: 1 as unknown as boolean }), TypeError);
+    assert.throws(() => specificity(m, m, { empty: { both: 1 } }), TypeError);
+    assert.throws(
+      () => computeMetrics(m, m, { metrics: ["specificity"], empty: { specificity: {} } }),
+      TypeError,
+    );
     assert.throws(() => surfaceDice(m, m, { tolerance: -1 }), RangeError);
     assert.throws(() => surfaceDice(m, m, { tolerance: [1, 2] }), TypeError);
     assert.throws(() => surfaceDice(m, m, {} as { tolerance: number }), TypeError);
     assert.throws(() => computeMetrics(m, m, { metrics: ["nsd"] }), TypeError);
-    assert.throws(() => computeMetrics(m, m, { metrics: ["hd99" as "hd95"] }), RangeError);
-    assert.throws(() => computeMetrics(m, m, { empty: { hd: {} } as never }), RangeError);
+    assert.throws(() => computeMetrics(m, m, { metrics: ["hd99" as "hd95"] }), {
+      name: "RangeError",
+      message: /metrics\[0\].*"hd99" \(did you mean "hd95"\?\)/,
+    });
+    assert.throws(() => computeMetrics(m, m, { empty: { hd: {} } as never }), {
+      name: "TypeError",
+      message: /options\.empty keys among .* but found "hd"/,
+    });
+  });
+
+  test("channels-last scores are reported as such", () => {
+    const scores = { data: new Float32Array(1 * 4 * 3), shape: [1, 4, 3] };
+    assert.throws(() => dice(scores, m), { name: "TypeError", message: /channels-last/ });
+  });
+
+  test("unknown option keys are TypeErrors that name the key and suggest the nearest", () => {
+    const cases: [string, () => unknown, string][] = [
+      ["computeMetrics", () => computeMetrics(m, m, { spacin: [2] } as never), "spacing"],
+      [
+        "computeMetrics",
+        () => computeMetrics(m, m, { conectivity: "full" } as never),
+        "connectivity",
+      ],
+      ["computeMetrics", () => computeMetrics(m, m, { boarder: "none" } as never), "border"],
+      ["hausdorff", () => hausdorff(m, m, { percentil: 95 } as never), "percentile"],
+      ["hausdorff", () => hausdorff(m, m, { tolerance: 1 } as never), ""],
+      [
+        "averageSurfaceDistance",
+        () => averageSurfaceDistance(m, m, { symetric: false } as never),
+        "symmetric",
+      ],
+      [
+        "surfaceDice",
+        () => surfaceDice(m, m, { tolerance: 1, tolerence: 2 } as never),
+        "tolerance",
+      ],
+      ["dice", () => dice(m, m, { spacng: [1] } as never), "spacing"],
+      ["dice", () => dice(m, m, { border: "none" } as never), ""],
+      ["iou", () => iou(m, m, { clases: [1] } as never), "classes"],
+      ["precision", () => precision(m, m, { threshhold: 0.5 } as never), "threshold"],
+      ["recall", () => recall(m, m, { includeBackgroud: true } as never), "includeBackground"],
+      ["specificity", () => specificity(m, m, { nan_: "skip" } as never), "nan"],
+      [
+        "relativeVolumeDifference",
+        () => relativeVolumeDifference(m, m, { numclasses: 2 } as never),
+        "numClasses",
+      ],
+      ["volumeSimilarity", () => volumeSimilarity(m, m, { empy: {} } as never), "empty"],
+      ["surfaceVoxels", () => surfaceVoxels(m, { spatialDim: 1 } as never), "spatialDims"],
+    ];
+    for (const [fn, f, near] of cases) {
+      assert.throws(f, (e: unknown) => {
+        assert.ok(e instanceof TypeError, `${fn}: ${e}`);
+        assert.match((e as Error).message, /^Expected options keys among /, fn);
+        if (near) assert.match((e as Error).message, new RegExp(`did you mean "${near}"\\?`), fn);
+        else assert.doesNotMatch((e as Error).message, /did you mean/, fn);
+        return true;
+      });
+    }
   });
 });
