@@ -1,0 +1,101 @@
+// Helpers of the tests/forms suites: the runtimes' binaries, child processes, a served app.
+import { execFile, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../util.ts";
+
+/** The repository root. */
+export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The server_cases.json fixture (numpy/scipy values, tests/fixtures/make_server_fixtures.py). */
+export const SERVER_CASES: string = join(ROOT, "tests/fixtures/server_cases.json");
+
+/** Whether this is CI (a missing tool fails there instead of skipping). */
+export const isCI: boolean = Boolean(
+  (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CI,
+);
+
+/** The path of a runtime: node from PATH or /usr/bin, deno and bun from node_modules/.bin. */
+export function binary(name: "node" | "deno" | "bun"): string | undefined {
+  const candidates = name === "node"
+    ? ["/usr/bin/node", "/usr/local/bin/node"]
+    : [join(ROOT, "node_modules/.bin", name)];
+  for (const c of candidates) if (existsSync(c)) return c;
+  return undefined;
+}
+
+/** Runs a command to completion; resolves with stdout, rejects with stderr on failure. */
+export function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeout?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      cmd,
+      args,
+      {
+        cwd: options.cwd ?? ROOT,
+        env: { ...process.env, ...options.env },
+        timeout: options.timeout ?? 60_000,
+        maxBuffer: 16 << 20,
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+/** A server started as a child process. */
+export interface Served {
+  url: string;
+  /** Everything it printed so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `cmd args` with `PORT` set to a free port (and `env`), waits until `/healthz`
+ * answers (30 s at most).
+ */
+export async function serve(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; portFlag?: boolean } = {},
+): Promise<Served> {
+  const port = await freePort();
+  const finalArgs = args.map((a) => a.replace("{PORT}", String(port)));
+  let text = "";
+  const child: ChildProcess = spawn(cmd, finalArgs, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, PORT: String(port), ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d) => (text += d));
+  child.stderr?.on("data", (d) => (text += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 3000);
+    await exited;
+    clearTimeout(t);
+  };
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) break;
+    try {
+      const res = await fetch(`${url}/healthz`);
+      await res.body?.cancel();
+      if (res.ok) return { url, log: () => text, stop };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`${cmd} ${finalArgs.join(" ")} did not serve /healthz:\n${text}`);
+}
