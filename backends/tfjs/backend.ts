@@ -16,9 +16,7 @@ import type {
   Statistics,
   StatTerm,
 } from "../../core/types.ts";
-import type { BackendPlugin, Registry } from "../../core/registry.ts";
-import { createRegistry } from "../../core/registry.ts";
-import { builtinPlugins } from "../../plugins/builtin.ts";
+import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { checkTfjsBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
 import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
@@ -360,18 +358,3 @@ export const tfjsPlugin: BackendPlugin<"tfjs"> = {
   isAvailable: () => true,
   create: (options) => createTfjsBackend((options ?? {}) as TfjsBackendOptions),
 };
-
-/**
- * A registry of the built-in plugins plus {@linkcode tfjsPlugin}, for
- * `createScorer(config, { registry: tfjsRegistry })`.
- *
- * @example Basic usage
- * ```ts
- * import { tfjsRegistry } from "@segloss/segloss/tfjs";
- * import assert from "node:assert/strict";
- *
- * assert.equal(tfjsRegistry.get("backend", "tfjs").name, "tfjs");
- * assert.equal(tfjsRegistry.get("backend", "cpu").name, "cpu");
- * ```
- */
-export const tfjsRegistry: Registry = createRegistry([...builtinPlugins, tfjsPlugin] as const);

@@ -68,7 +68,8 @@ export {
   type TfjsLossRequest,
   type TfjsLossTerms,
 } from "./combined.ts";
-export { createTfjsBackend, type TfjsBackendOptions, tfjsPlugin, tfjsRegistry } from "./backend.ts";
+export { createTfjsBackend, type TfjsBackendOptions, tfjsPlugin } from "./backend.ts";
+export { tfjsRegistry } from "../../plugins/tfjs.ts";
 export {
   registerTfjsWebgpu,
   signedDistanceTfWebgpu,
