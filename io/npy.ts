@@ -1,16 +1,17 @@
 /**
  * NumPy `.npy` files (format versions 1.0, 2.0 and 3.0) to and from {@linkcode NdArray}s.
  *
- * Decoding is strict: a header that does not parse, data shorter or longer than the header
- * declares, or a lying header length is a 400 (malformed); a well-formed file with a dtype or
- * layout the service does not take (big-endian, Fortran order, object, string, structured) is
- * a 422; a declared shape over the element limit is a 413, checked before any allocation.
+ * Decoding is strict and linear in the header's length (a hand-written scanner, no regular
+ * expression that can backtrack): a header that does not parse, data shorter or longer than
+ * the header declares, or a lying header length throws a {@linkcode NpyFormatError}; a
+ * well-formed file with a dtype or layout segloss does not take (big-endian, Fortran order,
+ * object, string, structured) a `SeglossTypeError`; a declared shape over `maxElements` a
+ * `LimitError`, before any allocation. (The service answers 400, 422 and 413.)
  *
  * @module
  */
-import { SeglossTypeError } from "../core/errors.ts";
+import { LimitError, quote, SeglossTypeError } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
-import { badRequest, tooLarge, unprocessable } from "../server/errors.ts";
 
 /**
  * The dtypes the service decodes (little-endian, `|` for one-byte types).
@@ -109,75 +110,150 @@ function halfToFloat(h: number): number {
   return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
-/** Parses numpy's header dict literal strictly; throws a 400 on anything else. */
+/**
+ * A `.npy` file that does not parse: no magic string, a header that is not numpy's dict
+ * literal, a lying header length, data shorter or longer than the header declares. Extends
+ * {@linkcode SeglossTypeError}; the service answers 400.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { decodeNpy, NpyFormatError } from "@segloss/segloss/npy";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => decodeNpy(new Uint8Array(16), "input"), NpyFormatError);
+ * ```
+ */
+export class NpyFormatError extends SeglossTypeError {
+  /**
+   * @param message What is malformed, naming the field.
+   * @param argument The field (argument) name.
+   */
+  constructor(message: string, argument?: string) {
+    super(message, { argument });
+    this.name = "NpyFormatError";
+  }
+}
+
+/** The longest shape a header may declare (numpy allows 64 axes). */
+const MAX_AXES = 64;
+
+/**
+ * Parses numpy's header dict literal with a single left-to-right scan (linear time in the
+ * header, no regular expression that can backtrack): `{'descr': '<f4', 'fortran_order':
+ * False, 'shape': (2, 3), }`. Throws a {@linkcode NpyFormatError} on anything else.
+ */
 function parseHeader(
   text: string,
   name: string,
-): { descr: string; fortran: boolean; shape: number[] } {
-  const t = text.trim();
-  if (!t.startsWith("{") || !t.endsWith("}")) {
-    throw badRequest(`Malformed .npy header in ${name}: expected a Python dict literal`);
-  }
-  const body = t.slice(1, -1);
-  // key: value pairs; values are a quoted string, True/False, or a tuple of integers
-  const re =
-    /\s*'([a-z_]+)'\s*:\s*('(?:[^'\\]|\\.)*'|True|False|\((?:\s*\d+\s*,?)*\s*\)|\[[^\]]*\])\s*(,|$)/y;
-  const seen = new Map<string, string>();
-  let pos = 0;
-  while (pos < body.length) {
-    if (body.slice(pos).trim() === "") break;
-    re.lastIndex = pos;
-    const m = re.exec(body);
-    if (!m) {
-      throw badRequest(
-        `Malformed .npy header in ${name}: cannot parse ${
-          JSON.stringify(body.slice(pos, pos + 40))
-        }`,
-      );
+): { descr: string; fortran: boolean; shape: number[]; structured: boolean } {
+  const bad = (why: string) =>
+    new NpyFormatError(`Malformed .npy header in ${quote(name)}: ${why}`, name);
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && (text[i] === " " || text[i] === "\n" || text[i] === "\t" || text[i] === "\r")) {
+      i++;
     }
-    if (seen.has(m[1]!)) {
-      throw badRequest(`Malformed .npy header in ${name}: duplicate key '${m[1]}'`);
+  };
+  const str = (): string => {
+    const q = text[i];
+    if (q !== "'" && q !== '"') throw bad(`expected a quoted string at offset ${i}`);
+    i++;
+    let out = "";
+    while (i < n && text[i] !== q) {
+      if (text[i] === "\\") i++;
+      out += text[i] ?? "";
+      i++;
+      if (out.length > 256) throw bad("a string longer than 256 characters");
     }
-    seen.set(m[1]!, m[2]!);
-    pos = re.lastIndex;
-    if (m[3] === "") break;
-  }
-  for (const key of ["descr", "fortran_order", "shape"]) {
-    if (!seen.has(key)) throw badRequest(`Malformed .npy header in ${name}: missing key '${key}'`);
-  }
-  if (seen.size !== 3) {
-    const extra = [...seen.keys()].filter((k) => !["descr", "fortran_order", "shape"].includes(k));
-    throw badRequest(`Malformed .npy header in ${name}: unexpected key '${extra[0]}'`);
-  }
-  const descrRaw = seen.get("descr")!;
-  const fortranRaw = seen.get("fortran_order")!;
-  const shapeRaw = seen.get("shape")!;
-  if (!descrRaw.startsWith("'")) {
-    // a list is a structured dtype: well-formed numpy, but not an array of numbers
-    if (descrRaw.startsWith("[")) {
-      throw unprocessable(
-        `Expected ${name} to have a numeric dtype but found a structured dtype ${descrRaw}`,
-      );
+    if (i >= n) throw bad("an unterminated string");
+    i++;
+    return out;
+  };
+  const word = (w: string): boolean => {
+    if (text.startsWith(w, i)) {
+      i += w.length;
+      return true;
     }
-    throw badRequest(`Malformed .npy header in ${name}: descr must be a string`);
-  }
-  if (fortranRaw !== "True" && fortranRaw !== "False") {
-    throw badRequest(`Malformed .npy header in ${name}: fortran_order must be True or False`);
-  }
-  if (!shapeRaw.startsWith("(")) {
-    throw badRequest(`Malformed .npy header in ${name}: shape must be a tuple of integers`);
-  }
-  const inner = shapeRaw.slice(1, -1).trim();
-  const shape = inner === ""
-    ? []
-    : inner.split(",").map((s) => s.trim()).filter((s, i, a) => !(s === "" && i === a.length - 1))
-      .map((s) => {
-        if (!/^\d+$/.test(s)) {
-          throw badRequest(`Malformed .npy header in ${name}: shape ${shapeRaw}`);
+    return false;
+  };
+  ws();
+  if (text[i] !== "{") throw bad("expected a Python dict literal");
+  i++;
+  let descr: string | undefined;
+  let structured = false;
+  let fortran: boolean | undefined;
+  let shape: number[] | undefined;
+  for (;;) {
+    ws();
+    if (text[i] === "}") {
+      i++;
+      break;
+    }
+    const key = str();
+    ws();
+    if (text[i] !== ":") throw bad(`expected ':' after the key ${quote(key)}`);
+    i++;
+    ws();
+    if (key === "descr") {
+      if (descr !== undefined || structured) throw bad("duplicate key 'descr'");
+      if (text[i] === "[") {
+        // a structured dtype: skip the list (strings may hold brackets), linear
+        structured = true;
+        let depth = 0;
+        while (i < n) {
+          const ch = text[i]!;
+          if (ch === "'" || ch === '"') {
+            str();
+            continue;
+          }
+          if (ch === "[" || ch === "(") depth++;
+          else if (ch === "]" || ch === ")") depth--;
+          i++;
+          if (depth === 0) break;
         }
-        return Number(s);
-      });
-  return { descr: descrRaw.slice(1, -1), fortran: fortranRaw === "True", shape };
+        if (depth !== 0) throw bad("an unterminated descr list");
+        descr = "";
+      } else descr = str();
+    } else if (key === "fortran_order") {
+      if (fortran !== undefined) throw bad("duplicate key 'fortran_order'");
+      if (word("True")) fortran = true;
+      else if (word("False")) fortran = false;
+      else throw bad("fortran_order must be True or False");
+    } else if (key === "shape") {
+      if (shape !== undefined) throw bad("duplicate key 'shape'");
+      if (text[i] !== "(") throw bad("shape must be a tuple of integers");
+      i++;
+      shape = [];
+      for (;;) {
+        ws();
+        if (text[i] === ")") {
+          i++;
+          break;
+        }
+        const d0 = i;
+        while (i < n && text[i]! >= "0" && text[i]! <= "9") i++;
+        if (i === d0) throw bad(`shape must be a tuple of integers (offset ${i})`);
+        // more than 15 digits cannot be a safe integer: Infinity, refused by the size check
+        shape.push(i - d0 > 15 ? Infinity : Number(text.slice(d0, i)));
+        if (shape.length > MAX_AXES) throw bad(`a shape with more than ${MAX_AXES} axes`);
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] !== ")") throw bad(`shape must be a tuple of integers (offset ${i})`);
+      }
+    } else {
+      throw bad(`unexpected key ${quote(key)}`);
+    }
+    ws();
+    if (text[i] === ",") i++;
+    else if (text[i] !== "}") throw bad(`expected ',' or '}' at offset ${i}`);
+  }
+  ws();
+  if (i !== n) throw bad(`unexpected text after the dict at offset ${i}`);
+  if (descr === undefined) throw bad("missing key 'descr'");
+  if (fortran === undefined) throw bad("missing key 'fortran_order'");
+  if (shape === undefined) throw bad("missing key 'shape'");
+  return { descr, fortran, shape, structured };
 }
 
 /**
@@ -203,12 +279,14 @@ export function npyDeclaredLength(bytes: Uint8Array): number | undefined {
     const text = new TextDecoder(major === 3 ? "utf-8" : "latin1", { fatal: true }).decode(
       bytes.subarray(headerStart, headerStart + headerLen),
     );
-    const { descr, shape } = parseHeader(text, "part");
+    const { descr, shape, structured } = parseHeader(text, "part");
+    if (structured) return undefined;
     const info = DESCR[descr.slice(1)];
     if (!info) return undefined;
     let n = 1;
     for (const d of shape) n *= d;
-    return headerStart + headerLen + n * info.size;
+    const total = headerStart + headerLen + n * info.size;
+    return Number.isSafeInteger(total) ? total : undefined;
   } catch {
     return undefined;
   }
@@ -223,7 +301,11 @@ export function npyDeclaredLength(bytes: Uint8Array): number | undefined {
  * @param name The field name, quoted in error messages.
  * @param options `maxElements`.
  * @returns The array (`data` is a copy or an aligned view of `bytes`) and its file dtype.
- * @throws {HttpError} 400 malformed, 413 too many elements, 422 unsupported dtype or layout.
+ * @throws {NpyFormatError} The file is malformed (the service answers 400).
+ * @throws {LimitError} The shape declares more than `maxElements` elements (413), checked
+ *   before any allocation.
+ * @throws {SeglossTypeError} A well-formed file with a dtype or layout segloss does not take
+ *   (big-endian, Fortran order, object, string, structured; 422).
  *
  * @example Basic usage
  * ```ts
@@ -242,14 +324,16 @@ export function decodeNpy(
   name: string,
   options: DecodeNpyOptions = {},
 ): NpyArray {
+  const q = /^[A-Za-z_][\w.]{0,63}$/.test(name) ? name : quote(name);
+  const malformed = (message: string) => new NpyFormatError(message, name);
   if (bytes.length < 10) {
-    throw badRequest(
-      `Malformed .npy file in ${name}: ${bytes.length} bytes is shorter than a header`,
+    throw malformed(
+      `Malformed .npy file in ${q}: ${bytes.length} bytes is shorter than a header`,
     );
   }
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) {
-      throw badRequest(`Malformed .npy file in ${name}: missing the \\x93NUMPY magic string`);
+      throw malformed(`Malformed .npy file in ${q}: missing the \\x93NUMPY magic string`);
     }
   }
   const major = bytes[6]!;
@@ -260,16 +344,16 @@ export function decodeNpy(
     headerLen = view.getUint16(8, true);
     headerStart = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw badRequest(`Malformed .npy file in ${name}: truncated header`);
+    if (bytes.length < 12) throw malformed(`Malformed .npy file in ${q}: truncated header`);
     headerLen = view.getUint32(8, true);
     headerStart = 12;
   } else {
-    throw badRequest(`Malformed .npy file in ${name}: unknown format version ${major}.${bytes[7]}`);
+    throw malformed(`Malformed .npy file in ${q}: unknown format version ${major}.${bytes[7]}`);
   }
   const dataStart = headerStart + headerLen;
   if (dataStart > bytes.length) {
-    throw badRequest(
-      `Malformed .npy file in ${name}: header declares ${headerLen} bytes but only ${
+    throw malformed(
+      `Malformed .npy file in ${q}: header declares ${headerLen} bytes but only ${
         bytes.length - headerStart
       } follow`,
     );
@@ -280,9 +364,15 @@ export function decodeNpy(
       bytes.subarray(headerStart, dataStart),
     );
   } catch {
-    throw badRequest(`Malformed .npy file in ${name}: header is not valid text`);
+    throw malformed(`Malformed .npy file in ${q}: header is not valid text`);
   }
-  const { descr, fortran, shape } = parseHeader(text, name);
+  const { descr, fortran, shape, structured } = parseHeader(text, name);
+  if (structured) {
+    throw new SeglossTypeError(
+      `Expected ${q} to have a numeric dtype but found a structured dtype`,
+      { argument: name },
+    );
+  }
   const order = descr[0];
   const code = descr.slice(1);
   const info = DESCR[code];
@@ -292,40 +382,46 @@ export function decodeNpy(
       : code.startsWith("O")
       ? "an object dtype"
       : `dtype '${descr}'`;
-    throw unprocessable(
-      `Expected ${name} to be a little-endian bool, int, uint or float array but found ${why}`,
+    throw new SeglossTypeError(
+      `Expected ${q} to be a little-endian bool, int, uint or float array but found ${why}`,
+      { argument: name },
     );
   }
   if ((order === "|") !== (info.size === 1) && order !== "=") {
-    throw badRequest(`Malformed .npy header in ${name}: byte order '${order}' with '${code}'`);
+    throw malformed(`Malformed .npy header in ${q}: byte order '${order}' with '${code}'`);
   }
   if (fortran && shape.filter((s) => s > 1).length > 1) {
-    throw unprocessable(
-      `Expected ${name} in C order but found fortran_order: True (save np.ascontiguousarray(x))`,
+    throw new SeglossTypeError(
+      `Expected ${q} in C order but found fortran_order: True (save np.ascontiguousarray(x))`,
+      { argument: name },
     );
   }
   let count = 1;
   for (const s of shape) count *= s;
+  if (!Number.isSafeInteger(count)) count = Infinity; // a dimension of 16+ digits
   const max = options.maxElements ?? Infinity;
   if (count > max) {
-    throw tooLarge(
-      `Expected ${name} to have at most ${max} elements but its shape (${
+    throw new LimitError(
+      "maxElements",
+      count,
+      max,
+      `Expected ${q} to have at most ${max} elements but its shape (${
         shape.join(", ")
-      }) has ${count}`,
+      }) declares ${count}`,
     );
   }
   const byteLength = count * info.size;
   const available = bytes.length - dataStart;
-  if (available < byteLength) {
-    throw badRequest(
-      `Truncated .npy data in ${name}: shape (${
+  if (!(available >= byteLength)) {
+    throw malformed(
+      `Truncated .npy data in ${q}: shape (${
         shape.join(", ")
       }) of ${info.dtype} needs ${byteLength} bytes but ${available} follow the header`,
     );
   }
   if (available > byteLength) {
-    throw badRequest(
-      `Malformed .npy file in ${name}: ${available - byteLength} bytes after the declared data`,
+    throw malformed(
+      `Malformed .npy file in ${q}: ${available - byteLength} bytes after the declared data`,
     );
   }
   const raw = bytes.subarray(dataStart, dataStart + byteLength);

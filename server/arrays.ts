@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quote } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
 import { tooLarge, unprocessable } from "./errors.ts";
 
@@ -26,8 +27,13 @@ export class ElementBudget {
   take(count: number, name: string): void {
     if (count > this.#left) {
       throw tooLarge(
-        `Expected at most ${this.max} array elements per request but ${name} alone declares ${count}` +
+        `Expected at most ${this.max} array elements per request (maxElements, SEGLOSS_MAX_ELEMENTS) but ${name} alone declares ${count}` +
           (this.#left < this.max ? ` (${this.max - this.#left} already taken)` : ""),
+        {
+          resource: "maxElements",
+          requested: Number.isFinite(count) ? count + this.max - this.#left : "Infinity",
+          limit: this.max,
+        },
       );
     }
     this.#left -= count;
@@ -53,9 +59,7 @@ export function checkJsonShape(shape: unknown, name: string): number {
     const s = shape[i];
     if (typeof s !== "number" || !Number.isInteger(s) || s < 1) {
       throw unprocessable(
-        `Expected ${name}.shape[${i}] to be an integer >= 1 but found ${
-          JSON.stringify(s) ?? typeName(s)
-        }`,
+        `Expected ${name}.shape[${i}] to be an integer >= 1 but found ${typeName(s)}`,
       );
     }
     n *= s;
@@ -63,11 +67,48 @@ export function checkJsonShape(shape: unknown, name: string): number {
   return n;
 }
 
-/** A short type name for error messages. */
+/**
+ * A short description of a JSON value for error messages: `null`, `an array`, `an object`,
+ * `number Infinity` (a JSON literal like `1e400` overflows to Infinity), `string "abc"`
+ * (shortened).
+ */
 export function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
-  return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
+  if (typeof v === "number") {
+    return Number.isFinite(v) ? `number ${v}` : `number ${v} (a JSON number too large for a double)`;
+  }
+  return typeof v === "object" ? "an object" : `${typeof v} ${quote(v)}`;
+}
+
+/**
+ * The one encoding of non-finite numbers in JSON responses: NaN, Infinity and -Infinity are
+ * the strings `"NaN"`, `"Infinity"` and `"-Infinity"` (JSON has no literal for them;
+ * `float("Infinity")` in Python and `Number("Infinity")` in JavaScript read them back).
+ *
+ * @param v A number.
+ * @returns It, or its string form when it is not finite.
+ */
+export function jsonNumber(v: number): number | string {
+  return Number.isFinite(v) ? v : String(v);
+}
+
+/**
+ * Replaces every non-finite number in a plain JSON-like value by its string (see
+ * {@linkcode jsonNumber}).
+ *
+ * @param v Numbers, arrays and plain objects.
+ * @returns A copy that `JSON.stringify` writes without loss.
+ */
+export function jsonSafe(v: unknown): unknown {
+  if (typeof v === "number") return jsonNumber(v);
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x);
+    return out;
+  }
+  return v;
 }
 
 /**
@@ -93,14 +134,14 @@ export function decodeJsonArray(
   const { shape, data, dtype = defaultDtype } = value as Record<string, unknown>;
   for (const key of Object.keys(value)) {
     if (!["shape", "data", "dtype"].includes(key)) {
-      throw unprocessable(`Unexpected field ${name}.${key}: expected only shape, data and dtype`);
+      throw unprocessable(
+        `Unexpected field ${name}.${quote(key)}: expected only shape, data and dtype`,
+      );
     }
   }
   if (typeof dtype !== "string" || !(JSON_DTYPES as readonly string[]).includes(dtype)) {
     throw unprocessable(
-      `Expected ${name}.dtype to be one of ${JSON_DTYPES.join(", ")} but found ${
-        JSON.stringify(dtype)
-      }`,
+      `Expected ${name}.dtype to be one of ${JSON_DTYPES.join(", ")} but found ${quote(dtype)}`,
     );
   }
   const n = checkJsonShape(shape, name);
@@ -147,18 +188,19 @@ export function decodeJsonArray(
 }
 
 /**
- * The JSON form of an array: `{ shape, dtype, data }`. Non-finite floats become `null`
- * (JSON has no Infinity/NaN); ask for `application/x-npy` to keep them.
+ * The JSON form of an array: `{ shape, dtype, data }`. Non-finite floats become the strings
+ * `"NaN"`, `"Infinity"`, `"-Infinity"` (see {@linkcode jsonNumber}); `.npy` keeps them as
+ * floats.
  *
  * @param array The array.
  * @returns A plain object for `JSON.stringify`.
  */
 export function encodeJsonArray(
   array: NdArray,
-): { shape: number[]; dtype: string; data: (number | null)[] } {
+): { shape: number[]; dtype: string; data: (number | string)[] } {
   const name = array.data.constructor.name;
   const dtype = name === "Float64Array" ? "float64" : name === "Float32Array" ? "float32" : "int32";
-  const data = Array.from(array.data as ArrayLike<number>, (v) => (Number.isFinite(v) ? v : null));
+  const data = Array.from(array.data as ArrayLike<number>, jsonNumber);
   return { shape: [...array.shape], dtype, data };
 }
 

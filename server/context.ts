@@ -5,13 +5,17 @@
  * @module
  */
 import type { Context } from "hono";
+import { accepts } from "hono/accepts";
+import { quote, UnavailableError } from "../core/errors.ts";
 import type { NdArray } from "../core/ndarray.ts";
 import type { Registry } from "../core/registry.ts";
-import { badRequest, HttpError, unprocessable } from "./errors.ts";
+import { badRequest, HttpError, tooLarge, unprocessable } from "./errors.ts";
 import { decodeJsonArray, ElementBudget, type JsonDtype, typeName } from "./arrays.ts";
 import { decodeNpy } from "../io/npy.ts";
-import { type MultipartValue, readMultipart } from "./multipart.ts";
+import { boundaryOf, type MultipartValue, parseMultipart } from "./multipart.ts";
 import type { Executor } from "./pool.ts";
+import { readBody } from "./body.ts";
+import type { WorkLimits } from "./budget.ts";
 
 /** Per-request variables set by the app's first middleware. */
 export interface AppVariables {
@@ -21,6 +25,18 @@ export interface AppVariables {
   start: number;
   /** `performance.now()` past which the work is stopped. */
   deadline: number;
+  /** The body limits (set by the app for `/v1/*`). */
+  limits: RequestLimits;
+}
+
+/** The limits of reading and decoding one request. */
+export interface RequestLimits {
+  /** Largest body in bytes (`maxBodyBytes`). */
+  maxBodyBytes: number;
+  /** Largest JSON body, or JSON text part of a multipart body, in bytes (`maxJsonBytes`). */
+  maxJsonBytes: number;
+  /** Milliseconds the whole body may take to arrive (`bodyTimeoutMs`). */
+  bodyTimeoutMs: number;
 }
 
 /** The Hono environment of the service's app. */
@@ -30,7 +46,7 @@ export interface AppEnv {
 }
 
 /** Resolved settings and shared objects the routes use. */
-export interface RouteContext {
+export interface RouteContext extends WorkLimits {
   /** Largest total element count of one request's arrays. */
   maxElements: number;
   /** Runs the jobs. */
@@ -81,9 +97,16 @@ export function mediaType(header: string | undefined): string {
  */
 export async function readFields(c: Context<AppEnv>, allowed: readonly string[]): Promise<Fields> {
   const type = mediaType(c.req.header("content-type"));
+  const limits = c.get("limits");
   let fields: Fields;
-  if (type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type)) {
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (type === "application/json" || /^application\/[a-z0-9.+-]{1,100}\+json$/.test(type)) {
+    // JSON is parsed on the request's thread: small bodies only (big arrays go as .npy parts)
+    const bytes = await readBody(c.req.raw, {
+      maxBytes: Math.min(limits.maxJsonBytes, limits.maxBodyBytes),
+      setting: limits.maxJsonBytes <= limits.maxBodyBytes ? "maxJsonBytes" : "maxBodyBytes",
+      what: "a JSON body (send large arrays as .npy parts of a multipart/form-data body)",
+      timeoutMs: limits.bodyTimeoutMs,
+    });
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -95,7 +118,7 @@ export async function readFields(c: Context<AppEnv>, allowed: readonly string[])
       obj = JSON.parse(text);
     } catch (e) {
       const why = e instanceof SyntaxError ? e.message : "nesting too deep";
-      throw badRequest(`Malformed JSON body: ${why}`.slice(0, 300));
+      throw badRequest(`Malformed JSON body: ${why.slice(0, 200)}`);
     }
     checkDepth(obj, "JSON body");
     if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
@@ -103,22 +126,37 @@ export async function readFields(c: Context<AppEnv>, allowed: readonly string[])
     }
     fields = { kind: "json", obj: obj as Record<string, unknown> };
   } else if (type === "multipart/form-data") {
-    fields = { kind: "multipart", parts: await readMultipart(c.req.raw) };
+    const contentType = c.req.header("content-type") ?? "";
+    boundaryOf(contentType); // a 400 before reading the body
+    const body = await readBody(c.req.raw, {
+      maxBytes: limits.maxBodyBytes,
+      setting: "maxBodyBytes",
+      what: "a request body",
+      timeoutMs: limits.bodyTimeoutMs,
+    });
+    const parts = parseMultipart(body, contentType);
+    for (const [name, part] of parts) {
+      if (typeof part === "string" && part.length > limits.maxJsonBytes) {
+        throw tooLarge(
+          `Expected the JSON text part ${quote(name)} to have at most ${limits.maxJsonBytes} characters (maxJsonBytes) but found ${part.length}`,
+          { resource: "maxJsonBytes", requested: part.length, limit: limits.maxJsonBytes },
+        );
+      }
+    }
+    fields = { kind: "multipart", parts };
   } else {
     throw new HttpError(
       415,
       "unsupported_media_type",
       `Expected Content-Type application/json or multipart/form-data but found ${
-        type === "" ? "none" : JSON.stringify(type)
+        type === "" ? "none" : quote(type)
       }`,
     );
   }
   const names = fields.kind === "json" ? Object.keys(fields.obj) : [...fields.parts.keys()];
   for (const n of names) {
     if (!allowed.includes(n)) {
-      throw unprocessable(
-        `Unexpected field ${JSON.stringify(n).slice(0, 80)}: expected only ${allowed.join(", ")}`,
-      );
+      throw unprocessable(`Unexpected field ${quote(n)}: expected only ${allowed.join(", ")}`);
     }
   }
   return fields;
@@ -149,12 +187,8 @@ export function valueField(f: Fields, name: string): unknown {
   try {
     value = JSON.parse(part);
   } catch (e) {
-    throw badRequest(
-      `Malformed JSON in the multipart field ${name}: ${e instanceof Error ? e.message : e}`.slice(
-        0,
-        300,
-      ),
-    );
+    const why = e instanceof Error ? e.message : String(e);
+    throw badRequest(`Malformed JSON in the multipart field ${name}: ${why.slice(0, 200)}`);
   }
   checkDepth(value, `multipart field ${name}`);
   return value;
@@ -198,15 +232,56 @@ export function declaredRank(f: Fields, name: string): number | undefined {
   return Array.isArray(v?.shape) ? v.shape.length : undefined;
 }
 
-/** Whether the client prefers a `.npy` response (its Accept header names application/x-npy). */
+/**
+ * Whether the client prefers a `.npy` response: Hono's accepts helper, so q-values count
+ * (`application/json, application/x-npy;q=0.1` is JSON; `application/x-npy` alone is `.npy`).
+ */
 export function wantsNpy(c: Context<AppEnv>): boolean {
-  const accept = c.req.header("accept") ?? "";
-  return accept.split(",").some((part) => {
-    const [type, ...params] = part.split(";").map((s) => s.trim().toLowerCase());
-    if (type !== "application/x-npy") return false;
-    const q = params.find((p) => p.startsWith("q="));
-    return q === undefined || Number(q.slice(2)) > 0;
-  });
+  return accepts(c, {
+    header: "Accept",
+    supports: ["application/json", "application/x-npy"],
+    default: "application/json",
+  }) === "application/x-npy";
 }
 
 export { ElementBudget };
+
+const availability = new WeakMap<object, Promise<boolean>>();
+
+/**
+ * Refuses a plugin that cannot run on this runtime or machine (`isAvailable()` false, for
+ * example `jfa` or `webgpu` without a WebGPU adapter) with an `UnavailableError`, a 503 that
+ * names it, before any work. Unknown names pass: the library answers those (422).
+ *
+ * @param ctx The route context.
+ * @param kind The plugin kind.
+ * @param name The plugin name the client gave.
+ * @param field The request field that named it, for the message.
+ */
+export async function checkAvailable(
+  ctx: RouteContext,
+  kind: "distance" | "backend",
+  name: unknown,
+  field: string,
+): Promise<void> {
+  if (typeof name !== "string" || name === "auto") return;
+  const registry = await ctx.registry();
+  if (!registry.has(kind, name)) return;
+  const plugin = registry.get(kind, name) as { isAvailable?(): boolean | Promise<boolean> };
+  if (!plugin.isAvailable) return;
+  let ok = availability.get(plugin);
+  if (ok === undefined) {
+    ok = Promise.resolve().then(() => plugin.isAvailable!()).then((v) => v === true, () => false);
+    availability.set(plugin, ok);
+  }
+  if (!(await ok)) {
+    throw new UnavailableError(
+      name,
+      `The ${kind} plugin ${quote(name)} (${field}) is not available on this server (${
+        kind === "distance" && name === "jfa" || name === "webgpu"
+          ? "it needs WebGPU, which this runtime or machine lacks"
+          : "its isAvailable() is false"
+      }); GET /v1/plugins lists what is`,
+    );
+  }
+}

@@ -6,6 +6,7 @@
  */
 import { parentPort } from "../core/_worker.ts";
 import { type Job, JobRunner, transferables } from "./compute.ts";
+import { serializeError } from "./errors.ts";
 
 // `self` in a Web Worker, worker_threads' parentPort on Node
 const scope = parentPort();
@@ -23,7 +24,7 @@ scope.onMessage(async (data: unknown) => {
     const out = await runner.run(msg.job);
     scope.postMessage({ ok: true, out }, transferables(out.result));
   } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    scope.postMessage({ ok: false, name: error.name, message: error.message, stack: error.stack });
+    // plain data that keeps the error's class (the status is chosen by class)
+    scope.postMessage({ ok: false, ...serializeError(err) });
   }
 });

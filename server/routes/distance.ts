@@ -7,10 +7,12 @@ import { Hono } from "hono";
 import type { SignedDistanceConvention } from "../../core/types.ts";
 import { unprocessable } from "../errors.ts";
 import { encodeJsonArray, narrowBigInt, typeName } from "../arrays.ts";
+import { checkClasses, checkWork, maxValue, signedWork } from "../budget.ts";
 import { encodeNpy } from "../../io/npy.ts";
 import {
   type AppEnv,
   arrayField,
+  checkAvailable,
   ElementBudget,
   hasField,
   readFields,
@@ -58,6 +60,7 @@ export function distanceRoutes(ctx: RouteContext): Hono<AppEnv> {
         `Expected transform to be a plugin name but found ${typeName(transform)}`,
       );
     }
+    await checkAvailable(ctx, "distance", transform, "transform");
     const spacing = spacingField(valueField(f, "spacing"));
     const convention = valueField(f, "convention");
     if (convention !== undefined && typeof convention !== "string") {
@@ -69,14 +72,26 @@ export function distanceRoutes(ctx: RouteContext): Hono<AppEnv> {
       if (spatialDims !== undefined) {
         throw unprocessable("Unexpected field spatialDims with labels: labels are (N, ...spatial)");
       }
+      let how = "numClasses";
       if (numClasses === undefined) {
         // default: the largest label + 1 (the library checks the labels themselves)
-        let max = 0;
-        const d = array.data;
-        for (let i = 0; i < d.length; i++) if ((d[i] as number) > max) max = d[i] as number;
-        numClasses = max + 1;
+        numClasses = Math.max(1, maxValue(array) + 1);
+        how = "the largest label + 1";
       }
-      budget.take(array.data.length * (numClasses as number), "the signed distance maps");
+      if (typeof numClasses !== "number" || !Number.isInteger(numClasses) || numClasses < 1) {
+        throw unprocessable(
+          `Expected numClasses to be an integer >= 1 but found ${typeName(numClasses)}`,
+        );
+      }
+      // the budget, before any work: classes, the maps' elements, every allocation
+      checkClasses(numClasses, how, ctx);
+      budget.take(array.data.length * numClasses, "the signed distance maps");
+      const voxels = array.data.length / (array.shape[0] ?? 1);
+      checkWork(
+        signedWork(array.data.length, numClasses, voxels),
+        "this signed distance request",
+        ctx,
+      );
     } else {
       if (numClasses !== undefined || convention !== undefined) {
         throw unprocessable(
@@ -88,9 +103,7 @@ export function distanceRoutes(ctx: RouteContext): Hono<AppEnv> {
           `Expected spatialDims to be an integer but found ${typeName(spatialDims)}`,
         );
       }
-    }
-    if (hasLabels && typeof numClasses !== "number") {
-      throw unprocessable(`Expected numClasses to be an integer but found ${typeName(numClasses)}`);
+      checkWork(3 * array.data.length, "this EDT request", ctx);
     }
     const timed = await runTimed(c, ctx.executor, {
       kind: "distance",

@@ -6,11 +6,13 @@
 import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
 import { unprocessable } from "../errors.ts";
-import { encodeJsonArray, narrowBigInt, typeName } from "../arrays.ts";
+import { encodeJsonArray, jsonSafe, narrowBigInt, typeName } from "../arrays.ts";
+import { checkClasses, checkWork, lossWork } from "../budget.ts";
 import { encodeNpy } from "../../io/npy.ts";
 import {
   type AppEnv,
   arrayField,
+  checkAvailable,
   declaredRank,
   ElementBudget,
   readFields,
@@ -32,12 +34,44 @@ export const LOSS_FIELDS = [
   "gradient",
 ] as const;
 
+/** Option keys that would let a client choose the server's threads. */
+const THREAD_KEYS = ["workers", "parallelThreshold"];
+
+/**
+ * Refuses thread settings in a client's config: `config.distanceOptions.workers` and
+ * `parallelThreshold` (and the same in `backendOptions`) are the server's to choose
+ * (`workers` / `SEGLOSS_WORKERS`), never a request's.
+ *
+ * @param config The client's scorer config.
+ */
+export function checkNoThreadOptions(config: Record<string, unknown>): void {
+  for (const key of ["distanceOptions", "backendOptions"]) {
+    const o = config[key];
+    if (typeof o !== "object" || o === null) continue;
+    for (const k of THREAD_KEYS) {
+      if (Object.hasOwn(o, k)) {
+        throw unprocessable(
+          `Unexpected config.${key}.${k}: thread counts are the server's setting (workers, SEGLOSS_WORKERS), not a request's`,
+        );
+      }
+    }
+  }
+}
+
 /** Checks `spacing` is a list of numbers (the library checks its length and range). */
 export function spacingField(v: unknown): number[] | undefined {
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || v.some((s) => typeof s !== "number")) {
     throw unprocessable(`Expected spacing to be an array of numbers but found ${typeName(v)}`);
   }
+  if (v.length > 8) {
+    throw unprocessable(`Expected spacing to have one number per spatial axis but found ${v.length}`);
+  }
+  v.forEach((s, i) => {
+    if (!Number.isFinite(s)) {
+      throw unprocessable(`Expected spacing[${i}] to be a finite number but found ${typeName(s)}`);
+    }
+  });
   return v as number[];
 }
 
@@ -72,6 +106,10 @@ export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
         }`,
       );
     }
+    const cfg = config as Record<string, unknown>;
+    checkNoThreadOptions(cfg);
+    await checkAvailable(ctx, "backend", cfg.backend, "config.backend");
+    await checkAvailable(ctx, "distance", cfg.distance, "config.distance");
     const input = arrayField(f, "input", "float32", budget);
     if (!input) throw unprocessable("Expected the field input (scores (N, C, ...spatial))");
     requireFloat(input, "input");
@@ -93,12 +131,19 @@ export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
     const spacing = spacingField(valueField(f, "spacing"));
     const epoch = valueField(f, "epoch");
     if (epoch !== undefined && (typeof epoch !== "number" || !Number.isFinite(epoch))) {
-      throw unprocessable(`Expected epoch to be a number but found ${typeName(epoch)}`);
+      throw unprocessable(`Expected epoch to be a finite number but found ${typeName(epoch)}`);
     }
     const gradient = valueField(f, "gradient") ?? false;
     if (typeof gradient !== "boolean") {
       throw unprocessable(`Expected gradient to be true or false but found ${typeName(gradient)}`);
     }
+    // the budget, before any work: classes (the scores' channels) and every allocation
+    if (input.shape.length >= 2) checkClasses(input.shape[1]!, "input's channel count", ctx);
+    checkWork(
+      lossWork(input.data.length, target.data.length, distance?.data.length ?? 0, gradient),
+      "this loss request",
+      ctx,
+    );
     const timed = await runTimed(c, ctx.executor, {
       kind: "loss",
       config: config as Record<string, unknown>,
@@ -111,7 +156,7 @@ export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
     });
     const r = timed.result as LossResult;
     const t0 = performance.now();
-    const summary = { total: r.total, terms: r.terms, weights: r.weights };
+    const summary = jsonSafe({ total: r.total, terms: r.terms, weights: r.weights });
     if (r.gradient && wantsNpy(c)) {
       const body = encodeNpy(r.gradient);
       return c.body(body as Uint8Array<ArrayBuffer>, 200, {
@@ -121,7 +166,9 @@ export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
       });
     }
     const json = JSON.stringify(
-      r.gradient ? { ...summary, gradient: encodeJsonArray(r.gradient) } : summary,
+      r.gradient
+        ? { ...(summary as Record<string, unknown>), gradient: encodeJsonArray(r.gradient) }
+        : summary,
     );
     return c.body(json, 200, {
       "Content-Type": "application/json",

@@ -6,9 +6,9 @@
  */
 import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
-import { jsonSafe } from "../../metrics/compute.ts";
 import { unprocessable } from "../errors.ts";
-import { narrowBigInt, typeName } from "../arrays.ts";
+import { jsonSafe, narrowBigInt, typeName } from "../arrays.ts";
+import { checkWork, metricsCost, metricsShape, metricsWork } from "../budget.ts";
 import {
   type AppEnv,
   arrayField,
@@ -69,11 +69,18 @@ export function metricsRoutes(ctx: RouteContext): Hono<AppEnv> {
         "Expected the field prediction (labels (N, ...spatial) or scores (N, C, ...spatial))",
       );
     }
+    const pred = narrowBigInt(prediction, "prediction") as NdArray;
+    const tgt = narrowBigInt(target, "target");
+    // the budget, before any work: classes (numClasses, the largest label, options.classes),
+    // the label volumes, the per-(sample, class) tables and the surface scratch
+    const shape = metricsShape(pred, tgt, opts, ctx);
+    checkWork(metricsWork(shape), "this metrics request", ctx);
     const timed = await runTimed(c, ctx.executor, {
       kind: "metrics",
-      prediction: narrowBigInt(prediction, "prediction") as NdArray,
-      target: narrowBigInt(target, "target"),
+      prediction: pred,
+      target: tgt,
       options: opts,
+      cost: metricsCost(shape),
     });
     const t0 = performance.now();
     const json = JSON.stringify(jsonSafe((timed.result as MetricsJobResult).report));

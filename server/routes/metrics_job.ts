@@ -21,6 +21,8 @@ export interface MetricsJob {
   target: NdArray;
   /** The library's `computeMetrics` options, as the client sent them (validated there). */
   options: ComputeMetricsOptions;
+  /** Estimated voxel visits (classes included): decides inline or Worker pool. */
+  cost?: number;
 }
 
 /** What a metrics job returns. */
