@@ -15,25 +15,29 @@ import {
   type ThreadHandle,
   type ThreadMessage,
 } from "../core/_worker.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError, type SerializedError, serializeError } from "./errors.ts";
 import { type Job, JobRunner, type TimedResult, transferables } from "./compute.ts";
 
-/** A failure inside the library, carried back as plain data. */
+/** A failure inside the library, carried back as plain data (its class kept). */
 export class JobError extends Error {
   /** The original error's name (`TypeError`, `RangeError`, ...). */
   readonly originalName: string;
   /** The original stack, for the server log only. */
   readonly originalStack: string | undefined;
+  /** The original error as plain data, with its class (what the status is chosen by). */
+  readonly info: SerializedError;
   /**
    * @param name The original error's name.
    * @param message Its message.
    * @param stack Its stack (logged, never sent).
+   * @param info Its class and details (default: an unclassified error, a 500).
    */
-  constructor(name: string, message: string, stack?: string) {
+  constructor(name: string, message: string, stack?: string, info?: SerializedError) {
     super(message);
     this.name = "JobError";
     this.originalName = name;
     this.originalStack = stack;
+    this.info = info ?? { name, message, stack, errorClass: "other" };
   }
 }
 
@@ -60,8 +64,8 @@ function timeoutError(timeoutMs: number): HttpError {
 
 function asJobError(e: unknown): JobError {
   if (e instanceof JobError) return e;
-  if (e instanceof Error) return new JobError(e.name, e.message, e.stack);
-  return new JobError("Error", String(e));
+  const info = serializeError(e);
+  return new JobError(info.name, info.message, info.stack, info);
 }
 
 /** Runs jobs on the calling thread. The deadline is checked before the work starts. */
@@ -107,7 +111,7 @@ interface Slot {
 /** Worker messages. */
 type Reply =
   | { ok: true; out: TimedResult }
-  | { ok: false; name: string; message: string; stack?: string };
+  | ({ ok: false } & SerializedError);
 
 /** Runs jobs on a pool of Web Workers; a job past its deadline has its Worker terminated. */
 export class WorkerPool implements Executor {
@@ -210,7 +214,7 @@ export class WorkerPool implements Executor {
         () =>
           r.ok
             ? p.resolve({ ...r.out, where: "worker" })
-            : p.reject(new JobError(r.name, r.message, r.stack)),
+            : p.reject(new JobError(r.name, r.message, r.stack, r)),
       );
     };
     w.onerror = (e: ThreadError) => {
@@ -282,8 +286,8 @@ export function jobElements(job: Job): number {
     return job.input.data.length + job.target.data.length + (job.distance?.data.length ?? 0);
   }
   if (job.kind === "metrics") {
-    // surface distances take EDTs per class and sample: count them generously
-    return 4 * (job.prediction.data.length + job.target.data.length);
+    // surface distances take EDTs per class and sample: the route's estimate counts classes
+    return job.cost ?? 4 * (job.prediction.data.length + job.target.data.length);
   }
   return job.array.data.length * (job.mode === "signed" ? 1 + (job.numClasses ?? 1) : 2);
 }
