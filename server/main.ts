@@ -61,6 +61,29 @@ try {
 
 const startEnv = processEnv();
 const port = Number(startEnv.PORT ?? 8787);
+
+/**
+ * Bun's own limits, set from the service's settings so the documented ones hold: Bun refuses
+ * bodies over its `maxRequestBodySize` (default 128 MiB) with a bare 413 before the app sees
+ * them, so it is lifted and the app's own check (a JSON 413 with a request id, against
+ * `SEGLOSS_MAX_BODY_BYTES` / `SEGLOSS_MAX_JSON_BYTES`) decides; Bun closes connections idle
+ * for `idleTimeout` seconds (default 10), including while a request computes, so it is set
+ * above the time limits (`SEGLOSS_TIMEOUT_MS`, `SEGLOSS_BODY_TIMEOUT_MS`; Bun's maximum 255).
+ */
+function bunLimits(): { maxRequestBodySize: number; idleTimeout: number } {
+  let o: { timeoutMs?: number; bodyTimeoutMs?: number } = {};
+  try {
+    o = appOptionsFromEnv(startEnv);
+  } catch {
+    // a bad setting is reported by createApp on the first request
+  }
+  const longest = Math.max(o.timeoutMs ?? 30_000, o.bodyTimeoutMs ?? 60_000);
+  return {
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    idleTimeout: Math.min(255, Math.ceil(longest / 1000) + 5),
+  };
+}
+const bun = bunLimits();
 const hostname = startEnv.HOST?.trim() || "127.0.0.1";
 
 /** Whether `host` is a loopback address (only this machine can connect). */
@@ -100,8 +123,9 @@ if ((globalThis as { Bun?: unknown }).Bun !== undefined || startEnv.HOST !== und
 
 /**
  * The server: `fetch(request, env?, ctx?)` and, for Bun, `port` (from `PORT`, default 8787),
- * `hostname` (from `HOST`, default 127.0.0.1) and `development: false` (production error
- * pages; ours are JSON anyway).
+ * `hostname` (from `HOST`, default 127.0.0.1), `development: false` (production error
+ * pages; ours are JSON anyway), `maxRequestBodySize` (lifted: the app's own body limits answer
+ * with a JSON 413) and `idleTimeout` (seconds, above the time limits).
  *
  * @example Answer a request without a socket
  * ```ts
@@ -117,12 +141,16 @@ const server: {
   port: number;
   hostname: string;
   development: boolean;
+  maxRequestBodySize: number;
+  idleTimeout: number;
   fetch(request: Request, env?: unknown, ctx?: unknown): Response | Promise<Response>;
   close(): void;
 } = {
   port: Number.isFinite(port) ? port : 8787,
   hostname,
   development: false,
+  maxRequestBodySize: bun.maxRequestBodySize,
+  idleTimeout: bun.idleTimeout,
   fetch: (request, env, ctx) =>
     appFor(env).fetch(request, env as Record<string, unknown>, ctx as never),
   /** Stops the app's Worker pool (a later request starts a new app). */
