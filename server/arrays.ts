@@ -76,7 +76,9 @@ export function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "number") {
-    return Number.isFinite(v) ? `number ${v}` : `number ${v} (a JSON number too large for a double)`;
+    return Number.isFinite(v)
+      ? `number ${v}`
+      : `number ${v} (a JSON number too large for a double)`;
   }
   return typeof v === "object" ? "an object" : `${typeof v} ${quote(v)}`;
 }

@@ -138,7 +138,9 @@ export async function readFields(c: Context<AppEnv>, allowed: readonly string[])
     for (const [name, part] of parts) {
       if (typeof part === "string" && part.length > limits.maxJsonBytes) {
         throw tooLarge(
-          `Expected the JSON text part ${quote(name)} to have at most ${limits.maxJsonBytes} characters (maxJsonBytes) but found ${part.length}`,
+          `Expected the JSON text part ${
+            quote(name)
+          } to have at most ${limits.maxJsonBytes} characters (maxJsonBytes) but found ${part.length}`,
           { resource: "maxJsonBytes", requested: part.length, limit: limits.maxJsonBytes },
         );
       }

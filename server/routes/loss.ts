@@ -65,7 +65,9 @@ export function spacingField(v: unknown): number[] | undefined {
     throw unprocessable(`Expected spacing to be an array of numbers but found ${typeName(v)}`);
   }
   if (v.length > 8) {
-    throw unprocessable(`Expected spacing to have one number per spatial axis but found ${v.length}`);
+    throw unprocessable(
+      `Expected spacing to have one number per spatial axis but found ${v.length}`,
+    );
   }
   v.forEach((s, i) => {
     if (!Number.isFinite(s)) {
