@@ -34,6 +34,7 @@ import {
   EDT_GPU_WG,
   edtCombineWgsl,
   edtEnvelopeWgsl,
+  edtParams,
   type EdtPassGeometry,
   edtScanWgsl,
 } from "./edt_gpu_kernels.ts";
@@ -192,15 +193,18 @@ export function encodeEdtGpu(
   const ubytes = new ArrayBuffer(slots * align);
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
   const counts = axes.map((g) => spec.volumes * (V / g.L));
-  if (labels) counts.push(total / C);
-  counts.forEach((c, i) => new Uint32Array(ubytes, i * align, 4).set([c, 0x7f800000, 0, 0]));
+  const shift = spec.init.kind === "labels" ? spec.init.shift : 0;
+  axes.forEach((g, i) => edtParams(new DataView(ubytes, i * align), counts[i]!, g, C, shift));
+  if (labels) {
+    counts.push(total / C);
+    edtParams(new DataView(ubytes, dims * align), total / C, axes[0]!, C, shift);
+  }
   const uniform = device.createBuffer({
     size: ubytes.byteLength,
     usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
   });
   device.queue.writeBuffer(uniform, 0, ubytes);
   const ub = (i: number) => ({ buffer: uniform, offset: i * align, size: EDT_GPU_PARAMS_BYTES });
-  const key = (g: EdtPassGeometry) => `${g.V}:${g.S}:${g.L}:${Math.fround(g.spacing)}`;
   const run = (p: GPUComputePipeline, entries: GPUBufferBinding[], count: number) => {
     pass.setPipeline(p);
     pass.setBindGroup(
@@ -213,21 +217,18 @@ export function encodeEdtGpu(
     const [x, y] = dispatchSize(Math.ceil(count / EDT_GPU_WG), maxPerDim);
     pass.dispatchWorkgroups(x, y);
   };
-  axes.forEach((g, i) => {
+  axes.forEach((_, i) => {
     const final = i === dims - 1 && !labels;
     if (i === 0) {
+      const kind = spec.init.kind;
       const p = cachedPipeline(
         device,
-        `edt-gpu-scan:${key(g)}:${spec.init.kind}:${C}:${final}`,
-        () => edtScanWgsl(g, spec.init.kind, C, final),
+        `edt-gpu-scan:${kind}:${final}`,
+        () => edtScanWgsl(kind, final),
       );
       run(p, [ub(0), { buffer: spec.init.buffer }, { buffer: target(0) }], counts[0]!);
     } else {
-      const p = cachedPipeline(
-        device,
-        `edt-gpu-envelope:${key(g)}:${final}`,
-        () => edtEnvelopeWgsl(g, final),
-      );
+      const p = cachedPipeline(device, `edt-gpu-envelope:${final}`, () => edtEnvelopeWgsl(final));
       run(
         p,
         [ub(i), { buffer: target(i - 1) }, { buffer: target(i) }, { buffer: sc!.vs }],
@@ -236,14 +237,9 @@ export function encodeEdtGpu(
     }
   });
   if (spec.init.kind === "labels") {
-    const { numClasses, flags, shift } = spec.init;
-    const p = cachedPipeline(
-      device,
-      `edt-gpu-combine:${V}:${numClasses}:${Math.fround(shift)}`,
-      () => edtCombineWgsl(V, numClasses, shift),
-    );
+    const p = cachedPipeline(device, "edt-gpu-combine", edtCombineWgsl);
     const entries = [ub(dims), { buffer: spec.init.buffer }, { buffer: spec.out }, {
-      buffer: flags,
+      buffer: spec.init.flags,
     }];
     run(p, entries, counts[dims]!);
   }

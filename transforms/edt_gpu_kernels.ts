@@ -21,10 +21,15 @@
 /** Workgroup size of every kernel. */
 export const EDT_GPU_WG = 64;
 
-/** Bytes of the uniform block (lines or voxels to process, Infinity's bits, padding). */
-export const EDT_GPU_PARAMS_BYTES = 16;
+/**
+ * Bytes of the uniform block of a pass: `count` (lines or voxels), Infinity's bits, the volume
+ * size `V`, the axis stride `S` and length `L`, lines per volume `LPV`, classes `C`, then the
+ * spacing `SP`, its square `S2` and the convention's `SHIFT` (float32). Geometry lives in the
+ * uniform, not in the shader text, so a handful of pipelines serve every shape.
+ */
+export const EDT_GPU_PARAMS_BYTES = 48;
 
-/** One separable pass: which axis, its stride and length, the volume size, the spacing. */
+/** One separable pass: its axis stride and length, the volume size, the spacing. */
 export interface EdtPassGeometry {
   /** Voxels of one volume. */
   V: number;
@@ -36,60 +41,60 @@ export interface EdtPassGeometry {
   spacing: number;
 }
 
-/** A float literal that WGSL parses back to exactly `Math.fround(x)`. */
-function f32(x: number): string {
-  const v = Math.fround(x);
-  return Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : v.toExponential(9);
+/** Writes the uniform block of one pass into `into` (EDT_GPU_PARAMS_BYTES bytes). */
+export function edtParams(
+  into: DataView,
+  count: number,
+  g: EdtPassGeometry,
+  numClasses: number,
+  shift: number,
+): void {
+  const u = [count, 0x7f800000, g.V, g.S, g.L, g.V / g.L, numClasses, 0];
+  u.forEach((x, i) => into.setUint32(i * 4, x, true));
+  [g.spacing, g.spacing * g.spacing, shift, 0].forEach((x, i) =>
+    into.setFloat32(32 + i * 4, x, true)
+  );
 }
 
-function header(g: EdtPassGeometry): string {
-  return /* wgsl */ `
-const V: u32 = ${g.V}u;
-const S: u32 = ${g.S}u;
-const L: u32 = ${g.L}u;
-const LPV: u32 = ${g.V / g.L}u;
-const SP: f32 = ${f32(g.spacing)};
-const S2: f32 = ${f32(g.spacing * g.spacing)};
+const HEADER = /* wgsl */ `
 const BIG: f32 = 1.0e30;
-struct Params { count: u32, inf_bits: u32, a: u32, b: u32 };
+struct Params {
+  count: u32, inf_bits: u32, V: u32, S: u32,
+  L: u32, LPV: u32, C: u32, pad: u32,
+  SP: f32, S2: f32, SHIFT: f32, pad2: f32,
+};
 @group(0) @binding(0) var<uniform> P: Params;
 fn linear(gid: vec3<u32>, nw: vec3<u32>) -> u32 {
   return gid.y * nw.x * ${EDT_GPU_WG}u + gid.x;
 }
 // first element of line t (of volume t / LPV) and the element index inside the volume
 fn line_base(t: u32) -> vec2<u32> {
-  let vol = t / LPV;
-  let r = t % LPV;
-  let off = (r / S) * S * L + r % S;
-  return vec2<u32>(vol * V + off, off);
+  let vol = t / P.LPV;
+  let r = t % P.LPV;
+  let off = (r / P.S) * P.S * P.L + r % P.S;
+  return vec2<u32>(vol * P.V + off, off);
 }
 `;
-}
 
 /**
  * The scan pass from the sites along the innermost axis. `sites`: `"mask"` (u32 words of 4
  * bytes, a zero byte is a site) or `"labels"` (i32 labels `(N, V)`; volume `k` is class
- * `k % numClasses` of sample `k / numClasses`). `final`: write the distance (for a 1-D `edt`)
- * instead of its square.
+ * `k % C` of sample `k / C`). `final`: write the distance (for a 1-D `edt`) instead of its
+ * square.
  */
-export function edtScanWgsl(
-  g: EdtPassGeometry,
-  sites: "mask" | "labels",
-  numClasses: number,
-  final: boolean,
-): string {
+export function edtScanWgsl(sites: "mask" | "labels", final: boolean): string {
   const site = sites === "mask"
     ? /* wgsl */ `fn is_site(vol: u32, i: u32) -> bool {
-  let e = vol * V + i;
+  let e = vol * P.V + i;
   return ((src[e >> 2u] >> ((e & 3u) * 8u)) & 0xffu) == 0u;
 }`
     : /* wgsl */ `fn is_site(vol: u32, i: u32) -> bool {
-  return src[(vol / ${numClasses}u) * V + i] == vol % ${numClasses}u;
+  return src[(vol / P.C) * P.V + i] == vol % P.C;
 }`;
   const write = final
-    ? "select(bitcast<f32>(P.inf_bits), d * SP, d < BIG)"
-    : "select(BIG, S2 * d * d, d < BIG)";
-  return header(g) + /* wgsl */ `
+    ? "select(bitcast<f32>(P.inf_bits), d * P.SP, d < BIG)"
+    : "select(BIG, P.S2 * d * d, d < BIG)";
+  return HEADER + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 ${site}
@@ -98,7 +103,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let t = linear(gid, nw);
   if (t >= P.count) { return; }
   let b = line_base(t);
-  let vol = t / LPV;
+  let vol = t / P.LPV;
+  let S = P.S;
+  let L = P.L;
   var last: i32 = -1;
   for (var q: u32 = 0u; q < L; q++) {
     if (is_site(vol, b.y + q * S)) { last = i32(q); }
@@ -123,10 +130,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * An envelope pass along a strided axis: `src` squared distances in, `dst` out (the square
  * root when `final`), `vs` scratch site indices (as large as the data).
  */
-export function edtEnvelopeWgsl(g: EdtPassGeometry, final: boolean): string {
+export function edtEnvelopeWgsl(final: boolean): string {
   const write = final ? "sqrt(best)" : "best";
   const none = final ? "bitcast<f32>(P.inf_bits)" : "BIG";
-  return header(g) + /* wgsl */ `
+  return HEADER + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(3) var<storage, read_write> vs: array<u32>;
@@ -135,6 +142,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let t = linear(gid, nw);
   if (t >= P.count) { return; }
   let base = line_base(t).x;
+  let S = P.S;
+  let L = P.L;
+  let S2 = P.S2;
   // lower envelope: site indices in vs, left boundaries in dst (both at base + k * S)
   var k: i32 = -1;
   for (var q: u32 = 0u; q < L; q++) {
@@ -186,24 +196,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /**
  * The combine pass of signed maps, in place over `maps` `(N, C, V)` of squared distances to
- * each class: outside class c the distance to c, inside (label l) `shift − √(min over the other
+ * each class: outside class c the distance to c, inside (label l) `SHIFT − √(min over the other
  * classes)`; (n, c) pairs whose flag is 0 (absent class, or a single-class sample) get 0.
  */
-export function edtCombineWgsl(V: number, numClasses: number, shift: number): string {
-  return /* wgsl */ `
-const V: u32 = ${V}u;
-const C: u32 = ${numClasses}u;
-const SHIFT: f32 = ${f32(shift)};
-const BIG: f32 = 1.0e30;
-struct Params { count: u32, inf_bits: u32, a: u32, b: u32 };
-@group(0) @binding(0) var<uniform> P: Params;
+export function edtCombineWgsl(): string {
+  return HEADER + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> maps: array<f32>;
 @group(0) @binding(3) var<storage, read> flags: array<u32>;
 @compute @workgroup_size(${EDT_GPU_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gid.y * nw.x * ${EDT_GPU_WG}u + gid.x;
+  let i = linear(gid, nw);
   if (i >= P.count) { return; }
+  let V = P.V;
+  let C = P.C;
   let n = i / V;
   let v = i % V;
   let l = labels[i];
@@ -216,7 +222,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (flags[n * C + c] == 0u) {
       maps[e] = 0.0;
     } else if (c == l) {
-      maps[e] = SHIFT - sqrt(m);
+      maps[e] = P.SHIFT - sqrt(m);
     } else {
       maps[e] = sqrt(maps[e]);
     }
