@@ -22,7 +22,7 @@ export const MAX_QUOTE = 80;
  *
  * @example Basic usage
  * ```ts
- * import { quote } from "@segloss/segloss";
+ * import { quote } from "./errors.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(quote("spacing"), '"spacing"');
@@ -206,7 +206,7 @@ function editDistance(a: string, b: string): number {
  *
  * @example Basic usage
  * ```ts
- * import { nearest } from "@segloss/segloss";
+ * import { nearest } from "./errors.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(nearest("spacin", ["spacing", "classes"]), "spacing");
@@ -241,7 +241,7 @@ export function nearest(name: string, valid: readonly string[]): string | undefi
  *
  * @example Basic usage
  * ```ts
- * import { checkKeys } from "@segloss/segloss";
+ * import { checkKeys } from "./errors.ts";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(checkKeys({ spacing: [1, 1] }, ["spacing"], "options"), { spacing: [1, 1] });

@@ -73,7 +73,7 @@ export interface NdArray<T extends TypedArray = TypedArray> {
  *
  * @example Basic usage
  * ```ts
- * import { sizeOf } from "@segloss/segloss";
+ * import { sizeOf } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(sizeOf([2, 3, 4]), 24);
@@ -107,7 +107,7 @@ const TYPED_ARRAY_NAMES = new Set([
  *
  * @example Basic usage
  * ```ts
- * import { isTypedArray } from "@segloss/segloss";
+ * import { isTypedArray } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(isTypedArray(new Int32Array(2)), true);
@@ -127,7 +127,7 @@ export function isTypedArray(x: unknown): x is TypedArray {
  *
  * @example Basic usage
  * ```ts
- * import { formatShape } from "@segloss/segloss";
+ * import { formatShape } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatShape([2, 3]), "[2, 3]");
@@ -148,7 +148,7 @@ export function formatShape(shape: readonly number[]): string {
  *
  * @example Basic usage
  * ```ts
- * import { checkNdArray } from "@segloss/segloss";
+ * import { checkNdArray } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.throws(
@@ -248,7 +248,7 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
  *
  * @example Basic usage
  * ```ts
- * import { checkElements, LimitError } from "@segloss/segloss";
+ * import { checkElements, LimitError } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * checkElements(1024, "the output");
@@ -278,7 +278,7 @@ export function checkElements(count: number, what: string, how?: string): void {
  *
  * @example Basic usage
  * ```ts
- * import { checkNumClasses, LimitError } from "@segloss/segloss";
+ * import { checkNumClasses, LimitError } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(checkNumClasses(3, "numClasses"), 3);
@@ -334,7 +334,7 @@ const F32_MIN_NORMAL = 1.1754943508222875e-38;
  *
  * @example Basic usage
  * ```ts
- * import { checkSpacing } from "@segloss/segloss";
+ * import { checkSpacing } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.deepEqual(checkSpacing(undefined, 2, "spacing"), [1, 1]);
@@ -401,7 +401,7 @@ export function checkSpacing(
  *
  * @example Basic usage
  * ```ts
- * import { checkFinite } from "@segloss/segloss";
+ * import { checkFinite } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.throws(() => checkFinite(new Float32Array([0, NaN]), "input"), RangeError);
@@ -425,7 +425,7 @@ export function checkFinite(data: ArrayLike<number>, name: string): void {
  *
  * @example Basic usage
  * ```ts
- * import { UNIT_TOLERANCE } from "@segloss/segloss";
+ * import { UNIT_TOLERANCE } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(UNIT_TOLERANCE, 1e-6);
@@ -444,7 +444,7 @@ export const UNIT_TOLERANCE = 1e-6;
  *
  * @example Basic usage
  * ```ts
- * import { checkUnitInterval } from "@segloss/segloss";
+ * import { checkUnitInterval } from "./ndarray.ts";
  * import assert from "node:assert/strict";
  *
  * checkUnitInterval(new Float32Array([0, 0.5, 1]), "input", "probabilities");

@@ -31,7 +31,7 @@ export type StatTerm = "pt" | "p" | "p2" | "t" | "t2" | "tlogp" | "pphi";
  *
  * @example Basic usage
  * ```ts
- * import { STAT_TERMS } from "@segloss/segloss";
+ * import { STAT_TERMS } from "./types.ts";
  * import assert from "node:assert/strict";
  *
  * assert.ok(STAT_TERMS.includes("pphi"));

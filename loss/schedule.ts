@@ -68,7 +68,7 @@ const KEYS = ["kind", "start", "step", "floor", "max"];
  *
  * @example Basic usage
  * ```ts
- * import { checkSchedule } from "@segloss/segloss";
+ * import { checkSchedule } from "./schedule.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(checkSchedule({ kind: "increase" }).step, 0.01);

@@ -472,7 +472,7 @@ export async function computeMetricsAsync(
  *
  * @example Basic usage
  * ```ts
- * import { jsonSafe } from "@segloss/segloss";
+ * import { jsonSafe } from "./compute.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(JSON.stringify(jsonSafe({ hd: [1.5, Infinity, NaN] })), '{"hd":[1.5,"Infinity","NaN"]}');

@@ -5,7 +5,7 @@
 // pool), and the service runs from the tree: `node server/node.js` and `bun run
 // server/main.js`. Values are checked against tests/fixtures/server_cases.json (numpy/scipy,
 // tests/fixtures/make_server_fixtures.py).
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,7 +45,12 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
   let dir = "";
   let tree = "";
 
-  before(async () => {
+  // bun's hooks time out after 5 s whatever their options say: the tree is built once, by the
+  // first test that needs it (tests honour { timeout })
+  let built: Promise<void> | undefined;
+  const ready = () => (built ??= build());
+
+  async function build(): Promise<void> {
     dir = mkdtempSync(join(tmpdir(), "segloss-npm-"));
     tree = join(dir, "pkg");
     await buildNpm(tree);
@@ -53,13 +58,16 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
     await stop();
     const script = readFileSync(new URL("./npm_check.mjs", import.meta.url), "utf8");
     writeFileSync(join(tree, "check.mjs"), script);
-  });
+  }
 
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("every published .ts file has its .js, and no .ts import specifier is left", () => {
+  test("every published .ts file has its .js, and no .ts import specifier is left", {
+    timeout: 120_000,
+  }, async () => {
+    await ready();
     const ts = publishedFiles().filter((f) => f.endsWith(".ts"));
     assert.ok(ts.length > 40, `${ts.length} published .ts files`);
     for (const f of ts) {
@@ -69,7 +77,10 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
   });
 
   for (const name of ["node", "bun"] as const) {
-    test(`${name}: Workers, SIMD kernel, WebGPU detection, errors and the Worker pool work`, async (t) => {
+    test(`${name}: Workers, SIMD kernel, WebGPU detection, errors and the Worker pool work`, {
+      timeout: 120_000,
+    }, async (t) => {
+      await ready();
       const bin = binary(name);
       if (!bin) {
         if (isCI) assert.fail(`${name} is not installed`);
@@ -114,7 +125,10 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
     });
   }
 
-  test("node server/node.js (@hono/node-server): token enforced, request on the Worker pool", async (t) => {
+  test("node server/node.js (@hono/node-server): token enforced, request on the Worker pool", {
+    timeout: 120_000,
+  }, async (t) => {
+    await ready();
     const bin = binary("node");
     if (!bin) return isCI ? assert.fail("node is not installed") : t.skip("no node");
     const s = await serve(bin, ["server/node.js"], {
@@ -146,7 +160,10 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
     }
   });
 
-  test("bun run server/main.js: request on the Worker pool; open without a token warns loudly", async (t) => {
+  test("bun run server/main.js: request on the Worker pool; open without a token warns loudly", {
+    timeout: 120_000,
+  }, async (t) => {
+    await ready();
     const bin = binary("bun");
     if (!bin) return isCI ? assert.fail("bun is not installed") : t.skip("no bun");
     const s = await serve(bin, ["run", "server/main.js"], {
