@@ -198,7 +198,7 @@ describe("extreme spacing: refused before a result could be non-finite or rounde
     );
   });
 
-  test("large but representable spacing still gives exact values", async () => {
+  test("large but representable spacing still gives exact values", () => {
     // 1-D: distances 0, 1, 2, 3 voxels times 1e9
     const d = edt({ data: new Uint8Array([0, 1, 1, 1]), shape: [4] }, { spacing: [1e9] });
     assert.deepEqual(Array.from(d.data), [0, 1e9, 2e9, 3e9]);

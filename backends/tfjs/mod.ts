@@ -8,6 +8,9 @@
  *   (channels-first by default, `layout: "channels-last"` for NHWC models).
  * - {@linkcode createTfjsLoss}: a weighted, scheduled combination (the `createScorer` config)
  *   as one differentiable function, with signed distance maps from any DistanceTransform.
+ * - {@linkcode createTfjsKerasLoss} / {@linkcode packTargetsTf} / {@linkcode fitDatasetTf}: the
+ *   same combination as a tfjs-layers loss for `model.compile({ loss })` and
+ *   `model.fitDataset`, its signed distance maps carried in `yTrue`.
  * - {@linkcode tfjsPlugin} / {@linkcode tfjsRegistry}: `createScorer({ backend: "tfjs" })`.
  * - {@linkcode registerTfjsWebgpu}: tfjs-backend-webgpu on a GPUDevice segloss shares, so the
  *   `jfa` distance maps become tensors without a CPU readback ({@linkcode signedDistanceTfWebgpu}).
@@ -68,6 +71,14 @@ export {
   type TfjsLossRequest,
   type TfjsLossTerms,
 } from "./combined.ts";
+export {
+  createTfjsKerasLoss,
+  fitDatasetTf,
+  packTargetsTf,
+  type PackTargetsTfOptions,
+  type TfjsKerasLoss,
+  type TfjsKerasLossConfig,
+} from "./keras.ts";
 export { createTfjsBackend, type TfjsBackendOptions, tfjsPlugin } from "./backend.ts";
 export { tfjsRegistry } from "../../plugins/tfjs.ts";
 export {
