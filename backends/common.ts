@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { type FloatArray, formatShape, sizeOf } from "../core/ndarray.ts";
 import type { BackendBatch } from "../core/types.ts";
 
@@ -48,9 +48,7 @@ function checkBatchObject(batch: BackendBatch, message: string, rank3: boolean):
 function checkKindAndTarget(batch: BackendBatch, n: number, c: number, vol: number): void {
   if (batch.inputKind !== "logits" && batch.inputKind !== "probs") {
     throw new SeglossRangeError(
-      `Expected batch.inputKind to be "logits" or "probs" but found ${
-        JSON.stringify(batch.inputKind)
-      }`,
+      `Expected batch.inputKind to be "logits" or "probs" but found ${quote(batch.inputKind)}`,
     );
   }
   if (batch.labels && batch.onehot) {

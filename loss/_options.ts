@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { checkKeys, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import type { StatTerm } from "../core/types.ts";
 
 /** How per-group losses are combined: their mean or their sum. */
@@ -26,7 +26,7 @@ export function boolOption(o: Record<string, unknown>, key: string, name: string
   if (v === undefined) return def;
   if (typeof v !== "boolean") {
     throw new SeglossTypeError(
-      `Expected ${name}.${key} to be a boolean but found ${JSON.stringify(v)}`,
+      `Expected ${name}.${key} to be a boolean but found ${quote(v)}`,
     );
   }
   return v;
@@ -44,7 +44,7 @@ export function numberOption(
   if (v === undefined) return def;
   if (typeof v !== "number" || !Number.isFinite(v)) {
     throw new SeglossTypeError(
-      `Expected ${name}.${key} to be a finite number but found ${JSON.stringify(v)}`,
+      `Expected ${name}.${key} to be a finite number but found ${quote(v)}`,
     );
   }
   if (v < min) {
@@ -67,7 +67,7 @@ export function enumOption<T extends string>(
     throw new SeglossRangeError(
       `Expected ${name}.${key} to be one of ${
         values.map((x) => JSON.stringify(x)).join(", ")
-      } but found ${JSON.stringify(v)}`,
+      } but found ${quote(v)}`,
     );
   }
   return v as T;
@@ -79,16 +79,14 @@ export function classesOption(o: Record<string, unknown>, name: string): number[
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.length === 0) {
     throw new SeglossTypeError(
-      `Expected ${name}.classes to be a non-empty array of class indices but found ${
-        JSON.stringify(v)
-      }`,
+      `Expected ${name}.classes to be a non-empty array of class indices but found ${quote(v)}`,
     );
   }
   const seen = new Set<number>();
   v.forEach((c, i) => {
     if (typeof c !== "number" || !Number.isInteger(c) || c < 0) {
       throw new SeglossRangeError(
-        `Expected ${name}.classes[${i}] to be an integer >= 0 but found ${JSON.stringify(c)}`,
+        `Expected ${name}.classes[${i}] to be an integer >= 0 but found ${quote(c)}`,
       );
     }
     if (seen.has(c)) {
@@ -106,14 +104,14 @@ export function weightsOption(o: Record<string, unknown>, name: string): number[
   if (!Array.isArray(v) || v.length === 0) {
     throw new SeglossTypeError(
       `Expected ${name}.weights to be a non-empty array of numbers (one per class) but found ${
-        JSON.stringify(v)
+        quote(v)
       }`,
     );
   }
   v.forEach((w, i) => {
     if (typeof w !== "number" || !Number.isFinite(w) || w < 0) {
       throw new SeglossRangeError(
-        `Expected ${name}.weights[${i}] to be a finite number >= 0 but found ${JSON.stringify(w)}`,
+        `Expected ${name}.weights[${i}] to be a finite number >= 0 but found ${quote(w)}`,
       );
     }
   });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SeglossTypeError } from "../core/errors.ts";
+import { quote, SeglossTypeError } from "../core/errors.ts";
 import type { RegionLoss, Statistics } from "../core/types.ts";
 import type { LossPlugin } from "../core/registry.ts";
 import {
@@ -62,7 +62,7 @@ export function parseCrossEntropyOptions(
   const ig = o.ignoreIndex;
   if (ig !== undefined && (typeof ig !== "number" || !Number.isInteger(ig))) {
     throw new SeglossTypeError(
-      `Expected ${name}.ignoreIndex to be an integer but found ${JSON.stringify(ig)}`,
+      `Expected ${name}.ignoreIndex to be an integer but found ${quote(ig)}`,
     );
   }
   return { weights, ignoreIndex: ig as number | undefined, reduction };

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import type { FloatArray } from "../../core/ndarray.ts";
 import type { GradientCoefficients, Statistics, StatTerm } from "../../core/types.ts";
 import type { KernelBatch } from "../../loss/common.ts";
@@ -150,7 +150,7 @@ export function computeStatistics(
   for (const term of terms) {
     if (!STAT_NAMES.includes(term)) {
       throw new SeglossRangeError(
-        `Expected statistic terms among ${STAT_NAMES.join(", ")} but found ${JSON.stringify(term)}`,
+        `Expected statistic terms among ${STAT_NAMES.join(", ")} but found ${quote(term)}`,
       );
     }
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SeglossTypeError } from "../../core/errors.ts";
+import { quote, SeglossTypeError } from "../../core/errors.ts";
 import type { FloatArray } from "../../core/ndarray.ts";
 import type {
   Backend,
@@ -110,9 +110,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   for (const key of Object.keys(options)) {
     if (key !== "cacheProbabilities" && key !== "simd") {
       throw new SeglossTypeError(
-        `Expected backend options keys among cacheProbabilities, simd but found ${
-          JSON.stringify(key)
-        }`,
+        `Expected backend options keys among cacheProbabilities, simd but found ${quote(key)}`,
       );
     }
   }
@@ -121,7 +119,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   for (const [key, v] of [["cacheProbabilities", cache], ["simd", useSimd]] as const) {
     if (typeof v !== "boolean") {
       throw new SeglossTypeError(
-        `Expected options.${key} to be a boolean but found ${JSON.stringify(v)}`,
+        `Expected options.${key} to be a boolean but found ${quote(v)}`,
       );
     }
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { FloatArray } from "../../core/ndarray.ts";
 import type {
@@ -101,14 +101,14 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
   for (const k of Object.keys(options)) {
     if (k !== "tfBackend") {
       throw new SeglossTypeError(
-        `Expected tfjs backend options keys among tfBackend but found ${JSON.stringify(k)}`,
+        `Expected tfjs backend options keys among tfBackend but found ${quote(k)}`,
       );
     }
   }
   const want = options.tfBackend;
   if (want !== undefined && typeof want !== "string") {
     throw new SeglossTypeError(
-      `Expected tfBackend to be a string but found ${JSON.stringify(want)}`,
+      `Expected tfBackend to be a string but found ${quote(want)}`,
     );
   }
   const live = new Set<PreparedBatch>();
@@ -118,7 +118,7 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
         const ok = await tf.setBackend(want);
         if (!ok || tf.getBackend() !== want) {
           throw new Error(
-            `Expected the tfjs backend ${JSON.stringify(want)} to initialize but it did not ` +
+            `Expected the tfjs backend ${quote(want)} to initialize but it did not ` +
               `(registered: ${tf.engine().backendNames().join(", ") || "none"})`,
           );
         }
@@ -226,9 +226,7 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
           for (const term of terms) {
             if (!TERMS.includes(term)) {
               throw new SeglossRangeError(
-                `Expected statistic terms among ${TERMS.join(", ")} but found ${
-                  JSON.stringify(term)
-                }`,
+                `Expected statistic terms among ${TERMS.join(", ")} but found ${quote(term)}`,
               );
             }
           }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import type { NdArray } from "../../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
@@ -296,7 +296,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
   for (const k of Object.keys(config)) {
     if (!CONFIG_KEYS.includes(k)) {
       throw new SeglossTypeError(
-        `Expected config keys among ${CONFIG_KEYS.join(", ")} but found ${JSON.stringify(k)}`,
+        `Expected config keys among ${CONFIG_KEYS.join(", ")} but found ${quote(k)}`,
       );
     }
   }
@@ -304,9 +304,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
   const layout = config.layout ?? "channels-first";
   if (layout !== "channels-first" && layout !== "channels-last") {
     throw new SeglossRangeError(
-      `Expected config.layout to be "channels-first" or "channels-last" but found ${
-        JSON.stringify(layout)
-      }`,
+      `Expected config.layout to be "channels-first" or "channels-last" but found ${quote(layout)}`,
     );
   }
   const schedule = config.schedule === undefined
@@ -318,7 +316,7 @@ export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
       throw new SeglossRangeError(
         `Expected ${where}.name to be one of ${
           Object.keys(NATIVE).map((n) => JSON.stringify(n)).join(", ")
-        } (the losses with a tfjs version) but found ${JSON.stringify(name)}`,
+        } (the losses with a tfjs version) but found ${quote(name)}`,
       );
     }
     return plugin;

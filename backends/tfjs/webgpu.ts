@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { formatShape, type NdArray } from "../../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
@@ -288,7 +288,7 @@ export async function signedDistanceTfWebgpu(
   if (!be || typeof be.createTensorFromGPUData !== "function" || !be.device) {
     throw new SeglossTypeError(
       `Expected the active tfjs backend to be tfjs-backend-webgpu but found ${
-        JSON.stringify(tf.getBackend())
+        quote(tf.getBackend())
       } (see registerTfjsWebgpu)`,
     );
   }
@@ -326,7 +326,7 @@ export async function signedDistanceTfWebgpu(
   if (spacing.length !== spatial.length || spacing.some((s) => !(s > 0) || !isFinite(s))) {
     throw new SeglossRangeError(
       `Expected options.spacing to be ${spatial.length} finite numbers > 0 but found ${
-        JSON.stringify(spacing)
+        quote(spacing)
       }`,
     );
   }
@@ -335,7 +335,7 @@ export async function signedDistanceTfWebgpu(
     throw new SeglossRangeError(
       `Expected options.convention to be one of ${
         SIGN_CONVENTIONS.map((c) => JSON.stringify(c)).join(", ")
-      } but found ${JSON.stringify(convention)}`,
+      } but found ${quote(convention)}`,
     );
   }
   for (let i = 0; i < data.length; i++) {

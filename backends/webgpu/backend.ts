@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import type { FloatArray } from "../../core/ndarray.ts";
 import { STAT_TERMS } from "../../core/types.ts";
 import type {
@@ -270,9 +270,7 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
           for (const term of terms) {
             if (!STAT_TERMS.includes(term)) {
               throw new SeglossRangeError(
-                `Expected statistic terms among ${STAT_TERMS.join(", ")} but found ${
-                  JSON.stringify(term)
-                }`,
+                `Expected statistic terms among ${STAT_TERMS.join(", ")} but found ${quote(term)}`,
               );
             }
           }
