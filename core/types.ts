@@ -223,8 +223,8 @@ export interface DistanceTransform {
   /**
    * Capability: signed distance maps of a label batch computed on `request.device` and left
    * there, with no readback. Resolves to a float32 GPUBuffer `(N, C, ...spatial)` (usage
-   * STORAGE | COPY_SRC, owned by the caller, who destroys it) holding the same values as
-   * `signedDistance(labels, { numClasses, spacing, convention, transform: this })`, or to
+   * STORAGE | COPY_SRC | COPY_DST; owned by the caller, who destroys it) holding the same
+   * values as `signedDistance(labels, { numClasses, spacing, convention, transform: this })`, or to
    * `undefined` when this transform cannot run on that device (the caller then falls back to
    * `signedDistance` on the CPU and uploads). The `webgpu` backend and the tfjs WebGPU path use
    * it for any transform, built-in or third-party.

@@ -433,3 +433,39 @@ describe("edt-gpu on the device", () => {
     }
   });
 });
+
+describe("edt-gpu on tfjs-backend-webgpu", () => {
+  gpuTest(
+    "signedDistanceTfWebgpu with edt-gpu: exact maps on tfjs's device, no readback",
+    async () => {
+      const tf = await import("@tensorflow/tfjs-core");
+      const { registerTfjsWebgpu, signedDistanceTfWebgpu } = await import(
+        "../backends/tfjs/webgpu.ts"
+      );
+      const w = await registerTfjsWebgpu({ name: "segloss-edt-gpu-test" });
+      const before = tf.getBackend();
+      try {
+        await tf.setBackend(w.name);
+        const exact = edtGpuTransform(); // its own default device is not tfjs's
+        const shape = [2, 24, 30];
+        const labels = { data: blobLabels(2, [24, 30], 3, 51), shape };
+        for (const convention of CONVENTIONS) {
+          const o = { numClasses: 3, spacing: [0.9, 1.4], convention };
+          let phi: import("@tensorflow/tfjs-core").Tensor | undefined;
+          const sizes = await countReadbacks(w.device, async () => {
+            phi = await signedDistanceTfWebgpu(labels, { ...o, transform: exact });
+          });
+          assert.deepEqual(sizes, [], "no readback while the maps are made");
+          const want = await signedDistance(labels, o);
+          assert.deepEqual(phi!.shape, [2, 3, 24, 30]);
+          assertUlps(await phi!.data() as Float32Array, want.data, convention, 4 * ulp(64));
+          phi!.dispose();
+        }
+        exact.dispose();
+      } finally {
+        if (before) await tf.setBackend(before);
+        w.dispose();
+      }
+    },
+  );
+});

@@ -725,13 +725,13 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
           backendOptions: { tfBackend: w.name },
           losses: [{ name: "generalized-dice" }, { name: "boundary" }],
         }, {
-          // a "jfa" whose CPU-side edt() must not be called: the backend floods on its device
+          // a "jfa" whose CPU-side edt() must not be called: the backend uses its signedOnDevice
+          // capability and floods on tfjs's device
           registry: tfjsRegistry.with([{
             kind: "distance",
             name: "jfa",
             create: () => ({
-              name: "jfa",
-              exact: false,
+              ...jfaTransform(),
               edt: () => Promise.reject(new Error("jfa edt() read the maps back to the CPU")),
             }),
           }]),

@@ -276,7 +276,8 @@ function signedOnDevice(r: DeviceSignedRequest): GPUBuffer {
   const labels = r.labelsBuffer ?? uploadBuffer(device, r.labels);
   const out = device.createBuffer({
     size: Math.max(4, n * C * V * 4),
-    usage: BUFFER.STORAGE | BUFFER.COPY_SRC,
+    // COPY_DST too: tfjs copies a buffer into one of the same usage (createTensorFromGPUData)
+    usage: BUFFER.STORAGE | BUFFER.COPY_SRC | BUFFER.COPY_DST,
   });
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();

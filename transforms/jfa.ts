@@ -133,10 +133,10 @@ export interface JfaTransform extends DistanceTransform {
   ): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }>;
   /**
    * The {@linkcode DistanceTransform.signedOnDevice} capability: the flood runs on
-   * `request.device` when it is this transform's own device (the shared default, or the one
-   * handed in) and the maps stay there; `undefined` for any other device.
+   * `request.device` (any device: pipelines and scratch are kept per device) and the maps stay
+   * there. Never `undefined`.
    */
-  signedOnDevice(request: DeviceSignedRequest): Promise<GPUBuffer | undefined>;
+  signedOnDevice(request: DeviceSignedRequest): Promise<GPUBuffer>;
   /** Like `signedDistanceBuffer`, read back into an NdArray. */
   signedDistance(target: NdArray, options: JfaSignedOptions): Promise<NdArray<Float32Array>>;
   /** Frees the scratch buffers kept on the device between calls (the device stays). */
@@ -187,13 +187,21 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
     );
   }
   const source = new DeviceSource(options.device);
+  const used = new Set<GPUDevice>(); // devices signedOnDevice ran on (scratch to release)
   const transform: JfaTransform = {
     name: "jfa",
     exact: false,
     refinement,
     seeds,
     device: () => source.get(),
-    signedOnDevice: (request) => jfaSignedOnDevice(source, cfg, request),
+    signedOnDevice(request) {
+      try {
+        used.add(request.device);
+        return Promise.resolve(jfaSignedOnDevice(cfg, request));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
     edt: (mask, opts) => jfaEdt(source, cfg, mask, opts ?? {}),
     signedDistanceBuffer: (target, opts) => jfaSignedBuffer(source, cfg, target, opts),
     async signedDistance(target, opts) {
@@ -207,6 +215,8 @@ export function jfaTransform(options: JfaOptions = {}): JfaTransform {
     },
     dispose() {
       source.peek().then((d) => d && releaseScratch(d), () => {});
+      for (const d of used) releaseScratch(d);
+      used.clear();
     },
   };
   return transform;
@@ -246,12 +256,7 @@ async function jfaSignedBuffer(
   return { buffer, shape: [n, numClasses, ...spatial], device };
 }
 
-async function jfaSignedOnDevice(
-  source: DeviceSource,
-  cfg: FloodConfig,
-  r: DeviceSignedRequest,
-): Promise<GPUBuffer | undefined> {
-  if ((await source.get()) !== r.device) return undefined;
+function jfaSignedOnDevice(cfg: FloodConfig, r: DeviceSignedRequest): GPUBuffer {
   const V = sizeOf(r.spatial);
   floodGeometry(r.spatial, cfg.seeds);
   checkBindingSize(r.device, r.numSamples * r.numClasses * V * 4 * cfg.seeds, "the jfa seeds");

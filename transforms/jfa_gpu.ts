@@ -318,7 +318,10 @@ export function signedMapsOnDevice(
   const shift = conventionShift(convention, spacing);
   const labelsBuf = uploaded ?? uploadBuffer(device, labels);
   const flagsBuf = uploadBuffer(device, flags);
-  const out = device.createBuffer({ size: n * C * V * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
+  const out = device.createBuffer({
+    size: n * C * V * 4,
+    usage: BUFFER.STORAGE | BUFFER.COPY_SRC | BUFFER.COPY_DST,
+  });
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   const transient = encodeFlood(device, pass, {

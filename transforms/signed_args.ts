@@ -15,6 +15,7 @@ import {
   sizeOf,
 } from "../core/ndarray.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
+import { isSignConvention, SIGN_CONVENTIONS } from "./conventions.ts";
 
 /** The checked arguments of a signed-distance call. */
 export interface SignedArgs {
@@ -81,11 +82,11 @@ export function checkSignedArgs(
     spatial,
   );
   const convention = o.convention ?? "kervadec";
-  if (!["kervadec", "signed", "inner-zero"].includes(convention as string)) {
+  if (!isSignConvention(convention)) {
     throw new SeglossRangeError(
-      `Expected options.convention to be "kervadec", "signed" or "inner-zero" but found ${
-        quote(convention)
-      }`,
+      `Expected options.convention to be one of ${
+        SIGN_CONVENTIONS.map((c) => `"${c}"`).join(", ")
+      } but found ${quote(convention)}`,
     );
   }
   return { n, numClasses, spatial, spacing, convention };

@@ -19,7 +19,6 @@ import type {
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { checkTfjsBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
-import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
 import { type Canonical, canonicalInput, canonicalTarget, PROB_FLOOR } from "./tensors.ts";
 import { isWebgpuTfBackend, signedDistanceTfWebgpu } from "./webgpu.ts";
 
@@ -65,8 +64,8 @@ function coef(a: Float64Array | undefined, n: number, c: number): tf.Tensor | un
  * term), `gradient` computes dL/dinput from the coefficients with tfjs ops (through the
  * softmax for logits, `p·(h − Σ p·h − Σ e·t) + e·t`, no division). Signed distance maps,
  * when needed and not given, come from the batch's distance request (any DistanceTransform);
- * with the `jfa` transform on tfjs-backend-webgpu the flood runs on tfjs's own device and the
- * maps stay there (`signedDistanceTfWebgpu`).
+ * with a transform that implements `signedOnDevice` (`jfa`, `edt-gpu`) on tfjs-backend-webgpu the
+ * maps are written on tfjs's own device and stay there (`signedDistanceTfWebgpu`).
  * A tfjs backend must be registered (import `@tensorflow/tfjs-backend-cpu`, or use
  * `registerTfjsWebgpu`).
  *
@@ -194,14 +193,14 @@ export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
           data: distanceLabels(batch, n, c, vol),
           shape: [n, ...batch.input.shape.slice(2)],
         };
-        const t = req.transform as { name: string; refinement?: JfaRefinement };
-        if (t.name === "jfa" && isWebgpuTfBackend()) {
-          // the jump flood on the tfjs backend's own device: the maps never leave the GPU
+        if (typeof req.transform.signedOnDevice === "function" && isWebgpuTfBackend()) {
+          // a transform with the on-device capability (jfa, edt-gpu, a third party's) writes
+          // the maps on the tfjs backend's own device: they never leave the GPU
           phiReady ??= signedDistanceTfWebgpu(labels, {
             numClasses: c,
             spacing: req.spacing,
             convention: req.convention,
-            ...(t.refinement ? { refinement: t.refinement } : {}),
+            transform: req.transform,
           }).then((d) => {
             phi = tf.reshape(d, [n, c, vol]);
             d.dispose();

@@ -242,13 +242,14 @@ export function isWebgpuTfBackend(): boolean {
 }
 
 /**
- * Signed distance maps (per sample and class) computed by the jump flood on the active tfjs
- * backend's own GPUDevice, returned as a float32 tensor `(N, C, ...spatial)` (or
- * `(N, ...spatial, C)`) that never visits the CPU: the flood writes a GPUBuffer that becomes
- * the tensor (`tf.tensor({ buffer }, shape)`, tfjs copies it GPU-side). The labels are small
- * integers that usually come from the CPU: a label tensor is read back once to find which
- * classes are present. Approximate like `jfa` (see its accuracy in the README). The active
- * backend must be tfjs-backend-webgpu (see {@linkcode registerTfjsWebgpu}).
+ * Signed distance maps (per sample and class) computed on the active tfjs backend's own
+ * GPUDevice, returned as a float32 tensor `(N, C, ...spatial)` (or `(N, ...spatial, C)`) that
+ * never visits the CPU: the transform's `signedOnDevice` writes a GPUBuffer that becomes the
+ * tensor (`tf.tensor({ buffer }, shape)`, tfjs copies it GPU-side). The default transform is
+ * the jump flood (approximate, see `jfa`); pass `transform: edtGpuTransform()` for exact maps.
+ * The labels are small integers that usually come from the CPU: a label tensor is read back
+ * once to find which classes are present. The active backend must be tfjs-backend-webgpu (see
+ * {@linkcode registerTfjsWebgpu}).
  *
  * @param labels Labels `(N, ...spatial)`, 1 to 3 spatial axes.
  * @param options See {@linkcode SignedDistanceTfWebgpuOptions}.
@@ -367,6 +368,19 @@ export async function signedDistanceTfWebgpu(
       transform,
     });
     out = uploadBuffer(device, d.data, BUFFER.STORAGE | BUFFER.COPY_SRC);
+  }
+  if ((out.usage & BUFFER.COPY_DST) === 0) {
+    // tfjs copies the buffer into a new one of the SAME usage: without COPY_DST that copy is
+    // invalid (the tensor reads zeros), so a third party's buffer is copied here first
+    const copy = device.createBuffer({
+      size: out.size,
+      usage: BUFFER.STORAGE | BUFFER.COPY_SRC | BUFFER.COPY_DST,
+    });
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(out, 0, copy, 0, out.size);
+    device.queue.submit([enc.finish()]);
+    out.destroy();
+    out = copy;
   }
   // tfjs copies the buffer on its own queue (after our submit), then we may destroy ours
   const t = tf.tensor({ buffer: out }, [n, C, ...spatial], "float32");

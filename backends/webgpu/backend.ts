@@ -125,7 +125,7 @@ function paramsBuffer(device: GPUDevice, s: Shape, g: number, batch: BackendBatc
  * pass (through the softmax for logits) and reads dL/dinput back (float64 for float64 input).
  * When `pphi` is needed and no maps were given, the maps come from
  * `batch.distanceRequest.transform`: on the device itself when the transform implements
- * `signedOnDevice` and accepts this device (`jfa` on the same device, `edt-gpu` on any; no
+ * `signedOnDevice` (`jfa`, `edt-gpu`, or a third party's transform; no
  * round trip), otherwise `signedDistance` on the CPU, uploaded once. Methods
  * reject with an Error when no WebGPU adapter exists or the device is lost mid-call; after a
  * loss of the default device the next `prepare` gets a fresh one.
