@@ -30,24 +30,132 @@
  *
  * @module
  */
-export * from "./core/errors.ts";
-export * from "./core/ndarray.ts";
-export * from "./core/types.ts";
-export * from "./core/registry.ts";
-export * from "./transforms/edt.ts";
-export * from "./transforms/signed_distance.ts";
-export * from "./loss/softmax.ts";
-export * from "./loss/dice.ts";
-export * from "./loss/generalized_dice.ts";
-export * from "./loss/cross_entropy.ts";
-export * from "./loss/boundary.ts";
-export * from "./loss/schedule.ts";
-export * from "./loss/spec.ts";
-export * from "./scorer/scorer.ts";
-export * from "./backends/capabilities.ts";
-export * from "./backends/cpu/backend.ts";
-export * from "./backends/cpu/functional.ts";
-export * from "./backends/webgpu/mod.ts";
-export * from "./transforms/jfa.ts";
-export * from "./plugins/builtin.ts";
-export * from "./metrics/mod.ts";
+export {
+  LimitError,
+  type SeglossErrorOptions,
+  SeglossRangeError,
+  SeglossTypeError,
+  UnavailableError,
+} from "./core/errors.ts";
+export {
+  type FloatArray,
+  MAX_CLASSES,
+  MAX_ELEMENTS,
+  type NdArray,
+  type TypedArray,
+} from "./core/ndarray.ts";
+export {
+  type Backend,
+  type BackendBatch,
+  type BackendInfo,
+  type DeviceSignedRequest,
+  type DistanceLoss,
+  type DistanceTransform,
+  type EdtOptions,
+  type GradientCoefficients,
+  type LossFunction,
+  type PreparedBatch,
+  type RegionLoss,
+  type SignedDistanceConvention,
+  type Statistics,
+  type StatTerm,
+} from "./core/types.ts";
+export {
+  type BackendPlugin,
+  createRegistry,
+  type DistancePlugin,
+  type LossPlugin,
+  type Plugin,
+  type PluginKind,
+  type PluginNames,
+  type PluginOfKind,
+  type Registry,
+} from "./core/registry.ts";
+export {
+  createEdtWorkerPool,
+  edt,
+  type EdtIndicesOptions,
+  edtParallel,
+  type EdtParallelOptions,
+  edtTransform,
+  type EdtTransformOptions,
+  type EdtWithIndices,
+  type EdtWorkerPool,
+  type EdtWorkerPoolOptions,
+} from "./transforms/edt.ts";
+export {
+  edtPlugin,
+  signedDistance,
+  type SignedDistanceOptions,
+} from "./transforms/signed_distance.ts";
+export { softmax } from "./loss/softmax.ts";
+export { type DiceOptions, dicePlugin } from "./loss/dice.ts";
+export { type GeneralizedDiceOptions, generalizedDicePlugin } from "./loss/generalized_dice.ts";
+export { type CrossEntropyOptions, crossEntropyPlugin } from "./loss/cross_entropy.ts";
+export { type BoundaryOptions, boundaryPlugin } from "./loss/boundary.ts";
+export { type Schedule, type ScheduleWeights, scheduleWeights } from "./loss/schedule.ts";
+export { type LossSpec } from "./loss/spec.ts";
+export {
+  createScorer,
+  type EvaluateRequest,
+  type EvaluateResult,
+  type Scorer,
+  type ScorerConfig,
+  type ScorerInfo,
+  type ScorerOptions,
+} from "./scorer/scorer.ts";
+export { type Capabilities, capabilities } from "./backends/capabilities.ts";
+export { type CpuBackendOptions, cpuPlugin, createCpuBackend } from "./backends/cpu/backend.ts";
+export {
+  boundaryLoss,
+  crossEntropyLoss,
+  diceLoss,
+  generalizedDiceLoss,
+} from "./backends/cpu/functional.ts";
+export {
+  createWebgpuBackend,
+  getDefaultWebgpuDevice,
+  isWebgpuAvailable,
+  requestWebgpuDevice,
+  type WebgpuBackend,
+  type WebgpuBackendOptions,
+  webgpuPlugin,
+} from "./backends/webgpu/mod.ts";
+export {
+  type JfaOptions,
+  jfaPlugin,
+  type JfaRefinement,
+  type JfaSignedOptions,
+  type JfaTransform,
+  jfaTransform,
+} from "./transforms/jfa.ts";
+export { builtinPlugins, defaultRegistry } from "./plugins/builtin.ts";
+export {
+  averageSurfaceDistance,
+  computeMetrics,
+  computeMetricsAsync,
+  type ComputeMetricsAsyncOptions,
+  type ComputeMetricsOptions,
+  type Convention,
+  dice,
+  type EmptyPolicy,
+  type EmptyValue,
+  hausdorff,
+  type HausdorffOptions,
+  iou,
+  METRIC_NAMES,
+  type MetricName,
+  type MetricOptions,
+  type MetricResult,
+  type MetricsReport,
+  precision,
+  recall,
+  relativeVolumeDifference,
+  specificity,
+  surfaceDice,
+  type SurfaceDiceOptions,
+  type SurfaceDistanceOptions,
+  type SurfaceOptions,
+  surfaceVoxels,
+  volumeSimilarity,
+} from "./metrics/mod.ts";

@@ -248,7 +248,8 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
  *
  * @example Basic usage
  * ```ts
- * import { checkElements, LimitError } from "./ndarray.ts";
+ * import { checkElements } from "./ndarray.ts";
+ * import { LimitError } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
  * checkElements(1024, "the output");
@@ -278,7 +279,8 @@ export function checkElements(count: number, what: string, how?: string): void {
  *
  * @example Basic usage
  * ```ts
- * import { checkNumClasses, LimitError } from "./ndarray.ts";
+ * import { checkNumClasses } from "./ndarray.ts";
+ * import { LimitError } from "@segloss/segloss";
  * import assert from "node:assert/strict";
  *
  * assert.equal(checkNumClasses(3, "numClasses"), 3);

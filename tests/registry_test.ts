@@ -3,7 +3,8 @@
 // names and lookups. Runs under `deno test` and `bun test`.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { builtinPlugins, createRegistry, createScorer, defaultRegistry, sizeOf } from "../mod.ts";
+import { builtinPlugins, createRegistry, createScorer, defaultRegistry } from "../mod.ts";
+import { sizeOf } from "../core/ndarray.ts";
 import type { DistancePlugin, LossPlugin, NdArray, Statistics } from "../mod.ts";
 
 // ---- a third party's Tversky loss, written against the public interfaces only
