@@ -442,6 +442,15 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
     const challenge = { "WWW-Authenticate": 'Bearer realm="segloss"' };
     const deny = (message: string) => (c: Context) =>
       errorResponse(c as Context<AppEnv>, 401, "unauthorized", message, challenge);
+    // RFC 6750's grammar, strictly: "Bearer" (any case), one or more spaces, the token. Hono's
+    // bearerAuth alone would also take a tab after the space
+    v1.use(async (c, next) => {
+      const h = c.req.header("authorization");
+      if (h !== undefined && !/^bearer +[A-Za-z0-9._~+/-]+=*$/i.test(h)) {
+        return deny("Malformed Authorization header: expected Bearer, a space and the token")(c);
+      }
+      await next();
+    });
     v1.use(bearerAuth({
       token: options.token,
       noAuthenticationHeader: { message: deny("Missing Authorization: Bearer <token> header") },

@@ -1,0 +1,809 @@
+// The hostile-client suite (issue 9): each class of attack that once took the service down or
+// got a wrong answer, sent as a hostile client would, asserting the status, the JSON error,
+// a time bound, and that a valid request afterwards still gets the right value (numpy/scipy:
+// tests/fixtures/server_cases.json; the small metrics and EDT cases are derived by hand
+// beside them). The random-body fuzzing lives in server_fuzz_test.ts; the slow-connection and
+// body-limit cases run against a live server process (deno serve / bun run of server/main.ts)
+// at the end. `HOSTILE_REPORT=1` prints, per class: sent, statuses, worst time, peak RSS.
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
+import { createApp, decodeNpy, encodeNpy } from "../server/mod.ts";
+import type { LogEntry, SeglossApp } from "../server/mod.ts";
+import { NpyFormatError } from "../io/npy.ts";
+import {
+  createRegistry,
+  defaultRegistry,
+  LimitError,
+  SeglossRangeError,
+  SeglossTypeError,
+  UnavailableError,
+} from "../mod.ts";
+import { buildMultipart } from "../server/multipart.ts";
+import cases from "./fixtures/server_cases.json" with { type: "json" };
+import { freePort } from "./util.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const small = cases.small2d;
+const JSON_HEADERS = { "Content-Type": "application/json" };
+
+// ---------------------------------------------------------------- per-class bookkeeping
+interface ClassStats {
+  sent: number;
+  statuses: Map<number, number>;
+  worstMs: number;
+  peakRss: number;
+}
+const stats = new Map<string, ClassStats>();
+
+function rss(): number {
+  try {
+    return process.memoryUsage().rss;
+  } catch {
+    return 0;
+  }
+}
+
+function record(klass: string, status: number, ms: number): void {
+  let s = stats.get(klass);
+  if (!s) stats.set(klass, s = { sent: 0, statuses: new Map(), worstMs: 0, peakRss: 0 });
+  s.sent++;
+  s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
+  s.worstMs = Math.max(s.worstMs, ms);
+  s.peakRss = Math.max(s.peakRss, rss());
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  json:
+    & { error?: { status: number; code: string; message: string; requestId: string } }
+    & Record<
+      string,
+      unknown
+    >;
+  headers: Headers;
+  ms: number;
+}
+
+/** Sends one request to the app, timing it, and records it under `klass`. */
+async function send(
+  app: SeglossApp,
+  klass: string,
+  path: string,
+  init: RequestInit,
+): Promise<Answer> {
+  const t0 = performance.now();
+  const res = await app.request(path, init);
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  record(klass, res.status, ms);
+  let json = {} as Answer["json"];
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // .npy or empty
+  }
+  return { status: res.status, text, json, headers: res.headers, ms };
+}
+
+function postJson(app: SeglossApp, klass: string, path: string, body: unknown, headers = {}) {
+  return send(app, klass, path, {
+    method: "POST",
+    headers: { ...JSON_HEADERS, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** A JSON 4xx/5xx with a request id, the status expected, no stack, a short message. */
+function assertError(a: Answer, status: number, message?: RegExp): void {
+  assert.equal(a.status, status, `status ${a.status}: ${a.text.slice(0, 400)}`);
+  assert.ok(a.json.error, `a JSON error body: ${a.text.slice(0, 200)}`);
+  assert.equal(a.json.error.status, status);
+  assert.equal(a.json.error.requestId, a.headers.get("x-request-id"));
+  assert.ok(!/\n\s+at /.test(a.text), "no stack trace");
+  assert.ok(a.text.length < 2000, `a short error body (${a.text.length} bytes)`);
+  if (message) assert.match(a.json.error.message, message);
+}
+
+/** The valid requests whose right answers prove the server still works after an attack. */
+async function stillRight(app: SeglossApp): Promise<void> {
+  const loss = await postJson(app, "valid afterwards", "/v1/loss", {
+    config: small.config,
+    input: small.input,
+    target: small.target,
+    gradient: true,
+  });
+  assert.equal(loss.status, 200, loss.text.slice(0, 300));
+  assert.ok(Math.abs((loss.json.total as number) - small.total) < 1e-5);
+  const grad = (loss.json.gradient as { data: number[] }).data;
+  small.gradient.forEach((g, i) => assert.ok(Math.abs(grad[i]! - g) < 1e-5));
+  // EDT of [0, 1, 1, 1]: distances to the zero at index 0 (by hand)
+  const edt = await postJson(app, "valid afterwards", "/v1/distance", {
+    mask: { shape: [4], data: [0, 1, 1, 1] },
+  });
+  assert.equal(edt.status, 200);
+  assert.deepEqual(edt.json.data, [0, 1, 2, 3]);
+  // dice of class 1: prediction {1, 2}, target {2, 3}: 2·1 / (2 + 2) = 0.5 (by hand)
+  const metrics = await postJson(app, "valid afterwards", "/v1/metrics", {
+    prediction: { shape: [1, 4], data: [0, 1, 1, 0] },
+    target: { shape: [1, 4], data: [0, 0, 1, 1] },
+    options: { metrics: ["dice"] },
+  });
+  assert.equal(metrics.status, 200, metrics.text.slice(0, 300));
+  const dice = (metrics.json.metrics as { dice: { values: number[][] } }).dice;
+  assert.equal(dice.values[0]![0], 0.5);
+}
+
+function npyHeader(text: string, major = 1): Uint8Array {
+  const h = new TextEncoder().encode(text);
+  const start = major === 1 ? 10 : 12;
+  const out = new Uint8Array(start + h.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+  const v = new DataView(out.buffer);
+  if (major === 1) v.setUint16(8, h.length, true);
+  else v.setUint32(8, h.length, true);
+  out.set(h, start);
+  return out;
+}
+
+function npyBody(input: Uint8Array): { body: Uint8Array; contentType: string } {
+  return buildMultipart([
+    { name: "config", value: JSON.stringify(small.config) },
+    { name: "input", value: input },
+    {
+      name: "target",
+      value: encodeNpy({ data: new Int32Array(small.target.data), shape: small.target.shape }),
+    },
+  ]);
+}
+
+// ---------------------------------------------------------------- in-process classes
+describe("hostile clients, in process", () => {
+  const logs: LogEntry[] = [];
+  const app = createApp({
+    compute: "hybrid",
+    workers: 2,
+    maxElements: 4_000_000,
+    maxBodyBytes: 8_000_000,
+    maxJsonBytes: 1_000_000,
+    maxClasses: 256,
+    bodyTimeoutMs: 2_000,
+    timeoutMs: 5_000,
+    log: (e) => logs.push(e),
+  });
+  after(() => app.close());
+
+  test("1. client-driven allocation: classes and work refused before any work, in ms", async () => {
+    const k = "1 allocation";
+    const tiny = { shape: [1, 2], data: [0, 1] };
+    // the 114-byte request that killed Deno (numClasses 1e8) and its 1e6 variant
+    for (const numClasses of [1e8, 1e6, 2 ** 31]) {
+      const a = await postJson(app, k, "/v1/metrics", {
+        prediction: tiny,
+        target: tiny,
+        options: { numClasses },
+      });
+      assertError(a, 413, /maxClasses/);
+      assert.equal(
+        (a.json.error as { limit?: { resource: string } }).limit?.resource,
+        "maxClasses",
+      );
+      assert.ok(a.ms < 200, `${a.ms} ms`);
+    }
+    // a label of 2^31 - 1 in the target (metrics and distance), and as a .npy part
+    const big = { shape: [1, 2], data: [0, 2147483647] };
+    for (
+      const [path, body] of [
+        ["/v1/metrics", { prediction: tiny, target: big }],
+        ["/v1/metrics", { prediction: big, target: tiny }],
+        ["/v1/distance", { labels: big }],
+        ["/v1/distance", { labels: tiny, numClasses: 2 ** 31 }],
+      ] as const
+    ) {
+      const a = await postJson(app, k, path, body);
+      assertError(a, 413, /maxClasses/);
+      assert.ok(a.ms < 200, `${path}: ${a.ms} ms`);
+    }
+    const labels = encodeNpy({ data: new Int32Array([0, 2147483647]), shape: [1, 2] });
+    const mp = buildMultipart([{ name: "prediction", value: labels }, {
+      name: "target",
+      value: labels,
+    }]);
+    assertError(
+      await send(app, k, "/v1/metrics", {
+        method: "POST",
+        headers: { "Content-Type": mp.contentType },
+        body: mp.body as BodyInit,
+      }),
+      413,
+      /maxClasses/,
+    );
+    // options.classes repeated 10^5 times: K over maxClasses
+    assertError(
+      await postJson(app, k, "/v1/metrics", {
+        prediction: tiny,
+        target: tiny,
+        options: { classes: Array(100_000).fill(1) },
+      }),
+      413,
+      /maxClasses/,
+    );
+    // scores with 5000 channels (fits maxElements, not maxClasses)
+    assertError(
+      await postJson(app, k, "/v1/loss", {
+        config: { losses: [{ name: "cross-entropy" }] },
+        input: { shape: [1, 5000, 1], data: Array(5000).fill(0) },
+        target: { shape: [1, 1], data: [0] },
+      }),
+      413,
+      /maxClasses/,
+    );
+    // within maxClasses but N x K tables over maxWorkElements (6 x 4e6 here)
+    const n = 400_000;
+    const many = encodeNpy({ data: new Uint8Array(2 * n), shape: [n, 2] });
+    const mw = buildMultipart([
+      { name: "prediction", value: many },
+      { name: "target", value: many },
+      { name: "options", value: JSON.stringify({ numClasses: 250 }) },
+    ]);
+    const w = await send(app, k, "/v1/metrics", {
+      method: "POST",
+      headers: { "Content-Type": mw.contentType },
+      body: mw.body as BodyInit,
+    });
+    assertError(w, 413, /maxWorkElements/);
+    assert.ok(w.ms < 200, `${w.ms} ms`);
+    await stillRight(app);
+  });
+
+  test("2. .npy headers are parsed in linear time (382-byte part with a 32-digit shape)", async () => {
+    const k = "2 npy header";
+    const digits = "9".repeat(32);
+    const headers = [
+      // the 382-byte part of the report: 32 digits where the regex backtracked
+      `{'descr': '<f4', 'fortran_order': False, 'shape': (${digits} ${digits} ${digits}` +
+      `${" ".repeat(200)}`,
+      `{'descr': '<f4', 'fortran_order': False, 'shape': (${digits}, ${digits}), }`,
+      `{'descr': '<f4', 'fortran_order': False, 'shape': (${"1, ".repeat(20_000)}`,
+      `{'descr': '<f4', 'fortran_order': False, 'shape': (${" 1 ".repeat(20_000)}), }`,
+      `{'descr': '${"\\'".repeat(30_000)}`,
+      `{'descr': [${"(".repeat(30_000)}`,
+      `{${"'a': 1, ".repeat(5000)}}`,
+      `{'descr': '<f4', 'fortran_order': ${"F".repeat(60_000)}`,
+    ];
+    for (const h of headers) {
+      const major = h.length > 65_000 ? 2 : 1;
+      const part = npyHeader(h, major);
+      const { body, contentType } = npyBody(part);
+      const a = await send(app, k, "/v1/loss", {
+        method: "POST",
+        headers: { "Content-Type": contentType },
+        body: body as BodyInit,
+      });
+      assert.ok(a.status === 400 || a.status === 413, `${a.status} ${a.text.slice(0, 200)}`);
+      assertError(a, a.status);
+      assert.ok(a.ms < 100, `${h.slice(0, 60)}: ${a.ms} ms`);
+    }
+    // the library module throws by class: malformed, unsupported, too large
+    assert.throws(() => decodeNpy(npyHeader(headers[1]!), "x"), NpyFormatError);
+    assert.throws(
+      () => decodeNpy(npyHeader("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }"), "x"),
+      (e) => e instanceof SeglossTypeError && !(e instanceof NpyFormatError),
+    );
+    assert.throws(
+      () =>
+        decodeNpy(npyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (9, 9), }"), "x", {
+          maxElements: 10,
+        }),
+      (e) => e instanceof LimitError && e.limit === 10 && e.requested === 81,
+    );
+    await stillRight(app);
+  });
+
+  test("3. thread counts are the server's: distanceOptions.workers is a 422 naming the key", async () => {
+    const k = "3 threads";
+    for (const key of ["workers", "parallelThreshold"]) {
+      const a = await postJson(app, k, "/v1/loss", {
+        config: { ...small.config, distanceOptions: { [key]: key === "workers" ? 512 : 0 } },
+        input: small.input,
+        target: small.target,
+      });
+      assertError(a, 422, new RegExp(`distanceOptions\\.${key}`));
+    }
+    assert.throws(() => createApp({ compute: "worker", workers: 512 }), RangeError);
+    assert.throws(() => createApp({ compute: "worker", workers: 2.5 }), RangeError);
+    await stillRight(app);
+  });
+
+  test("4. big JSON is refused by Content-Length or streamed count, before parsing", async () => {
+    const k = "4 big JSON";
+    // a Content-Length over maxJsonBytes: refused without reading a byte
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(new Uint8Array(64 * 1024).fill(32));
+      },
+    });
+    const a = await send(app, k, "/v1/loss", {
+      method: "POST",
+      headers: { ...JSON_HEADERS, "Content-Length": String(255 * 2 ** 20) },
+      body: endless,
+      duplex: "half",
+    } as RequestInit);
+    assertError(a, 413, /maxJsonBytes/);
+    // no Content-Length: the read stops at the limit (not at the end of an endless body)
+    const b = await send(app, k, "/v1/loss", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: new ReadableStream<Uint8Array>({
+        pull(c) {
+          pulled++;
+          c.enqueue(new Uint8Array(64 * 1024).fill(32));
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    assertError(b, 413, /maxJsonBytes/);
+    assert.ok(pulled < 100, `${pulled} chunks pulled`);
+    // a JSON text part of a multipart body has the same limit
+    const mp = buildMultipart([{ name: "config", value: " ".repeat(1_200_000) + "{}" }]);
+    assertError(
+      await send(app, k, "/v1/loss", {
+        method: "POST",
+        headers: { "Content-Type": mp.contentType },
+        body: mp.body as BodyInit,
+      }),
+      413,
+      /maxJsonBytes/,
+    );
+    await stillRight(app);
+  });
+
+  test("5. aborted uploads and lying lengths are a 400 logged as a client fault, no stack", async () => {
+    const k = "5 aborted";
+    logs.length = 0;
+    let sent = 0;
+    const breaking = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 2) c.enqueue(new TextEncoder().encode('{"config": '));
+        else c.error(new Error("connection reset by peer"));
+      },
+    });
+    const a = await send(app, k, "/v1/loss", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: breaking,
+      duplex: "half",
+    } as RequestInit);
+    assertError(a, 400, /broke off/);
+    // Content-Length longer than what was sent
+    const short = JSON.stringify({ config: small.config });
+    const b = await send(app, k, "/v1/loss", {
+      method: "POST",
+      headers: { ...JSON_HEADERS, "Content-Length": String(short.length + 100) },
+      body: new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(short));
+          c.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    assertError(b, 400, /broke off/);
+    const entries = logs.filter((e) => e.status === 400);
+    assert.equal(entries.length, 2);
+    for (const e of entries) {
+      assert.equal(e.level, "info");
+      assert.equal(e.fault, "client");
+      assert.ok(!/\n\s+at /.test(e.message), "no stack in the log");
+    }
+    assert.ok(!logs.some((e) => e.status === 500));
+    await stillRight(app);
+  });
+
+  test("6. a plugin unavailable here is a 503 naming it; /v1/plugins says so", async () => {
+    const k = "6 unavailable";
+    const base = defaultRegistry.list("distance").find((p) => p.name === "edt")!;
+    const registry = defaultRegistry.with([
+      { ...base, name: "gpu-only", kind: "distance", isAvailable: () => false },
+    ] as never);
+    const custom = createApp({ compute: "inline", registry });
+    try {
+      const a = await postJson(custom, k, "/v1/distance", {
+        mask: { shape: [4], data: [0, 1, 1, 1] },
+        transform: "gpu-only",
+      });
+      assertError(a, 503, /gpu-only.*not available/);
+      assert.equal(a.json.error!.code, "unavailable");
+      const b = await postJson(custom, k, "/v1/loss", {
+        config: { ...small.config, distance: "gpu-only" },
+        input: small.input,
+        target: small.target,
+      });
+      assertError(b, 503, /gpu-only/);
+      const plugins = await (await custom.request("/v1/plugins")).json();
+      const entry = plugins.distances.find((p: { name: string }) => p.name === "gpu-only");
+      assert.equal(entry.available, false);
+    } finally {
+      custom.close();
+    }
+    // the real jfa: 503 where WebGPU is missing (Bun), 200 where it is there
+    const plugins = await (await app.request("/v1/plugins")).json();
+    const jfa = plugins.distances.find((p: { name: string }) => p.name === "jfa");
+    const r = await postJson(app, k, "/v1/distance", {
+      mask: { shape: [1, 4, 4], data: [0, ...Array(15).fill(1)] },
+      transform: "jfa",
+      spatialDims: 2,
+    });
+    if (jfa.available) assert.equal(r.status, 200, r.text.slice(0, 300));
+    else assertError(r, 503, /jfa.*WebGPU/);
+    await stillRight(app);
+  });
+
+  test("9. error messages never echo attacker strings in full", async () => {
+    const k = "9 echo";
+    const huge = "x".repeat(5 * 2 ** 20);
+    const bodies: [string, unknown][] = [
+      ["/v1/loss", {
+        config: { losses: [{ name: huge }] },
+        input: small.input,
+        target: small.target,
+      }],
+      ["/v1/loss", { [huge.slice(0, 400_000)]: 1 }],
+      ["/v1/loss", { config: small.config, input: { ...small.input, dtype: huge } }],
+      ["/v1/distance", { mask: { shape: [2], data: [0, 1] }, transform: huge }],
+      ["/v1/metrics", {
+        prediction: { shape: [1, 2], data: [0, 1] },
+        target: { shape: [1, 2], data: [0, 1] },
+        options: { metrics: [huge] },
+      }],
+    ];
+    const bigApp = createApp({ compute: "inline", maxJsonBytes: 8 * 2 ** 20 });
+    try {
+      for (const [path, body] of bodies) {
+        const a = await postJson(bigApp, k, path, body);
+        assert.ok(a.status === 422, `${a.status}: ${a.text.slice(0, 200)}`);
+        assertError(a, 422);
+      }
+      const mp = buildMultipart([{ name: huge.slice(0, 100_000), value: "1" }]);
+      const a = await send(bigApp, k, "/v1/loss", {
+        method: "POST",
+        headers: { "Content-Type": mp.contentType },
+        body: mp.body as BodyInit,
+      });
+      assertError(a, 422);
+      const t = await send(bigApp, k, "/v1/loss", {
+        method: "POST",
+        headers: { "Content-Type": "text/" + huge.slice(0, 10_000) },
+        body: "x",
+      });
+      assertError(t, 415);
+    } finally {
+      bigApp.close();
+    }
+  });
+
+  test("10. Accept q-values, non-finite numbers in and out", async () => {
+    const k = "10 accept/numbers";
+    const body = { config: small.config, input: small.input, target: small.target, gradient: true };
+    const json = await postJson(app, k, "/v1/loss", body, {
+      Accept: "application/json, application/x-npy;q=0.1",
+    });
+    assert.equal(json.status, 200);
+    assert.match(json.headers.get("content-type")!, /json/);
+    const zero = await postJson(app, k, "/v1/loss", body, { Accept: "application/x-npy;q=0" });
+    assert.match(zero.headers.get("content-type")!, /json/);
+    const npy = await postJson(app, k, "/v1/loss", body, {
+      Accept: "application/json;q=0.5, application/x-npy",
+    });
+    assert.equal(npy.headers.get("content-type"), "application/x-npy");
+    // epoch 1e400 overflows to Infinity in JSON.parse: a 422 that says so
+    const e = await postJson(
+      app,
+      k,
+      "/v1/loss",
+      `{"config": ${JSON.stringify(small.config)}, "input": ${JSON.stringify(small.input)}, ` +
+        `"target": ${JSON.stringify(small.target)}, "epoch": 1e400}`,
+    );
+    assertError(e, 422, /epoch.*Infinity/);
+    assert.ok(!/found number null/.test(e.text));
+    const s = await postJson(app, k, "/v1/loss", { ...body, spacing: [1, "x"] });
+    assertError(s, 422, /spacing/);
+    // the one encoding of non-finite numbers in responses: strings
+    const inf = await postJson(app, k, "/v1/distance", { mask: { shape: [2], data: [1, 1] } });
+    assert.deepEqual(inf.json.data, ["Infinity", "Infinity"]);
+    await stillRight(app);
+  });
+
+  test("auth: every hostile variant of the Authorization header is a 401", async () => {
+    const k = "auth";
+    const token = "s3cret-T0ken";
+    const secured = createApp({ compute: "inline", token });
+    try {
+      const variants: [Record<string, string>, string][] = [
+        [{ Authorization: "Bearer  wrong" }, "two spaces, wrong token"],
+        [{ Authorization: "Bearer" }, "bare Bearer"],
+        [{ Authorization: "Bearer " }, "Bearer and a space"],
+        [{ Authorization: `Bearer\t${token}` }, "a tab"],
+        [{ Authorization: `Bearer \t${token}` }, "space and tab"],
+        [{ Authorization: "bearer wrong" }, "lower case, wrong token"],
+        [{ Authorization: "BEARER wrong" }, "upper case, wrong token"],
+        [{ Authorization: `Basic ${token}` }, "another scheme"],
+        [{ Authorization: token }, "no scheme"],
+        [{ Authorization: `Bearer ${token}x` }, "token plus a character"],
+        [{ Authorization: `Bearer ${token.slice(0, -1)}` }, "token minus a character"],
+        [{ Authorization: `Bearer ${token}, Bearer ${token}` }, "two credentials"],
+        [{ Authorization: `Bearer ${"A".repeat(100_000)}` }, "a 100 kB token"],
+        [{}, "no header"],
+      ];
+      for (const [headers, why] of variants) {
+        const a = await send(secured, k, "/v1/plugins", { headers });
+        assertError(a, 401);
+        assert.match(a.headers.get("www-authenticate") ?? "", /^Bearer/, why);
+      }
+      for (const q of [`token=${token}`, `access_token=${token}`]) {
+        assertError(await send(secured, k, `/v1/plugins?${q}`, {}), 401);
+      }
+      // RFC 6750: the scheme is case-insensitive and 1*SP separates it from the token
+      for (const h of [`Bearer ${token}`, `bearer ${token}`, `Bearer  ${token}`]) {
+        const ok = await send(secured, k, "/v1/plugins", { headers: { Authorization: h } });
+        assert.equal(ok.status, 200, h);
+      }
+    } finally {
+      secured.close();
+    }
+  });
+
+  test("errors map by class, across the Worker boundary too; 500s only for our faults", async () => {
+    const k = "error classes";
+    const throwing = (err: () => Error) => ({
+      kind: "distance",
+      name: "thrower",
+      create: () => ({ name: "thrower", edt: () => Promise.reject(err()) }),
+    });
+    const cases: [() => Error, number][] = [
+      [() => new SeglossRangeError("Expected spacing[0] to be > 0 but found -1"), 422],
+      [() => new SeglossTypeError("Expected mask to be an NdArray"), 422],
+      [() => new LimitError("maxElements", 10, 5, "Expected at most 5 elements"), 413],
+      [() => new UnavailableError("webgpu", "WebGPU is not available"), 503],
+      [() => new TypeError("x is not a function"), 500],
+      [() => new RangeError("Invalid typed array length: 1e12"), 500],
+      [() => new Error("boom"), 500],
+    ];
+    for (const [err, status] of cases) {
+      logs.length = 0;
+      const custom = createApp({
+        compute: "inline",
+        registry: createRegistry([...defaultRegistry.list("distance"), throwing(err)] as never),
+        log: (e) => logs.push(e),
+      });
+      try {
+        const a = await postJson(custom, k, "/v1/distance", {
+          mask: { shape: [2], data: [0, 1] },
+          transform: "thrower",
+        });
+        assertError(a, status);
+        if (status === 500) {
+          assert.equal(logs.length, 1);
+          assert.equal(logs[0]!.level, "error");
+          assert.match(logs[0]!.message, /\n\s+at /, "the log has the stack");
+          assert.ok(!a.text.includes(err().message), "the message stays in the log");
+        }
+      } finally {
+        custom.close();
+      }
+    }
+    // through a Worker: a library SeglossRangeError (labels out of range) is still a 422
+    const pooled = createApp({ compute: "worker", workers: 1 });
+    try {
+      const a = await postJson(pooled, k, "/v1/loss", {
+        config: small.config,
+        input: small.input,
+        target: { shape: [1, 8, 8], data: Array(64).fill(7) },
+      });
+      assertError(a, 422, /target/);
+    } finally {
+      pooled.close();
+    }
+  });
+
+  test("every route's work is under the time limit (metrics on the pool)", async () => {
+    const k = "time limit";
+    const slow = createApp({
+      compute: "hybrid",
+      workers: 1,
+      timeoutMs: 1000,
+      maxClasses: 256,
+      maxElements: 2 ** 24,
+    });
+    try {
+      // 200 classes x surface metrics over 2 x 256 x 256 voxels: far more than a second
+      const n = 2 * 256 * 256;
+      const labels = new Uint8Array(n);
+      for (let i = 0; i < n; i++) labels[i] = (i * 2654435761 >>> 24) % 200;
+      const mp = buildMultipart([
+        { name: "prediction", value: encodeNpy({ data: labels, shape: [2, 256, 256] }) },
+        { name: "target", value: encodeNpy({ data: labels.reverse(), shape: [2, 256, 256] }) },
+        { name: "options", value: JSON.stringify({ metrics: ["hausdorff", "assd"] }) },
+      ]);
+      const a = await send(slow, k, "/v1/metrics", {
+        method: "POST",
+        headers: { "Content-Type": mp.contentType },
+        body: mp.body as BodyInit,
+      });
+      assertError(a, 503, /time limit/);
+      assert.ok(a.ms < 4000, `${a.ms} ms`);
+      // the server answers at once afterwards
+      const h = await send(slow, k, "/healthz", {});
+      assert.equal(h.status, 200);
+      assert.ok(h.ms < 500);
+    } finally {
+      slow.close();
+    }
+  });
+
+  after(() => {
+    if (!process.env.HOSTILE_REPORT) return;
+    console.log("class | sent | statuses | worst ms | peak RSS MiB");
+    for (const [klass, s] of stats) {
+      const st = [...s.statuses].map(([c, n]) => `${c}x${n}`).join(" ");
+      console.log(
+        `${klass} | ${s.sent} | ${st} | ${s.worstMs.toFixed(1)} | ${
+          (s.peakRss / 2 ** 20).toFixed(0)
+        }`,
+      );
+    }
+  });
+});
+
+// ---------------------------------------------------------------- a live server process
+interface Raw {
+  status: number;
+  head: string;
+  closed: boolean;
+  ms: number;
+}
+
+/**
+ * Sends raw bytes over TCP (`chunks` with `gapMs` between them) and reads until the server
+ * closes the connection or `waitMs` passes.
+ */
+function rawRequest(
+  port: number,
+  chunks: string[],
+  gapMs: number,
+  waitMs: number,
+): Promise<Raw> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const sock = connect(port, "127.0.0.1");
+    let data = "";
+    let done = false;
+    const finish = (closed: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0);
+      resolve({ status, head: data.slice(0, 3000), closed, ms: performance.now() - t0 });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    sock.on("data", (d) => (data += d.toString("latin1")));
+    sock.on("close", () => finish(true));
+    sock.on("error", () => finish(true));
+    let i = 0;
+    const next = () => {
+      if (done || i >= chunks.length) return;
+      sock.write(chunks[i++]!);
+      setTimeout(next, gapMs);
+    };
+    sock.on("connect", next);
+  });
+}
+
+describe(`hostile clients against a live ${isBun ? "bun run" : "deno serve"} process`, () => {
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let stderr = "";
+  const BODY_TIMEOUT = 3000;
+
+  async function start(): Promise<void> {
+    port = await freePort();
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      SEGLOSS_BODY_TIMEOUT_MS: String(BODY_TIMEOUT),
+      SEGLOSS_MAX_BODY_BYTES: String(160 * 2 ** 20),
+      SEGLOSS_COMPUTE: "inline",
+    };
+    const args = isBun
+      ? ["run", "server/main.ts"]
+      : ["serve", "-A", "--host", "127.0.0.1", "--port", String(port), "server/main.ts"];
+    child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+    child.stderr!.on("data", (d) => (stderr += d));
+    for (let i = 0; i < 200; i++) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+        if (r.status === 200) return void (await r.body?.cancel());
+      } catch {
+        // not yet listening
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`the server did not start: ${stderr}`);
+  }
+
+  after(() => {
+    child?.kill("SIGTERM");
+  });
+
+  test("slow bodies (1 byte per 200 ms, a lying Content-Length) get a 408 and are closed", async () => {
+    await start();
+    const head = (len: number) =>
+      `POST /v1/distance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${len}\r\n\r\n`;
+    const body = JSON.stringify({ mask: { shape: [2], data: [0, 1] } });
+    const trickle = [head(body.length), ...body.split("")];
+    const [slow, lying] = await Promise.all([
+      rawRequest(port, trickle, 200, BODY_TIMEOUT + 4000),
+      rawRequest(port, [head(body.length + 50), body], 10, BODY_TIMEOUT + 4000),
+    ]);
+    for (const [r, why] of [[slow, "1 byte per 200 ms"], [lying, "lying length"]] as const) {
+      record("8 slow (live)", r.status, r.ms);
+      assert.equal(r.status, 408, `${why}: ${r.head}`);
+      assert.match(r.head, /"request_timeout"/);
+      assert.match(r.head, /x-request-id/i);
+      // Bun closes the connection after the 408 (Connection: close); Deno.serve gives the app no
+      // way to close a socket and keeps it until the client stops sending (docs/server.md)
+      if (isBun) assert.ok(r.closed, `${why}: the connection is closed`);
+      assert.ok(r.ms < BODY_TIMEOUT + 2500, `${why}: ${r.ms} ms`);
+    }
+    assert.ok(!/\n\s+at /.test(stderr), "no stack traces in the log");
+    // healthy afterwards, right value
+    const ok = await fetch(`http://127.0.0.1:${port}/v1/distance`, {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ mask: { shape: [4], data: [0, 1, 1, 1] } }),
+    });
+    assert.deepEqual((await ok.json()).data, [0, 1, 2, 3]);
+  });
+
+  test("body limits: a JSON 413 with a request id by Content-Length; >128 MiB reaches the app on Bun", async () => {
+    // a declared 1 GiB body: the app's JSON 413 (not Bun's bare one), without reading it
+    const r = await rawRequest(
+      port,
+      [
+        `POST /v1/loss HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n` +
+        `Content-Length: ${2 ** 30}\r\n\r\n--b\r\n`,
+      ],
+      10,
+      5000,
+    );
+    record("7 body limit (live)", r.status, r.ms);
+    assert.equal(r.status, 413, r.head);
+    assert.match(r.head, /x-request-id/i);
+    assert.match(r.head, /"payload_too_large"/);
+    assert.match(r.head, /maxBodyBytes/);
+    // 130 MiB (over Bun's own 128 MiB default, under our 160 MiB): the app answers (a 400 for
+    // the malformed multipart), not Bun's bare 413. Deno has no limit of its own to lift.
+    if (!isBun) return;
+    const body = new Uint8Array(130 * 2 ** 20);
+    const t0 = performance.now();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/loss`, {
+      method: "POST",
+      headers: { "Content-Type": "multipart/form-data; boundary=b" },
+      body,
+    });
+    const text = await res.text();
+    record("7 body limit (live)", res.status, performance.now() - t0);
+    assert.equal(res.status, 400, text.slice(0, 300));
+    assert.equal(JSON.parse(text).error.requestId, res.headers.get("x-request-id"));
+  });
+});
