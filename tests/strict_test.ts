@@ -450,6 +450,14 @@ describe("unknown option keys: TypeError naming the key, the valid ones and the 
     });
   }
 
+  test("an unknown loss name gets the nearest plugin name", async () => {
+    await rejects(
+      () => createScorer({ losses: [{ name: "dise" }] }),
+      SeglossRangeError,
+      /config\.losses\[0\]\.name: .*"dise".*\(did you mean "dice"\?\)/,
+    );
+  });
+
   test("the scorer's request keys too", async () => {
     const scorer = await createScorer({ losses: [{ name: "dice" }] });
     try {
