@@ -14,11 +14,21 @@ const errRef = (name: string): Json => ({ $ref: `#/components/responses/${name}`
 const ERRORS = {
   "400": errRef("BadRequest"),
   "401": errRef("Unauthorized"),
+  "408": errRef("RequestTimeout"),
   "413": errRef("TooLarge"),
   "415": errRef("UnsupportedMediaType"),
   "422": errRef("Unprocessable"),
   "500": errRef("Internal"),
   "503": errRef("Unavailable"),
+};
+
+/**
+ * The one encoding of non-finite numbers in JSON responses: NaN, Infinity and -Infinity are
+ * the strings "NaN", "Infinity" and "-Infinity".
+ */
+const NUMBER_OUT: Json = {
+  oneOf: [{ type: "number" }, { type: "string", enum: ["NaN", "Infinity", "-Infinity"] }],
+  description: 'A number; non-finite values are the strings "NaN", "Infinity", "-Infinity"',
 };
 
 const NPY_FILE: Json = {
@@ -78,8 +88,9 @@ export function openApiDocument(): Record<string, unknown> {
         dtype: { type: "string" },
         data: {
           type: "array",
-          items: { type: ["number", "null"] },
-          description: "null stands for a non-finite value (ask for application/x-npy to keep it)",
+          items: NUMBER_OUT,
+          description: 'Non-finite values are the strings "NaN", "Infinity", "-Infinity" ' +
+            "(.npy keeps them as floats)",
         },
       },
     },
@@ -148,9 +159,9 @@ export function openApiDocument(): Record<string, unknown> {
       type: "object",
       required: ["total", "terms", "weights"],
       properties: {
-        total: { type: ["number", "null"] },
-        terms: { type: "object", additionalProperties: { type: ["number", "null"] } },
-        weights: { type: "object", additionalProperties: { type: "number" } },
+        total: NUMBER_OUT,
+        terms: { type: "object", additionalProperties: NUMBER_OUT },
+        weights: { type: "object", additionalProperties: NUMBER_OUT },
       },
     },
     LossResponse: {
@@ -226,9 +237,44 @@ export function openApiDocument(): Record<string, unknown> {
           required: ["status", "code", "message", "requestId"],
           properties: {
             status: { type: "integer" },
-            code: { type: "string" },
-            message: { type: "string" },
+            code: {
+              type: "string",
+              enum: [
+                "bad_request",
+                "unauthorized",
+                "not_found",
+                "method_not_allowed",
+                "request_timeout",
+                "payload_too_large",
+                "unsupported_media_type",
+                "unprocessable",
+                "timeout",
+                "overloaded",
+                "unavailable",
+                "internal",
+              ],
+            },
+            message: { type: "string", maxLength: 1100, description: "At most ~1000 characters" },
             requestId: { type: "string" },
+            limit: {
+              type: "object",
+              description: "On 413s: the setting that refused the request",
+              required: ["resource", "requested", "limit"],
+              properties: {
+                resource: {
+                  type: "string",
+                  examples: [
+                    "maxBodyBytes",
+                    "maxJsonBytes",
+                    "maxElements",
+                    "maxClasses",
+                    "maxWorkElements",
+                  ],
+                },
+                requested: { oneOf: [{ type: "number" }, { type: "string", const: "Infinity" }] },
+                limit: { type: "number" },
+              },
+            },
           },
         },
       },
@@ -351,14 +397,25 @@ export function openApiDocument(): Record<string, unknown> {
           "Malformed body: bad JSON, broken .npy header, truncated data, bad multipart",
         ),
         Unauthorized: errorResponse("Missing or wrong bearer token (when the server has one)"),
-        TooLarge: errorResponse("Body over the byte limit, or arrays over the element limit"),
+        RequestTimeout: errorResponse(
+          "The body did not arrive within the body time limit (SEGLOSS_BODY_TIMEOUT_MS); the " +
+            "connection is closed",
+        ),
+        TooLarge: errorResponse(
+          "Over a limit, checked before any work: body bytes (maxBodyBytes; maxJsonBytes for " +
+            "JSON), array elements (maxElements), classes (maxClasses: numClasses, the largest " +
+            "label + 1, channels) or the elements the work would allocate (maxWorkElements); " +
+            "error.limit names it",
+        ),
         UnsupportedMediaType: errorResponse(
           "Content-Type is neither application/json nor multipart/form-data",
         ),
         Unprocessable: errorResponse("Well-formed, but wrong shapes, dtypes, labels or config"),
         Internal: errorResponse("A server fault; the response carries the logged request id"),
         Unavailable: errorResponse(
-          "The computation passed the time limit and was stopped, or the queue is full",
+          "The computation passed the time limit and was stopped (code timeout), the queue is " +
+            "full (overloaded), or a plugin the request names cannot run here, e.g. jfa without " +
+            "WebGPU (unavailable; GET /v1/plugins says which are available)",
         ),
       },
       securitySchemes: {

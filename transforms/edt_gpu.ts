@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import { checkNdArray, checkSpacing, type NdArray, sizeOf } from "../core/ndarray.ts";
 import type {
   DeviceSignedRequest,
@@ -324,7 +324,7 @@ async function gpuEdt(
 ): Promise<NdArray<Float32Array>> {
   checkNdArray(mask, "mask");
   if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   const shape = mask.shape;
   const spatialDims = options.spatialDims ?? shape.length;
@@ -334,7 +334,7 @@ async function gpuEdt(
     throw new SeglossRangeError(
       `Expected options.spatialDims to be an integer in [1, ${
         Math.min(3, shape.length)
-      }] but found ${spatialDims}`,
+      }] but found ${quote(spatialDims)}`,
     );
   }
   const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
@@ -411,7 +411,7 @@ async function gpuEdt(
  */
 export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
   if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   const source = new DeviceSource(options.device);
   const used = new Set<GPUDevice>();

@@ -105,7 +105,7 @@ function checkBatch(batch: BackendBatch): KernelBatch {
  */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (key !== "cacheProbabilities" && key !== "simd") {

@@ -94,7 +94,7 @@ function coef(a: Float64Array | undefined, n: number, c: number): tf.Tensor | un
 export function createTfjsBackend(options: TfjsBackendOptions = {}): Backend {
   if (typeof options !== "object" || options === null) {
     throw new SeglossTypeError(
-      `Expected tfjs backend options to be an object but found ${options}`,
+      `Expected tfjs backend options to be an object but found ${quote(options)}`,
     );
   }
   for (const k of Object.keys(options)) {

@@ -88,7 +88,7 @@ export async function signedDistanceTf(
 ): Promise<tf.Tensor> {
   if (typeof options !== "object" || options === null) {
     throw new SeglossTypeError(
-      `Expected options to be an object { numClasses, ... } but found ${options}`,
+      `Expected options to be an object { numClasses, ... } but found ${quote(options)}`,
     );
   }
   const { t, owned } = toTensor(labels, "labels", "int32");
@@ -291,7 +291,7 @@ const CONFIG_KEYS = [
  */
 export function createTfjsLoss(config: TfjsLossConfig): TfjsLoss {
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
-    throw new SeglossTypeError(`Expected config to be an object but found ${config}`);
+    throw new SeglossTypeError(`Expected config to be an object but found ${quote(config)}`);
   }
   for (const k of Object.keys(config)) {
     if (!CONFIG_KEYS.includes(k)) {

@@ -150,11 +150,13 @@ async function requestTfjsDevice(): Promise<{ device: GPUDevice; info: unknown }
  */
 export async function registerTfjsWebgpu(options: TfjsWebgpuOptions = {}): Promise<TfjsWebgpu> {
   if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   const name = options.name ?? "segloss-webgpu";
   if (typeof name !== "string" || name.length === 0) {
-    throw new SeglossTypeError(`Expected options.name to be a non-empty string but found ${name}`);
+    throw new SeglossTypeError(
+      `Expected options.name to be a non-empty string but found ${quote(name)}`,
+    );
   }
   if (tf.findBackendFactory(name) != null) {
     throw new SeglossRangeError(
@@ -278,12 +280,14 @@ export async function signedDistanceTfWebgpu(
 ): Promise<tf.Tensor> {
   if (typeof options !== "object" || options === null) {
     throw new SeglossTypeError(
-      `Expected options to be an object { numClasses, ... } but found ${options}`,
+      `Expected options to be an object { numClasses, ... } but found ${quote(options)}`,
     );
   }
   const C = options.numClasses;
   if (!Number.isInteger(C) || C < 1) {
-    throw new SeglossRangeError(`Expected options.numClasses to be an integer >= 1 but found ${C}`);
+    throw new SeglossRangeError(
+      `Expected options.numClasses to be an integer >= 1 but found ${quote(C)}`,
+    );
   }
   const be = tf.backend() as unknown as GpuBackendLike;
   if (!be || typeof be.createTensorFromGPUData !== "function" || !be.device) {

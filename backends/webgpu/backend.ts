@@ -157,7 +157,7 @@ function paramsBuffer(device: GPUDevice, s: Shape, g: number, batch: BackendBatc
  */
 export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuBackend {
   if (typeof options !== "object" || options === null) {
-    throw new SeglossTypeError(`Expected options to be an object but found ${options}`);
+    throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   const source = new DeviceSource(options.device);
   const live = new Set<PreparedBatch>();

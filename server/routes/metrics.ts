@@ -1,6 +1,7 @@
 /**
- * `POST /v1/metrics`: a prediction and a target in, Dice, IoU, Hausdorff (max, HD95),
- * ASSD and normalized surface Dice per sample and class out, with their averages.
+ * `POST /v1/metrics`: a prediction and a target in, Dice, IoU, precision, recall,
+ * specificity, relative volume difference, volume similarity, Hausdorff (max, HD95), ASSD and
+ * normalized surface Dice per sample and class out, with their averages.
  *
  * @module
  */
@@ -8,6 +9,7 @@ import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
 import { unprocessable } from "../errors.ts";
 import { jsonSafe, narrowBigInt, typeName } from "../arrays.ts";
+import { METRIC_NAMES } from "../../metrics/compute.ts";
 import { checkWork, metricsCost, metricsShape, metricsWork } from "../budget.ts";
 import {
   type AppEnv,
@@ -111,7 +113,7 @@ export function metricsOpenApi(): { paths: Json; schemas: Json } {
   };
   const metricName: Json = {
     type: "string",
-    enum: ["dice", "iou", "hausdorff", "hd95", "assd", "nsd"],
+    enum: [...METRIC_NAMES],
   };
   const options: Json = {
     type: "object",
@@ -130,8 +132,31 @@ export function metricsOpenApi(): { paths: Json; schemas: Json } {
         }],
         description: "Surface Dice tolerance in physical units (required for nsd)",
       },
-      hausdorffConvention: { type: "string", enum: ["monai", "medpy"], default: "monai" },
-      assdConvention: { type: "string", enum: ["monai", "medpy"], default: "monai" },
+      hausdorffConvention: {
+        type: "string",
+        enum: ["monai", "medpy", "medpy-0.4"],
+        default: "monai",
+        description: "HD95: monai = per direction then the larger; medpy, medpy-0.4 = pooled",
+      },
+      assdConvention: {
+        type: "string",
+        enum: ["monai", "medpy", "medpy-0.4"],
+        default: "monai",
+        description: "ASSD: monai, medpy (>= 0.5) = pooled mean; medpy-0.4 = mean of the two " +
+          "directed means",
+      },
+      border: {
+        type: "string",
+        enum: ["surface", "none"],
+        default: "surface",
+        description: "surface: foreground on the volume border is a surface (MONAI, medpy); " +
+          "none: only background inside the volume makes a surface (crops)",
+      },
+      connectivity: {
+        oneOf: [{ type: "string", enum: ["face", "full"] }, { type: "integer", minimum: 1 }],
+        default: "face",
+        description: "Surface neighbourhood: face (4/6), full (8/26) or medpy's 1..ndim",
+      },
       empty: {
         type: "object",
         description: "Per metric: what both/prediction/target-empty cases get",
@@ -182,10 +207,13 @@ export function metricsOpenApi(): { paths: Json; schemas: Json } {
         },
         perClass: { type: "array", items: value },
         perClassCount: { type: "array", items: { type: "integer" } },
+        perClassSkipped: { type: "array", items: { type: "integer" } },
         perSample: { type: "array", items: value },
         perSampleCount: { type: "array", items: { type: "integer" } },
+        perSampleSkipped: { type: "array", items: { type: "integer" } },
         mean: value,
         count: { type: "integer", description: "Entries that are not NaN" },
+        skipped: { type: "integer", description: "NaN entries the averages skipped" },
       },
     },
     MetricsReport: {
@@ -209,7 +237,8 @@ export function metricsOpenApi(): { paths: Json; schemas: Json } {
     "/v1/metrics": {
       post: {
         operationId: "metrics",
-        summary: "Segmentation metrics: Dice, IoU, Hausdorff (max, HD95), ASSD, surface Dice",
+        summary: "Segmentation metrics: Dice, IoU, precision, recall, specificity, RAVD, " +
+          "volume similarity, Hausdorff (max, HD95), ASSD, surface Dice",
         security: [{ bearer: [] }, {}],
         requestBody: {
           required: true,
@@ -220,11 +249,13 @@ export function metricsOpenApi(): { paths: Json; schemas: Json } {
         },
         responses: {
           "200": {
-            description: "The report; NaN and Infinity are spelled as strings",
+            description: 'The report; NaN and Infinity are the strings "NaN", "Infinity", ' +
+              '"-Infinity" (as in every JSON response)',
             content: { "application/json": { schema: ref("MetricsReport") } },
           },
           "400": err("BadRequest"),
           "401": err("Unauthorized"),
+          "408": err("RequestTimeout"),
           "413": err("TooLarge"),
           "415": err("UnsupportedMediaType"),
           "422": err("Unprocessable"),
