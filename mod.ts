@@ -74,15 +74,14 @@ export {
 export {
   createEdtWorkerPool,
   edt,
-  type EdtIndicesOptions,
   edtParallel,
   type EdtParallelOptions,
   edtTransform,
   type EdtTransformOptions,
-  type EdtWithIndices,
   type EdtWorkerPool,
   type EdtWorkerPoolOptions,
 } from "./transforms/edt.ts";
+export { type EdtIndicesOptions, type EdtWithIndices } from "./transforms/edt_indices.ts";
 export {
   edtPlugin,
   signedDistance,
