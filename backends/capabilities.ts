@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { sharedThreadsAvailable, type ThreadKind, threadKind } from "../core/_worker.ts";
+import {
+  hardwareConcurrency,
+  sharedThreadsAvailable,
+  type ThreadKind,
+  threadKind,
+} from "../core/_worker.ts";
 import { simdUnavailableReason } from "./cpu/_kernel_simd.ts";
 
 /**
@@ -45,7 +50,6 @@ interface Globals {
   process?: { versions?: { node?: string } };
   navigator?: {
     userAgent?: string;
-    hardwareConcurrency?: number;
     gpu?: { requestAdapter(options?: unknown): Promise<unknown> };
   };
   SharedArrayBuffer?: unknown;
@@ -129,14 +133,13 @@ function probeWebgpu(g: Globals): Promise<Capabilities["webgpu"]> {
 export async function capabilities(): Promise<Capabilities> {
   const g = globalThis as unknown as Globals;
   const reason = simdUnavailableReason();
-  const hc = g.navigator?.hardwareConcurrency;
   return {
     runtime: runtime(g),
     threads: {
       available: sharedThreadsAvailable(),
       kind: threadKind(),
       sharedMemory: typeof g.SharedArrayBuffer === "function",
-      cores: typeof hc === "number" && hc > 0 ? hc : 1,
+      cores: hardwareConcurrency(),
     },
     simd: reason === undefined ? { available: true } : { available: false, reason },
     webgpu: await probeWebgpu(g),

@@ -123,6 +123,26 @@ export function sharedThreadsAvailable(): boolean {
 }
 
 /**
+ * The number of logical cores: `navigator.hardwareConcurrency`, or on Node 20 (which has no
+ * `navigator`) `os.availableParallelism()`; 1 when neither is known.
+ */
+export function hardwareConcurrency(): number {
+  const hc = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  if (Number.isInteger(hc) && hc! > 0) return hc!;
+  try {
+    const os = g.process?.getBuiltinModule?.("node:os") as
+      | { availableParallelism?(): number; cpus?(): unknown[] }
+      | undefined;
+    const n = os?.availableParallelism?.() ?? os?.cpus?.().length;
+    if (Number.isInteger(n) && n! > 0) return n!;
+  } catch {
+    // not Node
+  }
+  return 1;
+}
+
+/**
  * The URL of a Worker module that sits beside the calling module, with the caller's own
  * extension: `./name.ts` from source, `./name.js` once transpiled (JSR's npm layer) or bundled
  * (the bundle must emit the Worker entry as `name.js` beside itself).

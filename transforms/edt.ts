@@ -11,6 +11,7 @@ import { markBuiltin } from "./_edt_builtin.ts";
 import { numberMask } from "./_edt_passes.ts";
 import { edtInto, flagsLength, planPasses } from "./_edt_plan.ts";
 import { poolSupported, sharedMask, warnSingleThreaded, WorkerPool } from "./edt_pool.ts";
+import { hardwareConcurrency } from "../core/_worker.ts";
 
 /**
  * Exact Euclidean distance transform: the distance of every non-zero element to the nearest
@@ -98,9 +99,8 @@ export interface EdtParallelOptions extends EdtOptions {
 /** Checks a `workers` option and resolves `"auto"`. */
 function resolveWorkers(workers: unknown, name: string): number {
   if (workers === undefined || workers === "auto") {
-    const hc = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
-      ?.hardwareConcurrency;
-    return Math.max(1, Math.min(64, Number.isInteger(hc) ? hc! : 1));
+    // navigator.hardwareConcurrency, or os.availableParallelism() on Node 20
+    return Math.max(1, Math.min(64, hardwareConcurrency()));
   }
   if (typeof workers !== "number" || !Number.isInteger(workers) || workers < 1) {
     throw new SeglossRangeError(
