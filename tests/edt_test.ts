@@ -114,7 +114,7 @@ describe("edt() accepts every typed-array mask", () => {
     ["Int32Array", (m) => new Int32Array(m.map((v) => v * 7))],
     ["Uint32Array", (m) => new Uint32Array(m)],
     ["Float32Array (0.25 inside)", (m) => new Float32Array(m.map((v) => v * 0.25))],
-    ["Float64Array (-0 outside, NaN inside)", (m) => new Float64Array(m.map((v) => v ? NaN : -0))],
+    ["Float64Array (-0 outside, -3.5 inside)", (m) => new Float64Array(m.map((v) => v ? -3.5 : -0))],
     ["BigInt64Array", (m) => BigInt64Array.from(m.map((v) => BigInt(-v)))],
     ["BigUint64Array", (m) => BigUint64Array.from(m.map((v) => BigInt(v)))],
   ];
@@ -137,6 +137,12 @@ describe("edt() rejects bad input naming the argument", () => {
     ["spacing 0", () => edt(mask, { spacing: [1, 0] }), RangeError, /options\.spacing\[1\]/],
     ["spacing < 0", () => edt(mask, { spacing: [-1, 1] }), RangeError, /options\.spacing\[0\]/],
     ["spacing NaN", () => edt(mask, { spacing: [NaN, 1] }), RangeError, /options\.spacing/],
+    [
+      "NaN in a float mask",
+      () => edt({ data: new Float32Array([1, NaN, 0, 1]), shape: [2, 2] }),
+      RangeError,
+      /mask.*NaN/,
+    ],
     [
       "spacing Infinity",
       () => edt(mask, { spacing: [1, Infinity] }),

@@ -215,3 +215,143 @@ export function envelope(
   }
   return true;
 }
+
+/** Runs of at most this many samples are solved by an outward search, longer ones by an envelope. */
+const SHORT_RUN = 12;
+
+/**
+ * The lower envelope of {@linkcode envelope} over one line `f[off .. off+n)`, solved run by run:
+ * a sample with `f = 0` (a zero of the mask) keeps 0, and the answer at a sample inside a run of
+ * non-zero samples never comes from beyond the zeros that bound the run (those are nearer than
+ * anything behind them), so each run is an independent problem over itself and its two bounding
+ * zeros. Short runs (fine structures, thin gaps) take an outward search bounded by the run's
+ * ends, long runs a Felzenszwalb–Huttenlocher envelope of the run's parabolas. Writes the
+ * non-zero samples only, unless `zeros` (an output that does not already hold the zeros).
+ */
+export function runsEnvelope(
+  f: Float64Array,
+  off: number,
+  n: number,
+  s2: number,
+  out: Float32Array,
+  obase: number,
+  stride: number,
+  final: boolean,
+  zeros: boolean,
+  scratch: Scratch,
+): void {
+  let x = 0;
+  while (x < n) {
+    if (f[off + x] === 0) {
+      if (zeros) out[obase + x * stride] = 0;
+      x++;
+      continue;
+    }
+    const a = x;
+    x++;
+    while (x < n && f[off + x] !== 0) x++;
+    // run [a, x - 1]; bounded by zeros at a - 1 (when a > 0) and x (when x < n)
+    const lo = a > 0 ? a - 1 : a;
+    const hi = x < n ? x : x - 1;
+    if (x - a <= SHORT_RUN) shortRun(f, off, a, x - 1, lo, hi, s2, out, obase, stride, final);
+    else runEnvelope(f, off, a, x - 1, lo, hi, s2, out, obase, stride, final, scratch);
+  }
+}
+
+/**
+ * Outward search for the samples `[a, b]` of a run, over candidates `[lo, hi]`: from each
+ * sample, step outwards while `s2·d²` is below the best value found.
+ */
+function shortRun(
+  f: Float64Array,
+  off: number,
+  a: number,
+  b: number,
+  lo: number,
+  hi: number,
+  s2: number,
+  out: Float32Array,
+  obase: number,
+  stride: number,
+  final: boolean,
+): void {
+  for (let q = a; q <= b; q++) {
+    let best = f[off + q]!;
+    for (let d = 1; s2 * d * d < best; d++) {
+      const c = s2 * d * d;
+      const l = q - d;
+      const r = q + d;
+      if (l >= lo) {
+        const v = f[off + l]! + c;
+        if (v < best) best = v;
+      } else if (r > hi) break;
+      if (r <= hi) {
+        const v = f[off + r]! + c;
+        if (v < best) best = v;
+      }
+    }
+    out[obase + q * stride] = final ? Math.sqrt(best) : best;
+  }
+}
+
+/**
+ * Felzenszwalb–Huttenlocher over the parabolas of `[lo, hi]` (Infinity samples skipped),
+ * sampled at `[a, b]`.
+ */
+function runEnvelope(
+  f: Float64Array,
+  off: number,
+  a: number,
+  b: number,
+  lo: number,
+  hi: number,
+  s2: number,
+  out: Float32Array,
+  obase: number,
+  stride: number,
+  final: boolean,
+  scratch: Scratch,
+): void {
+  const { v, g, fv, z } = scratch;
+  let k = -1;
+  for (let q = lo; q <= hi; q++) {
+    const fq = f[off + q]!;
+    if (fq === Infinity) continue;
+    const gq = fq + s2 * q * q;
+    while (k > 0) {
+      const vk = v[k]!;
+      const gk = g[k]!;
+      if ((gq - gk) * (vk - v[k - 1]!) <= (gk - g[k - 1]!) * (q - vk)) k--;
+      else break;
+    }
+    k++;
+    v[k] = q;
+    g[k] = gq;
+    fv[k] = fq;
+  }
+  if (k < 0) {
+    for (let q = a; q <= b; q++) out[obase + q * stride] = Infinity;
+    return;
+  }
+  const inv = 1 / (2 * s2);
+  for (let i = 1; i <= k; i++) z[i] = (g[i]! - g[i - 1]!) * inv / (v[i]! - v[i - 1]!);
+  z[k + 1] = Infinity;
+  let q = a;
+  for (let j = 0; j <= k && q <= b; j++) {
+    const zj = z[j + 1]!;
+    const end = zj >= b ? b : Math.floor(zj);
+    const vj = v[j]!;
+    const fj = fv[j]!;
+    if (final) {
+      for (; q <= end; q++) {
+        const d = q - vj;
+        out[obase + q * stride] = Math.sqrt(s2 * d * d + fj);
+      }
+    } else {
+      for (; q <= end; q++) {
+        const d = q - vj;
+        out[obase + q * stride] = s2 * d * d + fj;
+      }
+    }
+  }
+}

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { DIRECT_MAX, envelope, sparseEnvelope } from "./_edt_envelope.ts";
+import { DIRECT_MAX, runsEnvelope, sparseEnvelope } from "./_edt_envelope.ts";
 
 /**
  * Columns gathered per block in a strided pass along an axis of length `n`: at least 16
@@ -27,15 +27,20 @@ const BLOCK_ELEMENTS = 16384;
 /** A typed array of numbers (every accepted mask type except the bigint ones). */
 export type NumberMask = ArrayLike<number>;
 /**
- * The mask as numbers: bigint typed arrays (int64/uint64 masks) become a Uint8Array of 0/1 (one
- * byte per element), so one set of kernels serves every mask type; other masks are returned as
- * they are.
+ * The mask as a Uint8Array (non-zero: inside): a Uint8Array is returned as it is, every other
+ * type (float, signed, wider, bigint) becomes a 0/1 Uint8Array in one pass, so the kernels
+ * see one array type (monomorphic, and `Math.min(m, 1)` is the branch-free 0/1 of a value).
  */
 export function numberMask(data: ArrayLike<number> | ArrayLike<bigint>): NumberMask {
-  if (typeof data[0] !== "bigint") return data as NumberMask;
-  const big = data as ArrayLike<bigint>;
-  const out = new Uint8Array(big.length);
-  for (let i = 0; i < big.length; i++) out[i] = big[i] === 0n ? 0 : 1;
+  if (data instanceof Uint8Array) return data;
+  const out = new Uint8Array(data.length);
+  if (typeof data[0] === "bigint") {
+    const big = data as ArrayLike<bigint>;
+    for (let i = 0; i < big.length; i++) out[i] = big[i] === 0n ? 0 : 1;
+  } else {
+    const num = data as ArrayLike<number>;
+    for (let i = 0; i < num.length; i++) out[i] = num[i] === 0 ? 0 : 1;
+  }
   return out;
 }
 
@@ -56,6 +61,11 @@ export function rowPass(
   flags: Uint8Array,
 ): void {
   const typed = mask as Uint8Array;
+  // int32 forward distances in the output's own memory, then the backward minimum, both
+  // branch-free (see axis0Pass)
+  const dist = new Int32Array(out.buffer, out.byteOffset, out.length);
+  const one = ONE[0]!;
+  const s2 = s * s;
   for (let r = r0; r < r1; r++) {
     const base = r * n;
     // rows without a zero (most of them around a small object) are filled at once
@@ -65,19 +75,32 @@ export function rowPass(
       flags[r] = 0;
       continue;
     }
-    out.fill(Infinity, base, base + first);
-    let lastZero = -1;
-    for (let i = first; i < n; i++) {
-      if (mask[base + i] === 0) {
-        lastZero = i;
-        out[base + i] = 0;
-      } else {
-        out[base + i] = lastZero < 0 ? Infinity : i - lastZero;
+    flags[r] = 1;
+    let d = 0;
+    for (let i = base + first; i < base + n; i++) {
+      d = (d + 1) & -Math.min(typed[i]!, 1);
+      dist[i] = d;
+    }
+    let c = NO_ZERO;
+    if (final) {
+      for (let i = base + n - 1; i >= base + first; i--) {
+        const e = dist[i]! - (c + 1);
+        c = c + 1 + (e & (e >> 31));
+        out[i] = c * one * s;
+      }
+      for (let i = base + first - 1; i >= base; i--) out[i] = (base + first - i) * one * s;
+    } else {
+      for (let i = base + n - 1; i >= base + first; i--) {
+        const e = dist[i]! - (c + 1);
+        c = c + 1 + (e & (e >> 31));
+        const fv = c * one;
+        out[i] = fv * fv * s2;
+      }
+      for (let i = base + first - 1; i >= base; i--) {
+        const fv = (base + first - i) * one;
+        out[i] = fv * fv * s2;
       }
     }
-    flags[r] = lastZero < 0 ? 0 : 1;
-    if (lastZero < 0) continue;
-    finishRow(out, base, n, s, final);
   }
 }
 
@@ -137,27 +160,59 @@ export function axis0Pass(
   u0: number,
   u1: number,
   flags: Uint8Array,
-  next: Float64Array,
+  next: Int32Array,
 ): void {
   const chunks = Math.ceil(rest / AXIS0_CHUNK);
   const s2 = s * s;
+  // forward distances as int32 in the output's own memory, branch-free: `Math.min(m, 1)` is
+  // the 0/1 of a uint8 mask, `& -bit` keeps or clears; a column without a zero so far holds
+  // NO_ZERO + (steps), which stays above every real distance
+  const dist = new Int32Array(out.buffer, out.byteOffset, out.length);
+  const m8 = mask as Uint8Array;
+  // forces the float64 multiplication below (V8's int32 one is slow on mixed data)
+  const one = ONE[0]!;
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / chunks);
     const c0 = (u - b * chunks) * AXIS0_CHUNK;
     const w = Math.min(AXIS0_CHUNK, rest - c0);
     const base = b * n0 * rest + c0;
-    for (let x = 0; x < w; x++) out[base + x] = mask[base + x] === 0 ? 0 : Infinity;
+    for (let x = 0; x < w; x++) dist[base + x] = NO_ZERO & -Math.min(m8[base + x]!, 1);
     for (let z = 1; z < n0; z++) {
       const row = base + z * rest;
       for (let x = 0; x < w; x++) {
-        out[row + x] = mask[row + x] === 0 ? 0 : out[row - rest + x]! + 1;
+        dist[row + x] = (dist[row - rest + x]! + 1) & -Math.min(m8[row + x]!, 1);
       }
     }
-    finishColumns(out, base, n0, rest, w, s2, next);
+    // backward: the minimum with the distance below (branch-free int32 min), then the squared
+    // physical distance as float32 in place
+    const top = base + (n0 - 1) * rest;
+    for (let x = 0; x < w; x++) {
+      const v = dist[top + x]!;
+      next[x] = v;
+      const fv = v * one;
+      out[top + x] = fv * fv * s2;
+    }
+    for (let z = n0 - 2; z >= 0; z--) {
+      const row = base + z * rest;
+      for (let x = 0; x < w; x++) {
+        const a = dist[row + x]!;
+        const c = next[x]! + 1;
+        const d = a - c;
+        const v = c + (d & (d >> 31));
+        next[x] = v;
+        const fv = v * one;
+        out[row + x] = fv * fv * s2;
+      }
+    }
+    // columns without a zero hold finite garbage: flagged 0, never read by the next pass
     const fbase = b * rest + c0;
-    for (let x = 0; x < w; x++) flags[fbase + x] = next[x] === Infinity ? 0 : 1;
+    for (let x = 0; x < w; x++) flags[fbase + x] = next[x]! >= NO_ZERO ? 0 : 1;
   }
 }
+
+/** {@linkcode axis0Pass}'s mark of a column without a zero (above every real distance). */
+const NO_ZERO = 1 << 30;
+const ONE = new Float64Array([1]);
 
 /**
  * {@linkcode axis0Pass} for the class transforms of a label job: planes `k = n·C + c` are the
@@ -226,14 +281,18 @@ export function lastAxisPass(
       for (let x = 0; x < n; x++) if (flagsIn[fo + x] !== 0) list[m++] = x;
     }
     flagsOut[r] = m > 0 ? 1 : 0;
-    if (m === 0) continue;
     const base = r * n;
+    if (m === 0) {
+      // no column of this plane has a zero: axis0Pass left finite garbage there
+      out.fill(Infinity, base, base + n);
+      continue;
+    }
     if (m < n) {
       for (let t = 0; t < m; t++) f[t] = out[base + list[t]!]!;
       sparseEnvelope(f, 0, m, list, n, s2, out, base, 1, final, scratch);
     } else {
       for (let x = 0; x < n; x++) f[x] = out[base + x]!;
-      envelope(f, 0, n, s2, out, base, 1, final, scratch);
+      runsEnvelope(f, 0, n, s2, out, base, 1, final, false, scratch);
     }
   }
 }
@@ -249,8 +308,10 @@ export interface Scratch {
   list: Int32Array;
   runStart: Int32Array;
   runEnd: Int32Array;
-  /** The backward-sweep row of {@linkcode axis0Pass}. */
+  /** The backward-sweep row of the class axis-0 pass. */
   next: Float64Array;
+  /** The backward-sweep row of {@linkcode axis0Pass}. */
+  nextInt: Int32Array;
 }
 
 /** Allocates scratch for axes up to `maxLen` long. */
@@ -266,6 +327,7 @@ export function makeScratch(maxLen: number): Scratch {
     runStart: new Int32Array(maxLen),
     runEnd: new Int32Array(maxLen),
     next: new Float64Array(AXIS0_CHUNK),
+    nextInt: new Int32Array(AXIS0_CHUNK),
   };
 }
 
@@ -331,15 +393,13 @@ export function columnPass(
       if (direct) {
         // short columns: write straight into the output
         for (let j = 0; j < w; j++) {
-          envelope(f, j * n, n, s2, out, base + j, stride, final, scratch);
+          runsEnvelope(f, j * n, n, s2, out, base + j, stride, final, false, scratch);
         }
         continue;
       }
       // long columns: contiguous results first, then one scatter in row order
       for (let j = 0; j < w; j++) {
-        if (!envelope(f, j * n, n, s2, res, j * n, 1, final, scratch)) {
-          for (let q = 0; q < n; q++) res[j * n + q] = f[j * n + q]!;
-        }
+        runsEnvelope(f, j * n, n, s2, res, j * n, 1, final, true, scratch);
       }
     }
     if (!direct) {

@@ -165,7 +165,7 @@ export function runPass(p: PassPlan, i: number, ctx: PassContext, u0: number, u1
         u0,
         u1,
         fout,
-        scratch.next,
+        scratch.nextInt,
       );
       break;
     case "classAxis0":
