@@ -12,6 +12,7 @@ import { STAT_TERMS } from "../../core/types.ts";
 import type {
   Backend,
   BackendBatch,
+  BackendInfo,
   GradientCoefficients,
   PreparedBatch,
   Statistics,
@@ -97,6 +98,17 @@ function checkBatch(batch: BackendBatch): Shape {
   return { n, c, v, spatial };
 }
 
+/** The adapter behind `device` (`GPUDevice.adapterInfo`), as far as the runtime says. */
+function describeAdapter(device: GPUDevice): BackendInfo["adapter"] {
+  const i = (device as { adapterInfo?: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } })
+    .adapterInfo;
+  const name = i?.description ||
+    [i?.vendor, i?.architecture, i?.device].filter((x) => x).join(" ") || "unknown adapter";
+  const isSoftware = i?.isFallbackAdapter ??
+    (/llvmpipe|lavapipe|swiftshader|software|warp/i.test(name) ? true : undefined);
+  return { name, isSoftware };
+}
+
 function sameValues(a: Int32Array, b: Int32Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -161,12 +173,15 @@ export function createWebgpuBackend(options: WebgpuBackendOptions = {}): WebgpuB
   }
   const source = new DeviceSource(options.device);
   const live = new Set<PreparedBatch>();
+  let adapter: BackendInfo["adapter"];
   return {
     name: "webgpu",
     device: () => source.get(),
+    info: () => ({ kernel: adapter ? "wgsl" : undefined, adapter }),
     async prepare(batch: BackendBatch): Promise<PreparedBatch> {
       const s = checkBatch(batch);
       const device = await source.get();
+      adapter ??= describeAdapter(device);
       const { n, c: C, v: V } = s;
       const bytes = n * C * V * 4;
       checkBindingSize(device, bytes, "batch.input as float32");

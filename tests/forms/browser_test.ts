@@ -252,6 +252,10 @@ describe("bundled for the browser (esbuild) in headless Chromium", () => {
         return t.skip(`Chromium offers no WebGPU adapter here: ${r.capabilities.webgpu.reason}`);
       }
       assert.equal(r.webgpu?.error, undefined, r.webgpu?.error);
+      // what ran is visible: the WGSL kernels on the adapter capabilities() reported
+      assert.equal(r.webgpu!.info.kernel, "wgsl");
+      const adapter = r.webgpu!.info.adapter as { name: string; isSoftware?: boolean };
+      assert.equal(adapter.name, r.capabilities.webgpu.adapter);
       assert.ok(Math.abs(r.webgpu!.total - small.total) < 1e-4, `${r.webgpu!.total}`);
       assert.ok(maxErr(r.webgpu!.gradient, small.gradient) < 1e-4);
       if ((await capabilities()).webgpu.available) {
