@@ -147,6 +147,49 @@ describe("POST /v1/metrics", () => {
     }
   });
 
+  test("border, connectivity, conventions and the new metrics pass through to the library", async () => {
+    const c = byName("3d thin structures");
+    const res = await postJson({
+      prediction: c.prediction,
+      target: c.target,
+      spacing: c.spacing,
+      options: {
+        classes: c.classes,
+        tolerance: c.tolerance,
+        border: "none",
+        connectivity: "full",
+        assdConvention: "medpy-0.4",
+        metrics: ["recall", "vs", "hd95", "assd", "nsd"],
+      },
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body.metrics), ["recall", "vs", "hd95", "assd", "nsd"]);
+    assert.equal(body.conventions.border, "none");
+    assert.equal(body.conventions.connectivity, "full");
+    const v = c.variants["none+full"]!;
+    checkValues(body.metrics.hd95.values, v.values.hd95!, "hd95 none+full");
+    checkValues(body.metrics.assd.values, v.values.assd_medpy04!, "assd medpy-0.4 none+full");
+    checkValues(body.metrics.nsd.values, v.values.nsd!, "nsd none+full", 1e-12);
+    checkValues(body.metrics.recall.values, c.values.recall!, "recall", 1e-12);
+    checkValues(body.metrics.vs.values, c.values.vs!, "vs", 1e-12);
+    assert.equal(body.metrics.recall.skipped, c.averages.recall!.skipped);
+  });
+
+  test("an unknown or misspelt option is a 422 naming it, with a suggestion", async () => {
+    const m = { shape: [1, 4], data: [0, 1, 1, 0] };
+    await expectError(
+      await postJson({ prediction: m, target: m, options: { spacin: [2] } }),
+      422,
+      /"spacin".*did you mean "spacing"/,
+    );
+    await expectError(
+      await postJson({ prediction: m, target: m, options: { border: "outside" } }),
+      422,
+      /border/,
+    );
+  });
+
   test("GET /openapi.json documents /v1/metrics and every $ref resolves", async () => {
     const doc = await (await app.request("/openapi.json")).json() as Json;
     const paths = doc.paths as Record<string, Json>;
@@ -155,6 +198,16 @@ describe("POST /v1/metrics", () => {
     const components = doc.components as Record<string, Record<string, unknown>>;
     const refs = JSON.stringify(doc).match(/"\$ref":"#\/components\/[^"]+"/g) ?? [];
     assert.ok(refs.some((r) => r.includes("MetricsRequest")));
+    const schemas = components.schemas as Record<string, Json>;
+    const props = ((schemas.MetricsRequest!.properties as Json).options as Json)
+      .properties as Record<string, Json>;
+    assert.deepEqual(props.border!.enum, ["surface", "none"]);
+    assert.ok(props.connectivity, "connectivity documented");
+    assert.deepEqual(props.assdConvention!.enum, ["monai", "medpy", "medpy-0.4"]);
+    const names = (props.metrics!.items as Json).enum as string[];
+    for (const m of ["precision", "recall", "specificity", "ravd", "vs", "hd95"]) {
+      assert.ok(names.includes(m), m);
+    }
     for (const r of refs) {
       const [, kind, name] = r.slice(8, -1).replace("#/", "").split("/");
       assert.ok(components[kind!]?.[name!], `unresolved ${r}`);
