@@ -4,10 +4,23 @@
  *
  * @module
  */
-import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import { checkNdArray, checkSpacing, type NdArray } from "../core/ndarray.ts";
+import { checkKeys, quote, SeglossRangeError } from "../core/errors.ts";
+import {
+  checkElements,
+  checkFinite,
+  checkNdArray,
+  checkSpacing,
+  type NdArray,
+} from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
 import { markBuiltin } from "./_edt_builtin.ts";
+import {
+  type EdtIndicesOptions,
+  type EdtWithIndices,
+  wantsIndices,
+  withNearestZero,
+} from "./edt_indices.ts";
+export type { EdtIndicesOptions, EdtWithIndices } from "./edt_indices.ts";
 import { numberMask } from "./_edt_passes.ts";
 import { edtInto, flagsLength, planPasses } from "./_edt_plan.ts";
 import { poolSupported, sharedMask, warnSingleThreaded, WorkerPool } from "./edt_pool.ts";
@@ -22,8 +35,10 @@ import { hardwareConcurrency } from "../core/_worker.ts";
  * `Infinity` (scipy returns an accidental finite value there).
  *
  * @param mask Any typed array plus shape; non-zero means "inside".
- * @param options `spacing` (one positive number per spatial axis), `spatialDims`.
- * @returns float32 distances, same shape as `mask`.
+ * @param options `spacing` (one positive number per spatial axis), `spatialDims`, and
+ * `returnIndices` (also the coordinates of each element's nearest zero element, scipy's
+ * `return_indices`: see {@linkcode EdtWithIndices}).
+ * @returns float32 distances, same shape as `mask` (plus `indices` with `returnIndices`).
  *
  * @example Basic usage
  * ```ts
@@ -34,11 +49,22 @@ import { hardwareConcurrency } from "../core/_worker.ts";
  * assert.deepEqual(Array.from(d.data), [0, 2, 4, 6]);
  * ```
  */
-export function edt(mask: NdArray, options: EdtOptions = {}): NdArray<Float32Array> {
-  const [spatial, spacing] = checkEdtArgs(mask, options);
+export function edt(
+  mask: NdArray,
+  options: EdtIndicesOptions & { returnIndices: true },
+): EdtWithIndices;
+export function edt(mask: NdArray, options?: EdtIndicesOptions): NdArray<Float32Array>;
+export function edt(
+  mask: NdArray,
+  options: EdtIndicesOptions = {},
+): NdArray<Float32Array> | EdtWithIndices {
+  const [spatial, spacing] = checkEdtArgs(mask, options, [...EDT_KEYS, "returnIndices"]);
+  const indices = wantsIndices(options);
   const out = new Float32Array(mask.data.length);
   edtInto(numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out, spatial, spacing);
-  return { data: out, shape: [...mask.shape] };
+  const result: NdArray<Float32Array> = { data: out, shape: [...mask.shape] };
+  // returnIndices: the nearest zero's coordinates too (scipy's return_indices), edt_indices.ts
+  return indices ? withNearestZero(result, mask, spatial, spacing) : result;
 }
 
 /** The option keys of {@linkcode edt}. */
