@@ -172,4 +172,63 @@ describe("the bundled app inside workerd", () => {
     assert.equal(res.status, 400);
     assert.equal((await res.json()).error.code, "bad_request");
   });
+
+  test("the hostile-client limits and statuses hold inside workerd", async (t) => {
+    if (!bin) return t.skip("the workerd binary from the npm package cannot run on this machine");
+    const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
+      const t0 = performance.now();
+      const res = await fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...headers },
+        body,
+      });
+      const json = await res.json();
+      assert.equal(json.error?.requestId, res.headers.get("x-request-id"), JSON.stringify(json));
+      return { status: res.status, error: json.error, ms: performance.now() - t0 };
+    };
+    const tiny = { shape: [1, 2], data: [0, 1] };
+    // classes asked for by the client (SEGLOSS_MAX_CLASSES=256 in config.capnp)
+    const a = await post(
+      "/v1/metrics",
+      JSON.stringify({ prediction: tiny, target: tiny, options: { numClasses: 1e8 } }),
+    );
+    assert.equal(a.status, 413);
+    assert.equal(a.error.limit.resource, "maxClasses");
+    assert.ok(a.ms < 1000, `${a.ms} ms`);
+    const b = await post(
+      "/v1/distance",
+      JSON.stringify({ labels: { shape: [1, 2], data: [0, 2147483647] } }),
+    );
+    assert.equal(b.status, 413);
+    assert.equal(b.error.limit.resource, "maxClasses");
+    // a JSON body over SEGLOSS_MAX_JSON_BYTES=1000000
+    const c = await post("/v1/loss", " ".repeat(1_100_000) + "{}");
+    assert.equal(c.status, 413);
+    assert.equal(c.error.limit.resource, "maxJsonBytes");
+    // threads are the server's; non-finite JSON numbers are named
+    const d = await post(
+      "/v1/loss",
+      JSON.stringify({
+        config: { ...small.config, distanceOptions: { workers: 512 } },
+        input: small.input,
+        target: small.target,
+      }),
+    );
+    assert.equal(d.status, 422);
+    assert.match(d.error.message, /distanceOptions\.workers/);
+    const e = await post(
+      "/v1/loss",
+      `{"config": ${JSON.stringify(small.config)}, "input": ${JSON.stringify(small.input)}, ` +
+        `"target": ${JSON.stringify(small.target)}, "epoch": 1e400}`,
+    );
+    assert.equal(e.status, 422);
+    assert.match(e.error.message, /epoch.*Infinity/);
+    // jfa needs WebGPU, which workerd lacks: a 503 naming it
+    const f = await post(
+      "/v1/distance",
+      JSON.stringify({ mask: { shape: [1, 2, 2], data: [0, 1, 1, 1] }, transform: "jfa" }),
+    );
+    assert.equal(f.status, 503);
+    assert.equal(f.error.code, "unavailable");
+  });
 });

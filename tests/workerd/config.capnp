@@ -11,5 +11,9 @@ const config :Workerd.Config = (
 const seglossWorker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "2025-09-01",
-  bindings = [(name = "SEGLOSS_TIMEOUT_MS", text = "20000")],
+  bindings = [
+    (name = "SEGLOSS_TIMEOUT_MS", text = "20000"),
+    (name = "SEGLOSS_MAX_JSON_BYTES", text = "1000000"),
+    (name = "SEGLOSS_MAX_CLASSES", text = "256"),
+  ],
 );
