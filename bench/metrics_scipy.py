@@ -1,6 +1,7 @@
 """scipy side of bench/metrics.ts: HD95 (MONAI convention) on the same 256^3 masks.
 
-Surface via binary_erosion (face connectivity, border not a surface), distances via
+Surface via binary_erosion (face connectivity, border_value=0: foreground on the volume border
+is a surface, MONAI's get_mask_edges and medpy's rule, segloss's default), distances via
 distance_transform_edt of the complement of the other surface, np.percentile (linear), in two
 variants: on the whole volume (what a script built from these three calls does) and on the
 bounding box of both masks (what MONAI's get_mask_edges(crop=True) does).
@@ -19,8 +20,8 @@ from scipy import ndimage
 
 def hd95(p, t, spacing):
     st = ndimage.generate_binary_structure(p.ndim, 1)
-    sp = p & ~ndimage.binary_erosion(p, structure=st, border_value=1)
-    stt = t & ~ndimage.binary_erosion(t, structure=st, border_value=1)
+    sp = p & ~ndimage.binary_erosion(p, structure=st, border_value=0)
+    stt = t & ~ndimage.binary_erosion(t, structure=st, border_value=0)
     d1 = ndimage.distance_transform_edt(~stt, sampling=spacing)[sp]
     d2 = ndimage.distance_transform_edt(~sp, sampling=spacing)[stt]
     return max(np.percentile(d1, 95), np.percentile(d2, 95)), float(max(d1.max(), d2.max()))
@@ -28,7 +29,8 @@ def hd95(p, t, spacing):
 
 def crop(p, t):
     idx = np.nonzero(p | t)
-    # one voxel of margin (inside the volume) keeps the surface of voxels on the box's edge
+    # one voxel of margin (inside the volume) keeps the surface of voxels on the box's edge;
+    # at the volume's edge the margin shrinks (MONAI's allow_smaller) and border_value=0 holds
     sl = tuple(slice(max(int(i.min()) - 1, 0), min(int(i.max()) + 2, n))
                for i, n in zip(idx, p.shape))
     return p[sl], t[sl]
