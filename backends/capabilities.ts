@@ -4,12 +4,7 @@
  *
  * @module
  */
-import {
-  hardwareConcurrency,
-  sharedThreadsAvailable,
-  type ThreadKind,
-  threadKind,
-} from "../core/_worker.ts";
+import { hardwareConcurrency, sharedThreadsAvailable, threadKind } from "../core/_worker.ts";
 import { simdUnavailableReason } from "./cpu/_kernel_simd.ts";
 
 /**
@@ -37,7 +32,12 @@ export interface Capabilities {
    * `SharedArrayBuffer` both exist (a browser page needs cross-origin isolation for the latter);
    * `kind` says how Workers start (`web-worker`, Node's `worker_threads`, or `none`).
    */
-  threads: { available: boolean; kind: ThreadKind; sharedMemory: boolean; cores: number };
+  threads: {
+    available: boolean;
+    kind: "web-worker" | "worker_threads" | "none";
+    sharedMemory: boolean;
+    cores: number;
+  };
   /** The cpu backend's WebAssembly SIMD kernels; `reason` says why not when unavailable. */
   simd: { available: boolean; reason?: string };
   /** A WebGPU adapter: its name, whether it is a software one, or why there is none. */
