@@ -161,7 +161,11 @@ export function surfaceOf(labels: NdArray, label: number): Uint8Array {
   return out;
 }
 
-function distanceTo(surface: Uint8Array, shape: readonly number[], spacing: readonly number[]) {
+function distanceTo(
+  surface: Uint8Array,
+  shape: readonly number[],
+  spacing: readonly number[],
+): Float32Array {
   const mask = new Uint8Array(surface.length);
   for (let i = 0; i < mask.length; i++) mask[i] = surface[i] ? 0 : 1;
   return edt({ data: mask, shape }, { spacing: [...spacing] }).data;
@@ -304,13 +308,15 @@ export function overlayPicture(
     let partner = -1;
     let maxD = 0;
     if (nP > 0 && nR > 0) {
-      dToRef = distanceTo(sr, shape, spacing);
-      dToPred = distanceTo(sp, shape, spacing);
+      const toRef = distanceTo(sr, shape, spacing);
+      const toPred = distanceTo(sp, shape, spacing);
+      dToRef = toRef;
+      dToPred = toPred;
       const target = hd95[k] ?? NaN;
       let best = Infinity;
       for (let i = 0; i < sp.length; i++) {
         if (sp[i]) {
-          const d = dToRef[i]!;
+          const d = toRef[i]!;
           if (d > maxD) maxD = d;
           if (Math.abs(d - target) < best) {
             best = Math.abs(d - target);
@@ -318,7 +324,7 @@ export function overlayPicture(
           }
         }
         if (sr[i]) {
-          const d = dToPred[i]!;
+          const d = toPred[i]!;
           if (d > maxD) maxD = d;
           if (Math.abs(d - target) < best - 1e-9) {
             best = Math.abs(d - target);

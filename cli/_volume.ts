@@ -160,6 +160,11 @@ export function describeShape(v: Volume): string {
   return spacingToFileOrder(v.array.shape as number[], v.kind).join("×");
 }
 
+/** Numbers with 6 significant digits (float32 header values print cleanly). */
+export function fmtList(values: readonly number[]): string {
+  return values.map((v) => +v.toPrecision(6)).join(", ");
+}
+
 function close(a: number, b: number, tol: number): boolean {
   return Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 }
@@ -189,9 +194,9 @@ export function checkGeometry(
       if (!close(pred.spacing[i]!, ref.spacing[i]!, tolerance)) {
         throw new CliError(
           `${pred.path}: spacing ${
-            spacingToFileOrder(pred.spacing, pred.kind).join(", ")
+            fmtList(spacingToFileOrder(pred.spacing, pred.kind))
           } differs from the reference ${ref.path} (${
-            spacingToFileOrder(ref.spacing, ref.kind).join(", ")
+            fmtList(spacingToFileOrder(ref.spacing, ref.kind))
           }) beyond --geometry-tolerance ${tolerance} (use --spacing to impose one, or --ignore-geometry)`,
         );
       }

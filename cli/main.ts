@@ -34,7 +34,6 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import denoJson from "../deno.json" with { type: "json" };
 import { METRIC_NAMES } from "../metrics/mod.ts";
 import { signedDistance } from "../transforms/signed_distance.ts";
 import { encodeNpy } from "../io/npy.ts";
@@ -58,6 +57,7 @@ import {
   type CasePair,
   CliError,
   describeShape,
+  fmtList,
   kindOf,
   matchCases,
   readVolume,
@@ -65,8 +65,18 @@ import {
   UsageError,
 } from "./_volume.ts";
 
-/** The segloss version the CLI reports. */
-export const VERSION: string = denoJson.version;
+/**
+ * The segloss version the CLI reports (kept equal to deno.json's by tests/cli_test.ts).
+ *
+ * @example Basic usage
+ * ```ts
+ * import { VERSION } from "@segloss/segloss/cli";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
+export const VERSION: string = "0.1.0";
 
 const MAIN_HELP = `segloss ${VERSION} — segmentation metrics and distance maps for real files
 
@@ -171,13 +181,29 @@ function parse<
   }
 }
 
-/** Where messages go; tests capture them. */
-interface Out {
+/**
+ * Where {@linkcode main} writes: standard output (results) and standard error (warnings,
+ * errors). Tests pass their own to capture both.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { type CliOutput, main } from "@segloss/segloss/cli";
+ * import assert from "node:assert/strict";
+ *
+ * let text = "";
+ * const io: CliOutput = { out: (s) => (text += s), err: (s) => (text += s) };
+ * assert.equal(await main(["--version"], io), 0);
+ * assert.match(text, /^segloss \d/);
+ * ```
+ */
+export interface CliOutput {
+  /** Writes results. */
   out(s: string): void;
+  /** Writes warnings and errors. */
   err(s: string): void;
 }
 
-const stdio: Out = {
+const stdio: CliOutput = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
 };
@@ -202,7 +228,8 @@ async function runCases(
   jobs: number,
   onResult: (index: number, r: CaseResult) => void,
 ): Promise<number> {
-  const size = Math.min(jobs, pairs.length);
+  // a Worker costs about a second to start (module loading): not worth it for one or two cases
+  const size = pairs.length < 3 ? 1 : Math.min(jobs, pairs.length);
   let next = 0;
   const inline = async () => {
     while (next < pairs.length) {
@@ -214,7 +241,11 @@ async function runCases(
     await inline();
     return 0;
   }
-  const url = new URL("./_worker.ts", import.meta.url);
+  // JSR's npm packages and bundles carry .js files
+  const url = new URL(
+    import.meta.url.endsWith(".ts") ? "./_worker.ts" : "./_worker.js",
+    import.meta.url,
+  );
   const workers: Worker[] = [];
   const lanes: Promise<void>[] = [];
   let failedToStart = false;
@@ -251,7 +282,7 @@ async function runCases(
   return workers.length;
 }
 
-async function metricsCommand(args: string[], io: Out): Promise<number> {
+async function metricsCommand(args: string[], io: CliOutput): Promise<number> {
   const { values: v, positionals } = parse(args, {
     help: { type: "boolean", short: "h" },
     metrics: { type: "string" },
@@ -446,7 +477,7 @@ async function metricsCommand(args: string[], io: Out): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-async function distanceCommand(args: string[], io: Out): Promise<number> {
+async function distanceCommand(args: string[], io: CliOutput): Promise<number> {
   const { values: v, positionals } = parse(args, {
     help: { type: "boolean", short: "h" },
     output: { type: "string", short: "o" },
@@ -540,9 +571,9 @@ async function distanceCommand(args: string[], io: Out): Promise<number> {
     io.out(
       `${out}: ${convention} signed distance of class${classes.length > 1 ? "es" : ""} ${
         classes.join(", ")
-      }, ${describeShape(vol)}, spacing ${
-        spacingToFileOrder(vol.spacing, vol.kind).map((x) => +x.toPrecision(6)).join(", ")
-      } (${seconds.toFixed(2)} s)\n`,
+      }, ${describeShape(vol)}, spacing ${fmtList(spacingToFileOrder(vol.spacing, vol.kind))} (${
+        seconds.toFixed(2)
+      } s)\n`,
     );
   }
   if (v.png !== undefined) {
@@ -586,7 +617,7 @@ async function distanceCommand(args: string[], io: Out): Promise<number> {
  * assert.equal(await main(["metrics", "only-one-argument"]), 2);
  * ```
  */
-export async function main(args: readonly string[], io: Out = stdio): Promise<number> {
+export async function main(args: readonly string[], io: CliOutput = stdio): Promise<number> {
   const [command, ...rest] = args;
   try {
     if (command === undefined || command === "-h" || command === "--help") {

@@ -396,8 +396,10 @@ export async function decodeNifti(
   name: string,
   options: DecodeNiftiOptions = {},
 ): Promise<NiftiImage> {
-  const gzipped = isGzip(bytes);
-  const raw = gzipped ? await gunzip(bytes, name) : bytes;
+  // a Node Buffer may be a view into a shared pool, and its slice() does not copy
+  const input = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const gzipped = isGzip(input);
+  const raw = gzipped ? await gunzip(input, name) : input;
   const buffer = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength
     ? raw.buffer as ArrayBuffer
     : raw.slice().buffer as ArrayBuffer;
@@ -509,7 +511,7 @@ export async function decodeNifti(
 }
 
 function typedFrom(src: Uint8Array, info: TypeInfo, little: boolean, count: number): TypedArray {
-  const bytes = src.slice(); // aligned copy
+  const bytes = new Uint8Array(src); // an aligned copy
   if (!little && info.bytes > 1) {
     for (let i = 0; i < bytes.length; i += info.bytes) {
       for (let a = i, b = i + info.bytes - 1; a < b; a++, b--) {
