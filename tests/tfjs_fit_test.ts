@@ -61,6 +61,16 @@ describe("packTargetsTf: one-hot and signed distance maps side by side", () => {
     assert.deepEqual(Array.from(y.dataSync()), [1, 0, 0, 1, 0, 1, 1, 0]);
   });
 
+  test("binary: true packs the foreground only, per voxel [t1, φ1]", async () => {
+    const y = await packTargetsTf(labels, { numClasses: 2, binary: true });
+    assert.deepEqual(y.shape, [1, 4, 2]);
+    assert.deepEqual(Array.from(y.dataSync()), [0, 1, 1, 0, 1, 0, 0, 1]);
+    await assert.rejects(
+      () => packTargetsTf(labels, { numClasses: 3, binary: true }),
+      /numClasses to be 2 with binary: true/,
+    );
+  });
+
   test("bad input: labels out of range, missing numClasses, unknown keys, huge numClasses", async () => {
     await assert.rejects(
       () => packTargetsTf(tf.tensor2d([[0, 2]], undefined, "int32"), { numClasses: 2 }),
@@ -147,6 +157,41 @@ describe("createTfjsKerasLoss: the functional losses, as a Keras loss", () => {
     } finally {
       scorer.dispose();
     }
+  });
+
+  test("a single sigmoid channel: equals the functional binary losses within 1e-5", async () => {
+    const n = 2, h = 4, w = 5;
+    const r = mulberry32(23);
+    const z = new Float32Array(n * h * w).map(() => 3 * (r() - 0.5));
+    const lab = new Int32Array(n * h * w).map(() => (r() < 0.3 ? 1 : 0));
+    lab[0] = 1;
+    lab[h * w] = 1;
+    const loss = createTfjsKerasLoss({
+      numClasses: 2,
+      losses: [{ name: "dice" }, { name: "boundary", weight: 0.2 }],
+    });
+    const yTrue = await packTargetsTf(tf.tensor3d(lab, [n, h, w], "int32"), {
+      numClasses: 2,
+      binary: true,
+    });
+    const value = (await loss(yTrue, tf.tensor4d(z, [n, h, w, 1])).data())[0]!;
+    // functional: sigmoid probabilities (N, 1, H, W), dice of class 1, boundary on its map
+    const probs = {
+      data: Float64Array.from(z, (v) => 1 / (1 + Math.exp(-v))),
+      shape: [n, 1, h, w],
+    };
+    const target = { data: lab, shape: [n, h, w] };
+    const maps = await signedDistance(target, { numClasses: 2 });
+    const fg = { data: new Float32Array(n * h * w), shape: [n, 1, h, w] };
+    for (let s = 0; s < n; s++) {
+      fg.data.set(maps.data.subarray((2 * s + 1) * h * w, (2 * s + 2) * h * w), s * h * w);
+    }
+    const expected = diceLoss(probs, target) + 0.2 * boundaryLoss(probs, fg);
+    assert.ok(Math.abs(value - expected) <= 1e-5, `keras ${value} vs functional ${expected}`);
+    assert.throws(
+      () => loss(yTrue, tf.zeros([n, h, w, 3])),
+      /Expected yPred to have 2 channels \(numClasses, or 1 sigmoid channel\) but found 3/,
+    );
   });
 
   test("yTrue without the maps, or with the wrong channels, is a precise TypeError", () => {

@@ -8,6 +8,8 @@
  * {@linkcode packTargetsTf} concatenates the one-hot labels (C channels) and their signed
  * distance maps (C channels) into one `yTrue` of 2C channels, computed once before training
  * (the maps depend on the labels only), and {@linkcode createTfjsKerasLoss} splits it again.
+ * A model with one sigmoid output channel (binary segmentation, `numClasses: 2`) takes the
+ * foreground only: `packTargetsTf(labels, { numClasses: 2, binary: true })` gives `[t, φ]`.
  *
  * Train with `model.fitDataset` ({@linkcode fitDatasetTf} makes the dataset from tensors):
  * tfjs-layers' `model.fit(x, y)` requires `y` to have exactly the output's shape (C
@@ -54,9 +56,22 @@ export interface PackTargetsTfOptions {
   transform?: DistanceTransform;
   /** Whether to append the maps (default true); without them `yTrue` is the one-hot only. */
   distance?: boolean;
+  /**
+   * For a model with a single sigmoid output channel (`numClasses` must be 2): pack the
+   * foreground only, `[t, φ]` (2 channels; 1 without maps) instead of `[t0, t1, φ0, φ1]`.
+   */
+  binary?: boolean;
 }
 
-const PACK_KEYS = ["numClasses", "layout", "spacing", "convention", "transform", "distance"];
+const PACK_KEYS = [
+  "numClasses",
+  "layout",
+  "spacing",
+  "convention",
+  "transform",
+  "distance",
+  "binary",
+];
 
 /** Checks a layout option (default channels-last). */
 function layoutOf(v: unknown, name: string): Layout {
@@ -115,6 +130,17 @@ export async function packTargetsTf(
       `Expected options.distance to be a boolean but found ${quote(withMaps)}`,
     );
   }
+  const binary = o.binary ?? false;
+  if (typeof binary !== "boolean") {
+    throw new SeglossTypeError(
+      `Expected options.binary to be a boolean but found ${quote(binary)}`,
+    );
+  }
+  if (binary && numClasses !== 2) {
+    throw new SeglossRangeError(
+      `Expected options.numClasses to be 2 with binary: true (labels 0 and 1) but found ${numClasses}`,
+    );
+  }
   // the maps first: signedDistance checks the labels (integers in [0, C), with the index)
   const maps = await signedDistanceTf(labels, {
     numClasses,
@@ -132,7 +158,14 @@ export async function packTargetsTf(
       const perm = [0, t.rank, ...Array.from({ length: t.rank - 1 }, (_, i) => i + 1)];
       onehot = tf.transpose(onehot, perm);
     }
-    return withMaps ? tf.concat([onehot, maps], axis) : onehot;
+    let m = maps;
+    if (binary) {
+      // the foreground (class 1) channel of each
+      const fg = (x: tf.Tensor) => tf.gather(x, [1], axis);
+      onehot = fg(onehot);
+      m = fg(maps);
+    }
+    return withMaps ? tf.concat([onehot, m], axis) : onehot;
   });
   maps.dispose();
   if (owned) t.dispose();
@@ -188,9 +221,13 @@ export interface TfjsKerasLoss {
   readonly callbacks: { onEpochBegin(epoch: number): Promise<void> };
   /**
    * Splits a packed `yTrue` into the one-hot target and the maps (`undefined` when `yTrue`
-   * has C channels). The caller disposes both.
+   * has as many channels as the prediction: `predChannels`, default C; 1 for a single
+   * sigmoid channel when C = 2). The caller disposes both.
    */
-  unpack(yTrue: tf.Tensor): { target: tf.Tensor; distance: tf.Tensor | undefined };
+  unpack(
+    yTrue: tf.Tensor,
+    predChannels?: number,
+  ): { target: tf.Tensor; distance: tf.Tensor | undefined };
 }
 
 /**
@@ -236,7 +273,10 @@ export function createTfjsKerasLoss(config: TfjsKerasLossConfig): TfjsKerasLoss 
   const loss = createTfjsLoss({ ...config, layout });
   const C = numClasses;
 
-  function unpack(yTrue: tf.Tensor): { target: tf.Tensor; distance: tf.Tensor | undefined } {
+  function unpack(
+    yTrue: tf.Tensor,
+    predChannels = C,
+  ): { target: tf.Tensor; distance: tf.Tensor | undefined } {
     if (!isTensor(yTrue) || yTrue.rank < 3) {
       throw new SeglossTypeError(
         `Expected yTrue to be a tensor (N, ...spatial, C or 2C) from packTargetsTf but found ${
@@ -246,29 +286,45 @@ export function createTfjsKerasLoss(config: TfjsKerasLossConfig): TfjsKerasLoss 
     }
     const axis = layout === "channels-last" ? yTrue.rank - 1 : 1;
     const ch = yTrue.shape[axis]!;
-    if (ch !== C && ch !== 2 * C) {
+    const k = predChannels;
+    if (ch !== k && ch !== 2 * k) {
       throw new SeglossTypeError(
-        `Expected yTrue to have ${C} (one-hot) or ${
-          2 * C
-        } (one-hot + maps, packTargetsTf) channels on axis ${axis} (${layout}) but found ${ch} (shape ${
+        `Expected yTrue to have ${k} (one-hot) or ${2 * k} (one-hot + maps, packTargetsTf${
+          k === 1 ? " with binary: true" : ""
+        }) channels on axis ${axis} (${layout}) but found ${ch} (shape ${
           formatShape(yTrue.shape)
         })`,
       );
     }
-    if (loss.needsDistance && ch !== 2 * C) {
+    if (loss.needsDistance && ch !== 2 * k) {
       throw new SeglossTypeError(
         `Expected yTrue to carry the signed distance maps for the boundary loss (${
-          2 * C
+          2 * k
         } channels, packTargetsTf) but found ${ch} channels`,
       );
     }
-    if (ch === C) return { target: tf.clone(yTrue), distance: undefined };
+    if (ch === k) return { target: tf.clone(yTrue), distance: undefined };
     const [target, distance] = tf.split(yTrue, 2, axis);
     return { target: target!, distance: distance! };
   }
 
   const fn = ((yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar => {
-    const { target, distance } = unpack(yTrue);
+    if (!isTensor(yPred) || yPred.rank < 3) {
+      throw new SeglossTypeError(
+        `Expected yPred to be a tensor (N, ...spatial, C) but found ${
+          isTensor(yPred) ? `shape ${formatShape(yPred.shape)}` : typeof yPred
+        }`,
+      );
+    }
+    const cPred = yPred.shape[layout === "channels-last" ? yPred.rank - 1 : 1]!;
+    if (cPred !== C && !(C === 2 && cPred === 1)) {
+      throw new SeglossTypeError(
+        `Expected yPred to have ${C} channels (numClasses${
+          C === 2 ? ", or 1 sigmoid channel" : ""
+        }) but found ${cPred} (shape ${formatShape(yPred.shape)})`,
+      );
+    }
+    const { target, distance } = unpack(yTrue, cPred);
     try {
       return loss.compute(yPred, target, {
         ...(distance && loss.needsDistance ? { distance } : {}),
