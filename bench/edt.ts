@@ -1,122 +1,71 @@
 /**
- * EDT and signed-distance benchmark, side by side with scipy in one run.
+ * EDT benchmark on every class of mask, side by side with scipy and OpenCV in one run.
  *
- *   deno run -A bench/edt.ts        (or: bun bench/edt.ts)
+ *   deno task bench:edt            (deno run -A bench/edt.ts; or: bun bench/edt.ts)
  *
- * Generates the masks (2048² and 256³: the background around one small blob, ~0.2%
- * foreground, whose EDT is the expensive direction; and random blobs covering ~30%), writes
- * them to a temporary directory, times our `edt` (single thread), a warm Worker pool and a
- * one-shot `edtParallel` (Worker start-up included), runs `python3 bench/edt_scipy.py` on the
- * same files, checks that both sides agree, and prints medians and ratios. Then the classic
- * signed-distance example (labels 16x64x64, 8 classes) against the official `one_hot2dist`,
- * and the peak RSS of `edt` on 256³ measured in a fresh process (`/proc/self/status` VmHWM).
+ * Masks (bench/_edt_masks.ts), at 2048² and 256³: fine structures (smoothed noise thresholded
+ * at 30% foreground, sigma 1, 2 and 4 px), the distance to thin 1-px curves, random big balls
+ * (30%), and the background around a single blob (0.2%). For each, in this order, in one run:
+ * our `edt` on one thread (wall-clock and CPU time), a warm Worker pool, then
+ * `bench/edt_scipy.py` on the same file — scipy's `distance_transform_edt` and (2-D) OpenCV's
+ * exact `cv2.distanceTransform(m, DIST_L2, DIST_MASK_PRECISE)` with `cv2.setNumThreads(1)` — and
+ * a check that we agree with scipy. Then the classic signed-distance example (labels 16x64x64,
+ * 8 classes) against the official `one_hot2dist`, a scaling table (64² … 4096², 32³ … 320³,
+ * fine structures sigma 2) and the peak RSS of `edt` on 256³ in a fresh process. Prints
+ * markdown tables with the machine line; every ratio comes from this run.
  *
- * Options: `--quick` (fewer repeats), `--no-3d`, `--workers N`.
+ * Options: `--quick` (fewer repeats), `--no-3d`, `--no-scaling`, `--workers N` (default
+ * `auto`), `--only SUBSTRING` (cases whose name contains it). The reference runs on
+ * `$PYTHON`, else Debian's `/usr/bin/python3` (python3-scipy, python3-opencv), else `python3`.
  *
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { createEdtWorkerPool, edt, edtParallel, edtTransform, signedDistance } from "../mod.ts";
+import { createEdtWorkerPool, edt, edtTransform, signedDistance } from "../mod.ts";
 import { mulberry32 as rng } from "../tests/util.ts";
+import { balls, blob, curves, fine } from "./_edt_masks.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const no3d = args.includes("--no-3d");
-const workersArg = args.indexOf("--workers");
-const workers = workersArg >= 0 ? Number(args[workersArg + 1]) : "auto";
+const noScaling = args.includes("--no-scaling");
+const argValue = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const workers = argValue("--workers") !== undefined ? Number(argValue("--workers")) : "auto";
+const only = argValue("--only");
 const runtime = "Deno" in globalThis
   ? `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
   : "Bun" in globalThis
   ? `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
   : `Node ${process.version}`;
-
-/** Paints a ball (value `v`) of radius `r` at `c` into a 2-D or 3-D mask. */
-function paintBall(m: Uint8Array, shape: number[], c: number[], r: number, v: number): number {
-  let painted = 0;
-  const lo = c.map((x) => Math.max(0, Math.floor(x - r)));
-  const hi = c.map((x, i) => Math.min(shape[i]! - 1, Math.ceil(x + r)));
-  const r2 = r * r;
-  if (shape.length === 2) {
-    const [H, W] = shape as [number, number];
-    void H;
-    for (let y = lo[0]!; y <= hi[0]!; y++) {
-      for (let x = lo[1]!; x <= hi[1]!; x++) {
-        if ((y - c[0]!) ** 2 + (x - c[1]!) ** 2 <= r2 && m[y * W + x] !== v) {
-          m[y * W + x] = v;
-          painted++;
-        }
-      }
-    }
-  } else {
-    const [, H, W] = shape as [number, number, number];
-    for (let z = lo[0]!; z <= hi[0]!; z++) {
-      for (let y = lo[1]!; y <= hi[1]!; y++) {
-        for (let x = lo[2]!; x <= hi[2]!; x++) {
-          const i = (z * H + y) * W + x;
-          if ((z - c[0]!) ** 2 + (y - c[1]!) ** 2 + (x - c[2]!) ** 2 <= r2 && m[i] !== v) {
-            m[i] = v;
-            painted++;
-          }
-        }
-      }
-    }
-  }
-  return painted;
-}
-
-/** 1 everywhere except one ball of zeros covering ~`frac` of the volume. */
-function backgroundAroundBlob(shape: number[], frac: number): Uint8Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const m = new Uint8Array(n).fill(1);
-  const vol = shape.length === 2 ? Math.PI : (4 / 3) * Math.PI;
-  const r = Math.pow((frac * n) / vol, 1 / shape.length);
-  paintBall(m, shape, shape.map((s) => s * 0.41), r, 0);
-  return m;
-}
-
-/** Random balls of value 1 until they cover ~`frac` of the volume. */
-function randomBlobs(shape: number[], frac: number, seed: number): Uint8Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const m = new Uint8Array(n);
-  const rand = rng(seed);
-  const rMax = Math.min(...shape) / 10;
-  let covered = 0;
-  while (covered < frac * n) {
-    const c = shape.map((s) => rand() * s);
-    covered += paintBall(m, shape, c, rMax * (0.3 + 0.7 * rand()), 1);
-  }
-  return m;
-}
+const python = process.env.PYTHON ??
+  (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function time(repeats: number, fn: () => unknown): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
-
-async function cpuTime(repeats: number, fn: () => unknown): Promise<number[]> {
-  const out: number[] = [];
+/** Wall-clock and CPU-time medians of `repeats` calls. */
+async function timed(repeats: number, fn: () => unknown): Promise<{ wall: number; cpu: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const c0 = process.cpuUsage();
+    const t0 = performance.now();
     await fn();
+    wall.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
-    out.push((c.user + c.system) / 1000);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return out;
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 function vmHwmMiB(): { rss: number; peak: number } {
@@ -129,54 +78,69 @@ function vmHwmMiB(): { rss: number; peak: number } {
 function rssChild(): void {
   const base = vmHwmMiB();
   const shape = [256, 256, 256];
-  const mask = backgroundAroundBlob(shape, 0.002);
+  const mask = blob(shape, 0.002);
   const withMask = vmHwmMiB();
   const d = edt({ data: mask, shape });
   const after = vmHwmMiB();
   console.log(JSON.stringify({ base, withMask, after, check: d.data[0] }));
 }
 
+/** The machine line: CPU, cores, load, runtime and the reference's versions. */
+function machine(versions: Record<string, string | null>): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const load = loadavg().map((x) => x.toFixed(1)).join(" ");
+  return `${runtime} on ${cpu}, ${cpus().length} cores, load average ${load} at the start; ` +
+    `reference: Python ${versions.python}, numpy ${versions.numpy}, scipy ${versions.scipy}, ` +
+    `OpenCV ${versions.opencv ?? "not installed"}; one thread each unless noted`;
+}
+
+interface Spec {
+  name: string;
+  shape: number[];
+  make: () => Uint8Array;
+  repeats: number;
+}
+
+function specs(): Spec[] {
+  const r2 = quick ? 3 : 7;
+  const r3 = quick ? 1 : 3;
+  const s2 = [2048, 2048];
+  const s3 = [256, 256, 256];
+  const list: Spec[] = [];
+  for (const [tag, shape, repeats] of [["2048²", s2, r2], ["256³", s3, r3]] as const) {
+    if (tag === "256³" && no3d) continue;
+    const sh = [...shape];
+    list.push(
+      { name: `${tag} fine structures σ=1`, shape: sh, make: () => fine(sh, 1, 11), repeats },
+      { name: `${tag} fine structures σ=2`, shape: sh, make: () => fine(sh, 2, 12), repeats },
+      { name: `${tag} fine structures σ=4`, shape: sh, make: () => fine(sh, 4, 13), repeats },
+      { name: `${tag} distance to thin curves`, shape: sh, make: () => curves(sh, 14), repeats },
+      { name: `${tag} random balls 30%`, shape: sh, make: () => balls(sh, 0.3, 1), repeats },
+      { name: `${tag} single blob 0.2%`, shape: sh, make: () => blob(sh, 0.002), repeats },
+    );
+  }
+  return list.filter((s) => only === undefined || s.name.includes(only));
+}
+
 async function main(): Promise<void> {
   if (args.includes("--rss")) return rssChild();
   const dir = mkdtempSync(join(tmpdir(), "segloss-edt-bench-"));
   const here = fileURLToPath(new URL(".", import.meta.url));
+  type Py = { median_ms: number; cpu_ms: number };
+  const reference = (name: string): { scipy: Py; opencv?: Py; opencv_max_diff?: number } =>
+    JSON.parse(
+      execFileSync(python, [join(here, "edt_scipy.py"), dir, name], {
+        encoding: "utf8",
+        maxBuffer: 1 << 24,
+        env: { ...process.env, OMP_NUM_THREADS: "1" },
+      }),
+    );
   try {
-    const specs: { name: string; shape: number[]; make: () => Uint8Array; repeats: number }[] = [
-      {
-        name: "2048² background around a blob (0.2%)",
-        shape: [2048, 2048],
-        make: () => backgroundAroundBlob([2048, 2048], 0.002),
-        repeats: quick ? 3 : 7,
-      },
-      {
-        name: "2048² random blobs (30%)",
-        shape: [2048, 2048],
-        make: () => randomBlobs([2048, 2048], 0.3, 1),
-        repeats: quick ? 3 : 7,
-      },
-    ];
-    if (!no3d) {
-      specs.push(
-        {
-          name: "256³ background around a blob (0.2%)",
-          shape: [256, 256, 256],
-          make: () => backgroundAroundBlob([256, 256, 256], 0.002),
-          repeats: quick ? 1 : 3,
-        },
-        {
-          name: "256³ random blobs (30%)",
-          shape: [256, 256, 256],
-          make: () => randomBlobs([256, 256, 256], 0.3, 2),
-          repeats: quick ? 1 : 3,
-        },
-      );
-    }
-    const masks = specs.map((s, i) => {
-      const data = s.make();
-      const file = `mask${i}.u8`;
-      writeFileSync(join(dir, file), data);
-      return { ...s, data, file, key: `mask${i}` };
-    });
+    const versions = JSON.parse(
+      execFileSync(python, [join(here, "edt_scipy.py"), dir, "versions"], { encoding: "utf8" }),
+    );
+    const machineLine = machine(versions);
+    const list = specs();
     // classic example: labels 16x64x64 uniform over 8 classes
     const classicShape = [16, 64, 64];
     const labels = new Uint8Array(16 * 64 * 64);
@@ -187,9 +151,9 @@ async function main(): Promise<void> {
     writeFileSync(
       join(dir, "meta.json"),
       JSON.stringify({
-        masks: masks.map((m) => ({
-          name: m.key,
-          file: m.file,
+        masks: list.map((m, i) => ({
+          name: `mask${i}`,
+          file: `mask${i}.u8`,
           shape: m.shape,
           repeats: m.repeats,
         })),
@@ -201,18 +165,9 @@ async function main(): Promise<void> {
         },
       }),
     );
-
-    console.log(`segloss EDT benchmark: ${runtime}, workers ${workers}`);
-    type Py = { median_ms: number; cpu_ms: number };
-    const scipy = (name: string): { edt: Record<string, Py>; classic: Py } =>
-      JSON.parse(
-        execFileSync("python3", [join(here, "edt_scipy.py"), dir, name], {
-          encoding: "utf8",
-          maxBuffer: 1 << 24,
-        }),
-      );
+    console.log(`segloss EDT benchmark: ${machineLine}; Workers: ${workers}`);
     const maxRelDiff = (a: Float32Array, file: string) => {
-      const ref = new Float32Array(readFileSync(join(dir, file)).buffer.slice(0));
+      const ref = new Float32Array(new Uint8Array(readFileSync(join(dir, file))).buffer);
       let m = 0;
       for (let i = 0; i < a.length; i++) {
         m = Math.max(m, Math.abs(a[i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
@@ -223,97 +178,116 @@ async function main(): Promise<void> {
     const pool = createEdtWorkerPool({ workers, idleMs: 60_000 });
     const rows: string[][] = [];
     try {
-      // each case: ours, then scipy right after (the machine's load changes over time)
-      for (const m of masks) {
-        const mask = { data: m.data, shape: m.shape };
+      for (const [i, s] of list.entries()) {
+        const data = s.make();
+        writeFileSync(join(dir, `mask${i}.u8`), data);
+        const mask = { data, shape: s.shape };
         const result = edt(mask).data;
-        for (let i = 0; i < 3; i++) edt(mask); // warm-up (JIT tiers)
-        const syncCpu = median(await cpuTime(m.repeats, () => edt(mask)));
-        const sync = median(await time(m.repeats, () => edt(mask)));
+        for (let k = 0; k < (s.shape.length === 2 ? 3 : 1); k++) edt(mask); // warm-up
+        const ours = await timed(s.repeats, () => edt(mask));
         await pool.edt(mask); // warm-up (starts the Workers)
-        const warm = median(await time(m.repeats, () => pool.edt(mask)));
-        const oneShot = median(
-          await time(Math.min(m.repeats, 3), () => edtParallel(mask, { workers })),
-        );
-        const py = scipy(m.key).edt[m.key]!;
-        const diff = maxRelDiff(result, `${m.key}.scipy.f32`);
+        const onPool = await timed(s.repeats, () => pool.edt(mask));
+        const ref = reference(`mask${i}`);
+        const diff = maxRelDiff(result, `mask${i}.scipy.f32`);
+        const cv = ref.opencv;
         console.log(
-          `  ${m.name}: scipy ${py.median_ms.toFixed(0)} ms (cpu ${py.cpu_ms.toFixed(0)}), ` +
-            `ours sync ${sync.toFixed(0)} ms (cpu ${syncCpu.toFixed(0)}), pool ${
-              warm.toFixed(0)
-            } ms, one-shot ${oneShot.toFixed(0)} ms`,
+          `  ${s.name}: ours ${ours.wall.toFixed(0)} ms (cpu ${ours.cpu.toFixed(0)}), ` +
+            `${pool.size} Workers ${onPool.wall.toFixed(0)} ms; scipy ${
+              ref.scipy.median_ms.toFixed(0)
+            } ms (cpu ${ref.scipy.cpu_ms.toFixed(0)})` +
+            (cv ? `, OpenCV ${cv.median_ms.toFixed(0)} ms (cpu ${cv.cpu_ms.toFixed(0)})` : ""),
         );
         rows.push([
-          m.name,
-          py.median_ms.toFixed(0),
-          sync.toFixed(0),
-          x(py.median_ms, sync),
-          x(py.cpu_ms, syncCpu),
-          warm.toFixed(0),
-          x(py.median_ms, warm),
-          oneShot.toFixed(0),
-          x(py.median_ms, oneShot),
+          s.name,
+          ours.wall.toFixed(0),
+          ref.scipy.median_ms.toFixed(0),
+          cv ? cv.median_ms.toFixed(0) : "—",
+          x(ref.scipy.median_ms, ours.wall),
+          cv ? x(cv.median_ms, ours.wall) : "—",
+          x(ref.scipy.cpu_ms, ours.cpu),
+          cv ? x(cv.cpu_ms, ours.cpu) : "—",
+          onPool.wall.toFixed(0),
+          x(ours.wall, onPool.wall),
           diff.toExponential(1),
         ]);
       }
     } finally {
       pool.close();
     }
-    {
+    const header = [
+      "case",
+      "segloss ms",
+      "scipy ms",
+      "OpenCV ms",
+      "vs scipy",
+      "vs OpenCV",
+      "CPU time vs scipy",
+      "CPU time vs OpenCV",
+      `${workers === "auto" ? "auto" : workers} Workers ms`,
+      "Worker speedup",
+      "max rel diff vs scipy",
+    ];
+    console.log(
+      `\n${machineLine}.\nWall-clock medians; "vs X" = X's time / ours (higher is better for ` +
+        `segloss); CPU-time ratios use each process's CPU time (less sensitive to a loaded ` +
+        `machine); Worker speedup = single thread / warm pool.\n`,
+    );
+    console.log(`| ${header.join(" | ")} |`);
+    console.log(`|${header.map((_, i) => i === 0 ? "---" : "---:").join("|")}|`);
+    for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+
+    if (only === undefined) {
       const classicTarget = { data: labels, shape: classicShape };
       const o = { numClasses: 8 };
       const result = (await signedDistance(classicTarget, o)).data;
       for (let i = 0; i < 10; i++) await signedDistance(classicTarget, o); // warm-up
-      const ourCpu = median(await cpuTime(classicRepeats, () => signedDistance(classicTarget, o)));
-      const ours = median(await time(classicRepeats, () => signedDistance(classicTarget, o)));
+      const ours = await timed(classicRepeats, () => signedDistance(classicTarget, o));
       const parallelTransform = edtTransform({ workers, parallelThreshold: 0 });
-      let onPool: number;
+      let onPool: { wall: number; cpu: number };
       try {
         const po = { numClasses: 8, transform: parallelTransform };
         await signedDistance(classicTarget, po); // warm-up (starts the Workers)
-        onPool = median(await time(classicRepeats, () => signedDistance(classicTarget, po)));
+        onPool = await timed(classicRepeats, () => signedDistance(classicTarget, po));
       } finally {
         parallelTransform.dispose?.();
       }
-      const py = scipy("classic").classic;
+      const py = reference("classic").scipy;
       const diff = maxRelDiff(result, "classic.scipy.f32");
       console.log(
-        `  classic signed distance: scipy ${py.median_ms.toFixed(1)} ms (cpu ${
-          py.cpu_ms.toFixed(1)
-        }), ours ${ours.toFixed(1)} ms (cpu ${ourCpu.toFixed(1)}), pool ${onPool.toFixed(1)} ms`,
+        `\n| signed distance, classic 16x64x64, 8 classes | segloss ms | scipy one_hot2dist ms | ` +
+          `vs scipy | CPU time vs scipy | Workers ms | max rel diff |`,
       );
-      rows.push([
-        "signed distance, classic 16x64x64, 8 classes",
-        py.median_ms.toFixed(1),
-        ours.toFixed(1),
-        x(py.median_ms, ours),
-        x(py.cpu_ms, ourCpu),
-        onPool.toFixed(1),
-        x(py.median_ms, onPool),
-        "",
-        "",
-        diff.toExponential(1),
-      ]);
+      console.log("|---|---:|---:|---:|---:|---:|---:|");
+      console.log(
+        `| kervadec convention | ${ours.wall.toFixed(1)} | ${py.median_ms.toFixed(1)} | ${
+          x(py.median_ms, ours.wall)
+        } | ${x(py.cpu_ms, ours.cpu)} | ${onPool.wall.toFixed(1)} | ${diff.toExponential(1)} |`,
+      );
     }
-    const header = [
-      "case",
-      "scipy ms",
-      "ours ms",
-      "ratio",
-      "CPU-time ratio",
-      "pool ms",
-      "ratio",
-      "one-shot ms",
-      "ratio",
-      "max rel diff",
-    ];
-    console.log(
-      `\n${runtime}, workers ${workers}; wall-clock medians; ratio = scipy / ours; ` +
-        `CPU-time ratio = scipy CPU time / ours (single thread)\n`,
-    );
-    console.log(`| ${header.join(" | ")} |`);
-    console.log(`|${header.map(() => "---").join("|")}|`);
-    for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+
+    if (!noScaling && only === undefined) {
+      console.log(
+        `\nScaling (fine structures σ=2, 30% foreground; single thread; ns per voxel = ` +
+          `median wall time / voxels):\n`,
+      );
+      console.log("| shape | voxels | segloss ms | ns per voxel |");
+      console.log("|---|---:|---:|---:|");
+      const sizes = [
+        ...[64, 128, 256, 512, 1024, 2048, 4096].map((n) => [n, n]),
+        ...(no3d ? [] : [32, 64, 128, 256, 320].map((n) => [n, n, n])),
+      ];
+      for (const shape of sizes) {
+        const data = fine(shape, 2, 21);
+        const mask = { data, shape };
+        const n = data.length;
+        const reps = Math.max(3, Math.min(200, Math.round((quick ? 2e6 : 2e7) / n)));
+        for (let k = 0; k < Math.min(reps, 3); k++) edt(mask);
+        const t = await timed(reps, () => edt(mask));
+        console.log(
+          `| ${shape.join("×")} | ${n} | ${t.wall.toFixed(2)} | ${(t.wall * 1e6 / n).toFixed(1)} |`,
+        );
+      }
+    }
 
     if (!no3d) {
       const self = fileURLToPath(import.meta.url);

@@ -1,25 +1,55 @@
-"""scipy side of bench/edt.ts: times scipy.ndimage.distance_transform_edt on the masks that
-bench/edt.ts wrote, and the official one_hot2dist on the classic label batch.
+"""Reference side of bench/edt.ts: times scipy.ndimage.distance_transform_edt and, for 2-D
+masks, OpenCV's exact cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) on the
+masks that bench/edt.ts wrote, and the official one_hot2dist on the classic label batch. One
+thread everywhere (cv2.setNumThreads(1); scipy's EDT is single-threaded).
 
-Usage: python3 bench/edt_scipy.py DIR [NAME]   (DIR holds meta.json and the .u8 files; NAME is
-one mask's name or "classic"; default: all)
-Prints one JSON object: {"edt": {name: {"times_ms": [...], "median_ms": m, "cpu_ms": c}},
-"classic": {...}} with wall-clock and CPU-time (time.process_time) medians.
-It also writes DIR/<name>.scipy.f32 (the distances, float32) so bench/edt.ts can check that
-both sides computed the same thing.
+Usage: python3 bench/edt_scipy.py DIR NAME   (DIR holds meta.json and the .u8 files; NAME is one
+mask's name, "classic", or "versions")
+Prints one JSON object: {"scipy": {"times_ms": [...], "median_ms": m, "cpu_ms": c},
+"opencv": {...} (2-D only), "opencv_max_diff": d} with wall-clock and CPU-time
+(time.process_time) medians. It writes DIR/<name>.scipy.f32 (the distances, float32) so that
+bench/edt.ts can check that both sides computed the same thing.
+
+Run with Debian's /usr/bin/python3 (python3-scipy, python3-opencv); bench/edt.ts picks it (or
+$PYTHON). seung-lab's `edt` (C++) is not installable here (no PyPI access), so 3-D has scipy
+only: OpenCV has no 3-D distance transform.
 """
 import json
 import os
 import sys
 import time
 
-import numpy as np
-from scipy.ndimage import distance_transform_edt
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import numpy as np  # noqa: E402
+import scipy  # noqa: E402
+from scipy.ndimage import distance_transform_edt  # noqa: E402
+
+try:
+    import cv2  # noqa: E402
+
+    cv2.setNumThreads(1)
+except ImportError:  # pragma: no cover - OpenCV is optional
+    cv2 = None
 
 
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
+
+
+def timed(fn, repeats):
+    """Wall-clock and CPU-time medians of `repeats` calls (after one untimed warm-up)."""
+    result = fn()
+    times, cpu = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        result = fn()
+        cpu.append((time.process_time() - c0) * 1e3)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return result, {"times_ms": times, "median_ms": median(times), "cpu_ms": median(cpu)}
 
 
 def one_hot2dist(seg, resolution=None):
@@ -36,42 +66,32 @@ def one_hot2dist(seg, resolution=None):
 
 
 def main():
-    d = sys.argv[1]
-    only = sys.argv[2] if len(sys.argv) > 2 else None
+    d, name = sys.argv[1], sys.argv[2]
+    if name == "versions":
+        print(json.dumps({"numpy": np.__version__, "scipy": scipy.__version__,
+                          "opencv": cv2.__version__ if cv2 is not None else None,
+                          "python": sys.version.split()[0]}))
+        return
     meta = json.load(open(os.path.join(d, "meta.json")))
-    out = {"edt": {}, "classic": None}
-    for m in meta["masks"]:
-        if only is not None and m["name"] != only:
-            continue
-        mask = np.fromfile(os.path.join(d, m["file"]), dtype=np.uint8).reshape(m["shape"])
-        times = []
-        cpu = []
-        result = None
-        for _ in range(m["repeats"]):
-            t0 = time.perf_counter()
-            c0 = time.process_time()
-            result = distance_transform_edt(mask)
-            cpu.append((time.process_time() - c0) * 1e3)
-            times.append((time.perf_counter() - t0) * 1e3)
-        result.astype(np.float32).tofile(os.path.join(d, m["name"] + ".scipy.f32"))
-        out["edt"][m["name"]] = {"times_ms": times, "median_ms": median(times),
-                                 "cpu_ms": median(cpu)}
-    c = meta.get("classic")
-    if c and only in (None, "classic"):
+    out = {}
+    if name == "classic":
+        c = meta["classic"]
         labels = np.fromfile(os.path.join(d, c["file"]), dtype=np.uint8).reshape(c["shape"])
         C = c["numClasses"]
         onehot = np.stack([labels == k for k in range(C)], axis=1)  # (N, C, H, W), not timed
-        times = []
-        cpu = []
-        maps = None
-        for _ in range(c["repeats"]):
-            t0 = time.perf_counter()
-            c0 = time.process_time()
-            maps = np.stack([one_hot2dist(onehot[n]) for n in range(len(onehot))])
-            cpu.append((time.process_time() - c0) * 1e3)
-            times.append((time.perf_counter() - t0) * 1e3)
+        maps, out["scipy"] = timed(
+            lambda: np.stack([one_hot2dist(onehot[n]) for n in range(len(onehot))]), c["repeats"])
         maps.astype(np.float32).tofile(os.path.join(d, "classic.scipy.f32"))
-        out["classic"] = {"times_ms": times, "median_ms": median(times), "cpu_ms": median(cpu)}
+        print(json.dumps(out))
+        return
+    m = next(x for x in meta["masks"] if x["name"] == name)
+    mask = np.fromfile(os.path.join(d, m["file"]), dtype=np.uint8).reshape(m["shape"])
+    ref, out["scipy"] = timed(lambda: distance_transform_edt(mask), m["repeats"])
+    ref.astype(np.float32).tofile(os.path.join(d, name + ".scipy.f32"))
+    if cv2 is not None and mask.ndim == 2 and m.get("opencv", True):
+        cvd, out["opencv"] = timed(
+            lambda: cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE), m["repeats"])
+        out["opencv_max_diff"] = float(np.max(np.abs(cvd - ref) / np.maximum(1, ref)))
     print(json.dumps(out))
 
 

@@ -259,6 +259,39 @@ export function runsEnvelope(
 }
 
 /**
+ * {@linkcode runsEnvelope} in place on a contiguous line `out[base .. base+n)` of squared
+ * distances (the rows of a 2-D transform): only each run of non-zero samples (and its bounding
+ * zeros) is copied into the float64 scratch, the zeros are never copied or written.
+ */
+export function runsEnvelopeInPlace(
+  out: Float32Array,
+  base: number,
+  n: number,
+  s2: number,
+  final: boolean,
+  scratch: Scratch,
+): void {
+  const f = scratch.f;
+  const end = base + n;
+  let x = base;
+  while (x < end) {
+    if (out[x] === 0) {
+      x++;
+      continue;
+    }
+    const a = x;
+    x++;
+    while (x < end && out[x] !== 0) x++;
+    const lo = a > base ? a - 1 : a;
+    const hi = x < end ? x : x - 1;
+    for (let i = lo; i <= hi; i++) f[i - lo] = out[i]!;
+    // f[q - lo] is the value at q
+    if (x - a <= SHORT_RUN) shortRun(f, -lo, a, x - 1, lo, hi, s2, out, 0, 1, final);
+    else runEnvelope(f, -lo, a, x - 1, lo, hi, s2, out, 0, 1, final, scratch);
+  }
+}
+
+/**
  * Outward search for the samples `[a, b]` of a run, over candidates `[lo, hi]`: from each
  * sample, step outwards while `s2·d²` is below the best value found.
  */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { DIRECT_MAX, runsEnvelope, sparseEnvelope } from "./_edt_envelope.ts";
+import { DIRECT_MAX, runsEnvelope, runsEnvelopeInPlace, sparseEnvelope } from "./_edt_envelope.ts";
 
 /**
  * Columns gathered per block in a strided pass along an axis of length `n`: at least 16
@@ -137,7 +137,7 @@ export function finishRow(
 }
 
 /** Columns per work unit of the first pass (along spatial axis 0). */
-export const AXIS0_CHUNK = 2048;
+export const AXIS0_CHUNK = 256;
 
 /** The number of work units of {@linkcode axis0Pass}: (volume, chunk of columns) pairs. */
 export function axis0Units(volumes: number, rest: number): number {
@@ -291,8 +291,7 @@ export function lastAxisPass(
       for (let t = 0; t < m; t++) f[t] = out[base + list[t]!]!;
       sparseEnvelope(f, 0, m, list, n, s2, out, base, 1, final, scratch);
     } else {
-      for (let x = 0; x < n; x++) f[x] = out[base + x]!;
-      runsEnvelope(f, 0, n, s2, out, base, 1, final, false, scratch);
+      runsEnvelopeInPlace(out, base, n, s2, final, scratch);
     }
   }
 }
