@@ -9,10 +9,18 @@
  *    multipart), and reports requests/s, p50/p99 latency, errors (non-2xx and socket errors);
  * 3. samples the server's RSS every 250 ms during the run (peak, and first vs last third).
  *
+ * `--soak SECONDS` runs a soak instead: concurrent clients (`--connections`, default 16) send a
+ * mix of valid requests (loss, distance, metrics; their answers checked) and hostile ones from
+ * tests/hostile_test.ts's classes (over-limit classes, pathological .npy headers, big JSON,
+ * broken bodies, thread options, bad tokens) for that long, and it reports req/s, p50/p99 of
+ * the valid requests, errors (a wrong status, a wrong value or a socket error), and the
+ * server's RSS at the start, its peak and at the end.
+ *
  * ```sh
  * deno run -A bench/load.ts [--runtime deno|bun] [--compute auto|worker|inline|hybrid]
  *   [--parallel true] [--duration 30]
  *   [--connections 64] [--sequential 200]
+ * deno run -A bench/load.ts --soak 120 [--runtime deno|bun] [--connections 16]
  * ```
  *
  * @module
@@ -30,6 +38,7 @@ const connections = Number(args.get("connections") ?? 64);
 const sequential = Number(args.get("sequential") ?? 200);
 const compute = args.get("compute") ?? "auto";
 const parallel = args.get("parallel") === "true"; // deno serve --parallel: one isolate per core
+const soak = args.has("soak") ? Number(args.get("soak")) : undefined;
 const ROOT = new URL("..", import.meta.url).pathname;
 
 // --- the request: dice + boundary on 1x2x256x256 logits, labels a disk -----------------------
@@ -65,6 +74,15 @@ function requestBody(gradient: boolean): { body: Uint8Array; contentType: string
   ]);
 }
 
+/** The soak's server settings: a token (so bad tokens are tested), a short body deadline. */
+function soakEnv(): Record<string, string> {
+  return soak === undefined ? {} : {
+    SEGLOSS_TOKEN: "soak-token",
+    SEGLOSS_BODY_TIMEOUT_MS: "5000",
+    SEGLOSS_MAX_JSON_BYTES: String(2 ** 20),
+  };
+}
+
 // --- the server -------------------------------------------------------------------------------
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -80,7 +98,7 @@ const cmd = runtime === "bun"
   ? new Deno.Command(bunBin, {
     args: ["run", "server/main.ts"],
     cwd: ROOT,
-    env: { PORT: String(port), SEGLOSS_COMPUTE: compute },
+    env: { PORT: String(port), SEGLOSS_COMPUTE: compute, ...soakEnv() },
     stdout: "null",
     stderr: "inherit",
   })
@@ -96,7 +114,7 @@ const cmd = runtime === "bun"
       "server/main.ts",
     ],
     cwd: ROOT,
-    env: { SEGLOSS_COMPUTE: compute },
+    env: { SEGLOSS_COMPUTE: compute, ...soakEnv() },
     stdout: "null",
     stderr: "inherit",
   });
@@ -176,6 +194,11 @@ async function measure(gradient: boolean): Promise<Record<string, number | strin
     clientOverhead,
     clientRatio: clientOverhead / med("compute"),
   };
+}
+
+if (soak !== undefined) {
+  await runSoak(soak);
+  Deno.exit(Deno.exitCode ?? 0);
 }
 
 const rssIdle = rssMiB();
@@ -287,4 +310,192 @@ console.log("\n<details><summary>wrk output</summary>\n\n```\n" + out.trim() + "
 if (non2xx > 0 || sockErr !== "none") {
   console.error("errors during the load run");
   Deno.exitCode = 1;
+}
+
+// --- soak: valid and hostile requests mixed, for a long time ------------------------------------
+interface SoakCase {
+  name: string;
+  init: RequestInit;
+  path: string;
+  status: number;
+  check?: (body: unknown) => boolean;
+}
+
+function soakCases(): SoakCase[] {
+  const auth = { Authorization: "Bearer soak-token" };
+  const json = { ...auth, "Content-Type": "application/json" };
+  const mp = requestBody(false);
+  const npyHeader = (text: string) => {
+    const h = new TextEncoder().encode(text);
+    const out = new Uint8Array(10 + h.length);
+    out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    new DataView(out.buffer).setUint16(8, h.length, true);
+    out.set(h, 10);
+    return out;
+  };
+  const badNpy = buildMultipart([
+    { name: "config", value: '{"losses":[{"name":"dice"}]}' },
+    {
+      name: "input",
+      value: npyHeader(`{'descr': '<f4', 'fortran_order': False, 'shape': (${"9".repeat(32)} `),
+    },
+  ]);
+  const tiny = { shape: [1, 2], data: [0, 1] };
+  const post = (body: BodyInit, headers: Record<string, string> = json): RequestInit => ({
+    method: "POST",
+    headers,
+    body,
+  });
+  return [
+    {
+      name: "valid loss (.npy multipart 256x256)",
+      path: "/v1/loss",
+      init: post(mp.body as BodyInit, { ...auth, "Content-Type": mp.contentType }),
+      status: 200,
+      check: (b) => Number.isFinite((b as { total: number }).total),
+    },
+    {
+      name: "valid distance",
+      path: "/v1/distance",
+      init: post(JSON.stringify({ mask: { shape: [4], data: [0, 1, 1, 1] } })),
+      status: 200,
+      check: (b) => JSON.stringify((b as { data: number[] }).data) === "[0,1,2,3]",
+    },
+    {
+      name: "valid metrics",
+      path: "/v1/metrics",
+      init: post(JSON.stringify({
+        prediction: { shape: [1, 4], data: [0, 1, 1, 0] },
+        target: { shape: [1, 4], data: [0, 0, 1, 1] },
+        options: { metrics: ["dice"] },
+      })),
+      status: 200,
+      check: (b) => (b as { metrics: { dice: { mean: number } } }).metrics.dice.mean === 0.5,
+    },
+    {
+      name: "numClasses 1e8",
+      path: "/v1/metrics",
+      init: post(JSON.stringify({ prediction: tiny, target: tiny, options: { numClasses: 1e8 } })),
+      status: 413,
+    },
+    {
+      name: "label 2^31-1",
+      path: "/v1/distance",
+      init: post(JSON.stringify({ labels: { shape: [1, 2], data: [0, 2147483647] } })),
+      status: 413,
+    },
+    {
+      name: "32-digit .npy shape",
+      path: "/v1/loss",
+      init: post(badNpy.body as BodyInit, { ...auth, "Content-Type": badNpy.contentType }),
+      status: 400,
+    },
+    {
+      name: "2 MiB JSON",
+      path: "/v1/loss",
+      init: post(" ".repeat(2 * 2 ** 20) + "{}"),
+      status: 413,
+    },
+    {
+      name: "distanceOptions.workers 512",
+      path: "/v1/loss",
+      init: post(JSON.stringify({
+        config: { losses: [{ name: "boundary" }], distanceOptions: { workers: 512 } },
+        input: { shape: [1, 2, 2], data: [0, 0, 0, 0] },
+        target: { shape: [1, 2], data: [0, 1] },
+      })),
+      status: 422,
+    },
+    {
+      name: "Bearer  wrong",
+      path: "/v1/plugins",
+      init: { headers: { Authorization: "Bearer  wrong" } },
+      status: 401,
+    },
+    {
+      name: "5 MiB loss name",
+      path: "/v1/loss",
+      init: post(JSON.stringify({ config: { losses: [{ name: "x".repeat(2 ** 19) }] } })),
+      status: 422,
+    },
+  ];
+}
+
+async function runSoak(seconds: number): Promise<void> {
+  const cases = soakCases();
+  const conns = Number(args.get("connections") ?? 16);
+  const stats = new Map<
+    string,
+    { sent: number; errors: number; ms: number[]; statuses: Set<number> }
+  >();
+  for (const c of cases) stats.set(c.name, { sent: 0, errors: 0, ms: [], statuses: new Set() });
+  const rssStart = rssMiB();
+  let rssPeak = rssStart;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB())), 250);
+  const end = performance.now() + seconds * 1000;
+  const errors: string[] = [];
+  let i = 0;
+  const loop = async () => {
+    while (performance.now() < end) {
+      // two valid requests (loss, distance, metrics in turn) in three, then a hostile one
+      const k = i++;
+      const c = k % 3 === 2
+        ? cases[3 + (Math.floor(k / 3) % (cases.length - 3))]!
+        : cases[(k - Math.floor(k / 3)) % 3]!;
+      const s = stats.get(c.name)!;
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${url}${c.path}`, c.init);
+        const text = await res.text();
+        s.sent++;
+        s.ms.push(performance.now() - t0);
+        s.statuses.add(res.status);
+        let ok = res.status === c.status;
+        if (ok && c.check) ok = c.check(JSON.parse(text));
+        if (!ok) {
+          s.errors++;
+          if (errors.length < 5) errors.push(`${c.name}: ${res.status} ${text.slice(0, 200)}`);
+        }
+      } catch (e) {
+        s.sent++;
+        s.errors++;
+        if (errors.length < 5) errors.push(`${c.name}: ${e}`);
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: conns }, loop));
+  const elapsed = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  await new Promise((r) => setTimeout(r, 2000)); // let the server settle before the end RSS
+  const rssEnd = rssMiB();
+  server.kill("SIGTERM");
+  await server.status;
+  const total = [...stats.values()].reduce((a, s) => a + s.sent, 0);
+  const errs = [...stats.values()].reduce((a, s) => a + s.errors, 0);
+  const f = (x: number, d = 1) => x.toFixed(d);
+  console.log(
+    `## Soak (${runtime}, compute ${compute}, ${conns} clients, ${seconds} s, ` +
+      `${navigator.hardwareConcurrency} cores, load average ${
+        Deno.loadavg().map((x) => x.toFixed(2)).join(", ")
+      })\n`,
+  );
+  console.log(
+    `${total} requests, ${f(total / elapsed)} req/s, ${errs} errors; server RSS start ${
+      f(rssStart, 0)
+    } MiB, peak ${f(rssPeak, 0)} MiB, end ${f(rssEnd, 0)} MiB\n`,
+  );
+  console.log("| request | sent | statuses | p50 ms | p99 ms | errors |");
+  console.log("|---|---|---|---|---|---|");
+  for (const c of cases) {
+    const s = stats.get(c.name)!;
+    const p = (q: number) => (s.ms.length ? f(quantile(s.ms, q)) : "-");
+    console.log(
+      `| ${c.name} | ${s.sent} | ${[...s.statuses].join(", ")} | ${p(0.5)} | ${
+        p(0.99)
+      } | ${s.errors} |`,
+    );
+  }
+  for (const e of errors) console.error(e);
+  if (errs > 0) Deno.exitCode = 1;
 }
