@@ -261,6 +261,21 @@ describe("computeMetricsAsync() with a DistanceTransform", () => {
     }
   });
 
+  test("the surface rule reaches the transform path: border none, full connectivity", async () => {
+    const c = fixtures.cases.find((x) => x.name.startsWith("3d thin"))!;
+    const [p, t, o] = inputs(c);
+    const options = { ...o, tolerance: c.tolerance, border: "none", connectivity: "full" } as const;
+    const spy: DistanceTransform = {
+      name: "spy",
+      exact: true,
+      edt: (mask, opts) => Promise.resolve(edt(mask, opts)),
+    };
+    const r = await computeMetricsAsync(p, t, { ...options, transform: spy });
+    checkTable(r.metrics.hd95!, c, "hd95", 2e-6, "none+full");
+    checkTable(r.metrics.nsd!, c, "nsd", 1e-12, "none+full");
+    assert.deepEqual(r, computeMetrics(p, t, options));
+  });
+
   test("the transform gets both directions as one batch of two volumes", async () => {
     const calls: number[][] = [];
     const spy: DistanceTransform = {
