@@ -169,6 +169,48 @@ describe("edt masks", () => {
   });
 });
 
+describe("the jump flood checks its arguments before it asks for a GPU", () => {
+  // every check below runs before the device is requested, so these hold without WebGPU too
+  test("NaN mask, extreme spacing, unknown keys in jfa's edt", async () => {
+    const jfa = jfaTransform();
+    try {
+      await rejects(
+        () => jfa.edt({ data: new Float32Array([0, NaN, 1, 1]), shape: [2, 2] }),
+        SeglossRangeError,
+        /found NaN at flat index 1/,
+      );
+      await rejects(
+        () =>
+          jfa.edt({ data: new Uint8Array([0, 1, 1, 1]), shape: [2, 2] }, { spacing: [1, 1e300] }),
+        SeglossRangeError,
+        /options\.spacing to keep every squared distance finite/,
+      );
+      await rejects(
+        () => jfa.edt({ data: new Uint8Array(4), shape: [2, 2] }, { spatialDim: 2 } as never),
+        SeglossTypeError,
+        /"spatialDim" \(did you mean "spatialDims"\?\)/,
+      );
+    } finally {
+      jfa.dispose?.();
+    }
+  });
+
+  test("jfa's signedDistance: numClasses 2^31 is a LimitError, a missing one is named", async () => {
+    const jfa = jfaTransform();
+    const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 2, 2] };
+    try {
+      await rejects(() => jfa.signedDistance(target, { numClasses: 2 ** 31 }), LimitError, /65536/);
+      await rejects(
+        () => jfa.signedDistance(target, {} as never),
+        SeglossTypeError,
+        /options\.numClasses/,
+      );
+    } finally {
+      jfa.dispose?.();
+    }
+  });
+});
+
 describe("extreme spacing: refused before a result could be non-finite or rounded to 0", () => {
   const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 2, 2] };
 
