@@ -4,6 +4,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fixtures from "./fixtures/edt_cases.json" with { type: "json" };
+import structures from "./fixtures/edt_structures.json" with { type: "json" };
 import {
   createEdtWorkerPool,
   edt,
@@ -64,6 +65,29 @@ describe("edt() matches scipy's distance_transform_edt", () => {
   }
 });
 
+describe("edt() matches scipy on fine structures and thin curves", () => {
+  // tests/fixtures/make_edt_structure_fixtures.py: smoothed noise at 30% foreground and the
+  // distance to 1-px random-walk curves, 2-D (also columns > 512: the axis-0-first passes) and
+  // 3-D, with anisotropic spacing; the run-by-run envelopes and the branch-free sweeps
+  for (const c of structures.cases as EdtCase[]) {
+    test(`${c.name} (shape [${c.shape}], spacing ${c.spacing ?? "none"})`, () => {
+      const d = edt({ data: new Uint8Array(c.mask), shape: c.shape }, options(c));
+      assertClose(d.data, c.expected, c.name);
+    });
+  }
+  test("a Worker pool gives edt()'s exact result on every one of them", async () => {
+    const pool = createEdtWorkerPool({ workers: 2 });
+    try {
+      for (const c of structures.cases as EdtCase[]) {
+        const mask = { data: new Uint8Array(c.mask), shape: c.shape };
+        assert.deepEqual((await pool.edt(mask, options(c))).data, edt(mask, options(c)).data);
+      }
+    } finally {
+      pool.close();
+    }
+  });
+});
+
 test("edt() zeros stay 0 and the 1-D answer is hand-checkable", () => {
   const d = edt({ data: new Uint8Array([1, 1, 0, 1, 1, 1, 0, 1]), shape: [8] }, {
     spacing: [0.5],
@@ -114,7 +138,10 @@ describe("edt() accepts every typed-array mask", () => {
     ["Int32Array", (m) => new Int32Array(m.map((v) => v * 7))],
     ["Uint32Array", (m) => new Uint32Array(m)],
     ["Float32Array (0.25 inside)", (m) => new Float32Array(m.map((v) => v * 0.25))],
-    ["Float64Array (-0 outside, -3.5 inside)", (m) => new Float64Array(m.map((v) => v ? -3.5 : -0))],
+    [
+      "Float64Array (-0 outside, -3.5 inside)",
+      (m) => new Float64Array(m.map((v) => v ? -3.5 : -0)),
+    ],
     ["BigInt64Array", (m) => BigInt64Array.from(m.map((v) => BigInt(-v)))],
     ["BigUint64Array", (m) => BigUint64Array.from(m.map((v) => BigInt(v)))],
   ];
