@@ -29,8 +29,8 @@ def hd95(p, t, spacing):
 
 def crop(p, t):
     idx = np.nonzero(p | t)
-    # one voxel of margin (inside the volume) keeps the surface of voxels on the box's edge;
-    # at the volume's edge the margin shrinks (MONAI's allow_smaller) and border_value=0 holds
+    # one voxel of margin (inside the volume); with border_value=0 the surface is the same with
+    # or without it, since outside the box all is background
     sl = tuple(slice(max(int(i.min()) - 1, 0), min(int(i.max()) + 2, n))
                for i, n in zip(idx, p.shape))
     return p[sl], t[sl]
