@@ -125,6 +125,8 @@ function halfToFloat(h: number): number {
  */
 export class NpyFormatError extends SeglossTypeError {
   /**
+   * Creates the error.
+   *
    * @param message What is malformed, naming the field.
    * @param argument The field (argument) name.
    */
@@ -264,6 +266,16 @@ function parseHeader(
  *
  * @param bytes Bytes that start with a `.npy` file.
  * @returns The declared length, or `undefined`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { encodeNpy, npyDeclaredLength } from "@segloss/segloss/npy";
+ * import assert from "node:assert/strict";
+ *
+ * const file = encodeNpy({ data: new Float32Array(3), shape: [3] });
+ * assert.equal(npyDeclaredLength(file), file.length);
+ * assert.equal(npyDeclaredLength(new Uint8Array(16)), undefined);
+ * ```
  */
 export function npyDeclaredLength(bytes: Uint8Array): number | undefined {
   if (bytes.length < 12) return undefined;
