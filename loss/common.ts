@@ -28,7 +28,7 @@ export interface CheckedScores {
 
 /**
  * Validates scores `(N, C, ...spatial)` (1 to 3 spatial axes), float32/float64 and finite;
- * with `probs`, every value must lie in `[0, 1]` (within {@linkcode UNIT_TOLERANCE}, float32
+ * with `probs`, every value must lie in `[0, 1]` (within 1e-6, float32
  * rounding). Per-voxel sums over C are not checked: per-channel sigmoid outputs
  * (multi-label) are valid probabilities for the region and boundary losses.
  */
