@@ -1,18 +1,22 @@
 /**
  * `evaluate` on the classic example (logits 16x8x64x64 standard normal, labels 16x64x64
  * uniform over 8 classes): softmax, signed distance maps per sample and class, dice +
- * 0.01·boundary, gradient — segloss's CPU backend against a numpy/scipy reimplementation of
- * the official PyTorch-style computation (bench/evaluate_ref.py), in one run on the same
- * data, with ratios.
+ * 0.01·boundary, gradient — segloss's CPU backend against (1) the official computation in
+ * PyTorch (torch.set_num_threads(1); maps per sample with scipy's one_hot2dist, softmax, dice,
+ * SurfaceLoss, backward) and (2) a numpy/scipy reimplementation of it with the analytic
+ * backward pass (bench/evaluate_ref.py), interleaved in rounds in one run on the same data,
+ * with ratios.
  *
- * Run: `deno run -A bench/evaluate.ts` (or `bun bench/evaluate.ts`); `REPEATS=30` to change
- * the number of timed runs.
+ * Run: `deno task bench:evaluate` (`deno run -A bench/evaluate.ts`, or `bun bench/evaluate.ts`);
+ * `REPEATS=30` to change the number of timed runs. The references run on `$PYTHON`, else
+ * Debian's `/usr/bin/python3` (python3-torch 1.13, python3-scipy), else `python3`; without
+ * torch the PyTorch rows are left out.
  *
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { createScorer, signedDistance } from "../mod.ts";
@@ -86,6 +90,16 @@ writeFileSync(join(dir, "shape.json"), JSON.stringify([N, C, H, W]));
 const here = new URL(".", import.meta.url).pathname;
 const env = (globalThis as { process?: { env: Record<string, string> } }).process?.env ?? {};
 
+const python = env.PYTHON ?? (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
+const loadAtStart = loadavg().map((x) => x.toFixed(1)).join(" ");
+const torchRuns: Record<string, number[]> = {
+  t_maps: [],
+  t_loss_backward: [],
+  t_total: [],
+  cpu_total: [],
+};
+// deno-lint-ignore no-explicit-any
+let torchRef: any;
 const tEval: number[] = [], tMaps: number[] = [], tPasses: number[] = [], cEval: number[] = [];
 const refRuns: Record<string, number[]> = {
   t_softmax: [],
@@ -112,27 +126,43 @@ for (let round = 0; round < ROUNDS; round++) {
     await scorer.evaluate({ input, target, gradient: true, distance });
     tPasses.push(performance.now() - t2);
   }
+  const refRepeats = String(Math.max(3, Math.ceil(REPEATS / ROUNDS / 2)));
   ref = JSON.parse(
-    execFileSync(
-      "python3",
-      [join(here, "evaluate_ref.py"), dir, String(Math.max(3, Math.ceil(REPEATS / ROUNDS / 2)))],
-      { encoding: "utf8", env: { ...env, OMP_NUM_THREADS: "1" } },
-    ),
+    execFileSync(python, [join(here, "evaluate_ref.py"), dir, refRepeats], {
+      encoding: "utf8",
+      env: { ...env, OMP_NUM_THREADS: "1" },
+    }),
   );
   for (const k of Object.keys(refRuns)) refRuns[k]!.push(...(ref.runs[k] as number[]));
+  try {
+    torchRef = JSON.parse(
+      execFileSync(python, [join(here, "evaluate_ref.py"), dir, refRepeats, "torch"], {
+        encoding: "utf8",
+        env: { ...env, OMP_NUM_THREADS: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    for (const k of Object.keys(torchRuns)) torchRuns[k]!.push(...(torchRef.runs[k] as number[]));
+  } catch (err) {
+    if (round === 0) console.error(`PyTorch reference skipped: ${String(err).split("\n")[0]}`);
+  }
 }
 scorer.dispose();
 const refGrad = new Float32Array(new Uint8Array(readFileSync(join(dir, "grad.f32"))).buffer);
+const torchGrad = torchRef === undefined
+  ? undefined
+  : new Float32Array(new Uint8Array(readFileSync(join(dir, "grad_torch.f32"))).buffer);
 rmSync(dir, { recursive: true, force: true });
 const refMed = (k: string) => median(refRuns[k]!);
 
 // ---- agreement (same data): values and a strided sample of the gradient
 const g = result.gradient!.data;
-let maxGradErr = 0, maxGrad = 0, checksum = 0;
+let maxGradErr = 0, maxGrad = 0, checksum = 0, maxTorchErr = 0;
 for (let i = 0; i < g.length; i++) {
   checksum += Math.abs(g[i]!);
   maxGrad = Math.max(maxGrad, Math.abs(refGrad[i]!));
   maxGradErr = Math.max(maxGradErr, Math.abs(g[i]! - refGrad[i]!));
+  if (torchGrad) maxTorchErr = Math.max(maxTorchErr, Math.abs(g[i]! - torchGrad[i]!));
 }
 const runtime = "Deno" in globalThis
   ? `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
@@ -143,7 +173,10 @@ console.log(
   `evaluate, classic example (logits ${N}x${C}x${H}x${W}, labels ${N}x${H}x${W}, dice + 0.01·boundary, gradient)`,
 );
 console.log(
-  `runtime ${runtime}; reference numpy ${ref.numpy} + scipy ${ref.scipy}, one thread; medians`,
+  `${runtime} on ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, load average ` +
+    `${loadAtStart} at the start; references: ` +
+    (torchRef ? `PyTorch ${torchRef.torch} (${torchRef.threads} thread) + ` : "") +
+    `numpy ${ref.numpy} + scipy ${ref.scipy}, one thread; medians`,
 );
 console.log(
   `values: ours dice ${result.terms.dice!.toFixed(7)} boundary ${
@@ -153,28 +186,47 @@ console.log(
     `gradient: max |difference| / max |g| = ${
       (maxGradErr / maxGrad).toExponential(2)
     } over all ${g.length} elements, ` +
-    `sum |g| ${checksum.toExponential(6)} vs ${ref.grad_checksum.toExponential(6)}`,
+    `sum |g| ${checksum.toExponential(6)} vs ${ref.grad_checksum.toExponential(6)}` +
+    (torchRef
+      ? `; PyTorch: dice ${torchRef.dice.toFixed(7)} boundary ${
+        torchRef.boundary.toFixed(6)
+      }, gradient max |difference| / max |g| = ${(maxTorchErr / maxGrad).toExponential(2)}`
+      : ""),
 );
 console.log("");
-console.log("| step | segloss cpu (ms) | numpy + scipy (ms) | ratio |");
-console.log("|---|---:|---:|---:|");
-const row = (name: string, a: number, b: number) =>
-  console.log(`| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(1)}x |`);
-row("signed distance maps (128 maps)", median(tMaps), refMed("t_maps"));
+const torchMed = (k: string) => median(torchRuns[k]!);
+const hasTorch = torchRuns.t_total!.length > 0;
+console.log(
+  "| step | segloss cpu (ms) | numpy + scipy (ms) | ratio |" +
+    (hasTorch ? " PyTorch + scipy (ms) | ratio |" : ""),
+);
+console.log("|---|---:|---:|---:|" + (hasTorch ? "---:|---:|" : ""));
+const row = (name: string, a: number, b: number, t?: number) =>
+  console.log(
+    `| ${name} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(1)}x |` +
+      (hasTorch ? (t === undefined ? " | |" : ` ${t.toFixed(1)} | ${(t / a).toFixed(1)}x |`) : ""),
+  );
+row("signed distance maps (128 maps)", median(tMaps), refMed("t_maps"), torchMed("t_maps"));
 row(
   "softmax + loss + gradient (maps given)",
   median(tPasses),
   refMed("t_softmax") + refMed("t_loss_backward"),
+  torchMed("t_loss_backward"),
 );
-row("whole evaluate", ours, theirs);
-row("whole evaluate, CPU time of the process", median(cEval), refMed("cpu_total"));
+row("whole evaluate", ours, theirs, torchMed("t_total"));
+row(
+  "whole evaluate, CPU time of the process",
+  median(cEval),
+  refMed("cpu_total"),
+  torchMed("cpu_total"),
+);
 console.log("");
 console.log(
-  `anchor from the issue (measured elsewhere, PyTorch 1.13 + scipy, one thread): 108 ms ` +
-    `-> ${(108 / ours).toFixed(1)}x (target >= 4x); torch is not installed on this machine.`,
-);
-console.log(
-  `whole evaluate, fastest run: ours ${Math.min(...tEval).toFixed(1)} ms, reference ${
+  `whole evaluate, fastest run: ours ${Math.min(...tEval).toFixed(1)} ms, numpy + scipy ${
     Math.min(...refRuns.t_total!).toFixed(1)
-  } ms; ${tEval.length} and ${refRuns.t_total!.length} runs in ${ROUNDS} interleaved rounds`,
+  } ms` +
+    (hasTorch ? `, PyTorch + scipy ${Math.min(...torchRuns.t_total!).toFixed(1)} ms` : "") +
+    `; ${tEval.length}, ${refRuns.t_total!.length} and ${
+      torchRuns.t_total!.length
+    } runs in ${ROUNDS} interleaved rounds`,
 );
