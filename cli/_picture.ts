@@ -105,6 +105,9 @@ function ring(c: Canvas, cx: number, cy: number, r: number, col: RGB, w = 2): vo
 interface SliceView {
   h: number;
   w: number;
+  /** Offset of the view in the slice (a crop), rows and columns. */
+  oy: number;
+  ox: number;
   /** Flat index into the volume of in-plane pixel (y, x). */
   at(y: number, x: number): number;
   /** In-plane spacing [row, column]. */
@@ -114,10 +117,58 @@ interface SliceView {
 function sliceView(shape: readonly number[], spacing: readonly number[], z: number): SliceView {
   if (shape.length === 2) {
     const [h, w] = shape as [number, number];
-    return { h, w, at: (y, x) => y * w + x, spacing: [spacing[0]!, spacing[1]!] };
+    return { h, w, oy: 0, ox: 0, at: (y, x) => y * w + x, spacing: [spacing[0]!, spacing[1]!] };
   }
   const [, h, w] = shape as [number, number, number];
-  return { h, w, at: (y, x) => (z * h + y) * w + x, spacing: [spacing[1]!, spacing[2]!] };
+  return {
+    h,
+    w,
+    oy: 0,
+    ox: 0,
+    at: (y, x) => (z * h + y) * w + x,
+    spacing: [spacing[1]!, spacing[2]!],
+  };
+}
+
+/**
+ * The view cropped to the box of `inBox` pixels (plus the points) with a margin, when that box
+ * is much smaller than the slice: small structures get enlarged.
+ */
+function cropTo(
+  v: SliceView,
+  inBox: (y: number, x: number) => boolean,
+  points: [number, number][],
+): SliceView {
+  let y0 = Infinity, y1 = -Infinity, x0 = Infinity, x1 = -Infinity;
+  const add = (y: number, x: number) => {
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+  };
+  // isolated pixels (stray label noise) do not widen the box
+  const has = (y: number, x: number) => y >= 0 && x >= 0 && y < v.h && x < v.w && inBox(y, x);
+  for (let y = 0; y < v.h; y++) {
+    for (let x = 0; x < v.w; x++) {
+      if (has(y, x) && (has(y - 1, x) || has(y + 1, x) || has(y, x - 1) || has(y, x + 1))) {
+        add(y, x);
+      }
+    }
+  }
+  for (const [y, x] of points) add(y, x);
+  if (y0 === Infinity) return v;
+  const margin = Math.max(6, Math.round(0.25 * Math.max(y1 - y0, x1 - x0)));
+  let h = y1 - y0 + 1 + 2 * margin;
+  let w = x1 - x0 + 1 + 2 * margin;
+  h = Math.max(h, 24);
+  w = Math.max(w, 24);
+  if (h >= 0.7 * v.h && w >= 0.7 * v.w) return v;
+  h = Math.min(h, v.h);
+  w = Math.min(w, v.w);
+  const cy = Math.round((y0 + y1) / 2), cx = Math.round((x0 + x1) / 2);
+  const oy = Math.min(Math.max(0, cy - (h >> 1)), v.h - h);
+  const ox = Math.min(Math.max(0, cx - (w >> 1)), v.w - w);
+  return { ...v, h, w, oy, ox, at: (y, x) => v.at(y + oy, x + ox) };
 }
 
 /** Pixel size of a voxel so the panel is about `target` pixels on its long side. */
@@ -201,7 +252,15 @@ interface Panel {
   draw(c: Canvas, x0: number, y0: number): void;
   width: number;
   height: number;
-  bar: { lo: number; hi: number; color: (t: number) => RGB; unit: string; diverging: boolean };
+  bar: {
+    lo: number;
+    hi: number;
+    color: (t: number) => RGB;
+    unit: string;
+    diverging: boolean;
+    /** The last colour also stands for larger values ("≥ hi"). */
+    open?: boolean;
+  };
 }
 
 const SCALE = 2;
@@ -242,7 +301,7 @@ function compose(panels: Panel[], legend: [RGB, string][], footer: string): Uint
       fillRect(c, x + i, by, 1, 12, p.bar.color(p.bar.diverging ? 2 * t - 1 : t));
     }
     const lo = fmt(p.bar.lo);
-    const hi = fmt(p.bar.hi);
+    const hi = (p.bar.open ? ">" : "") + fmt(p.bar.hi);
     drawText(c, lo, x, by + 16, TEXT, SCALE);
     drawText(c, hi, x + bw - textWidth(hi, SCALE), by + 16, TEXT, SCALE);
     const mid = p.bar.diverging ? `0 ${p.bar.unit}` : p.bar.unit;
@@ -367,14 +426,25 @@ export function overlayPicture(
         }
       }
     }
-    const v = sliceView(shape, spacing, z);
-    const [by, bx] = blockSize(v);
     const mc = marker >= 0 ? coordsOf(marker, shape) : null;
     const pc = partner >= 0 ? coordsOf(partner, shape) : null;
+    const full = sliceView(shape, spacing, z);
+    const inPlane = (c: number[] | null): [number, number][] =>
+      c !== null && (!is3d || c[0] === z) ? [[c[is3d ? 1 : 0]!, c[is3d ? 2 : 1]!]] : [];
+    const v = cropTo(
+      full,
+      (y, x) => {
+        const i = full.at(y, x);
+        return Number(pred.data[i]!) === label || Number(ref.data[i]!) === label;
+      },
+      [...inPlane(mc), ...inPlane(pc)],
+    );
+    const [by, bx] = blockSize(v);
     infos.push({ label, slice: is3d ? z : null, hd95At: mc });
     const hd = hd95[k];
+    const zoom = v !== full ? `  ZOOM ${v.w}X${v.h}` : "";
     const title = [
-      `CLASS ${label}${is3d ? `  SLICE ${z}` : ""}`,
+      `CLASS ${label}${is3d ? `  SLICE ${z}` : ""}${zoom}`,
       `${dice[k] === undefined ? "" : `DICE ${fmt(dice[k]!)}  `}HD95 ${
         hd === undefined ? "-" : fmt(hd)
       } ${unit}`,
@@ -383,11 +453,14 @@ export function overlayPicture(
     if (is3d && mc !== null && pc !== null && mc[0] === z && pc[0] !== z) {
       title.push(`NEAREST POINT AT SLICE ${pc[0]}`);
     }
+    // the colour scale ends at 1.5 × HD95 (farther voxels take the last colour), so that the
+    // distances around the HD95 use the whole palette even when a stray voxel is far away
+    const top = hd !== undefined && Number.isFinite(hd) && hd > 0 ? Math.min(maxD, 1.5 * hd) : maxD;
     return {
       title,
       width: v.w * bx,
       height: v.h * by,
-      bar: { lo: 0, hi: maxD, color: errorColor, unit, diverging: false },
+      bar: { lo: 0, hi: top, color: errorColor, unit, diverging: false, open: top < maxD },
       draw(c: Canvas, x0: number, y0: number) {
         for (let y = 0; y < v.h; y++) {
           for (let x = 0; x < v.w; x++) {
@@ -397,17 +470,17 @@ export function overlayPicture(
             let col: RGB = p && r ? BOTH : r ? MISSED : p ? EXTRA : WHITE;
             if (dToRef !== null && dToPred !== null && (sp[i] || sr[i])) {
               const d = Math.max(sp[i] ? dToRef[i]! : 0, sr[i] ? dToPred[i]! : 0);
-              col = errorColor(maxD > 0 ? d / maxD : 0);
+              col = errorColor(top > 0 ? d / top : 0);
             } else if (sp[i] || sr[i]) col = [90, 90, 90];
             fillRect(c, x0 + x * bx, y0 + y * by, bx, by, col);
           }
         }
         if (mc !== null && (!is3d || mc[0] === z)) {
-          const cy = y0 + (mc[is3d ? 1 : 0]! + 0.5) * by;
-          const cx = x0 + (mc[is3d ? 2 : 1]! + 0.5) * bx;
+          const cy = y0 + (mc[is3d ? 1 : 0]! - v.oy + 0.5) * by;
+          const cx = x0 + (mc[is3d ? 2 : 1]! - v.ox + 0.5) * bx;
           if (pc !== null && (!is3d || pc[0] === z)) {
-            const qy = y0 + (pc[is3d ? 1 : 0]! + 0.5) * by;
-            const qx = x0 + (pc[is3d ? 2 : 1]! + 0.5) * bx;
+            const qy = y0 + (pc[is3d ? 1 : 0]! - v.oy + 0.5) * by;
+            const qx = x0 + (pc[is3d ? 2 : 1]! - v.ox + 0.5) * bx;
             line(c, cx, cy, qx, qy, BLACK, 2);
             ring(c, qx, qy, Math.max(3, Math.min(bx, by) * 0.6), BLACK, 2);
           }
@@ -446,8 +519,8 @@ export function overlayPicture(
  * @param maps One map per class, `classes.length · voxels`, in the array's order.
  * @param classes The classes.
  * @param spacing Spacing per array axis.
- * @param slice The slice along the first axis for 3-D (default: the slice with most voxels of
- * the first class).
+ * @param slice The slice along the first axis for 3-D (default: for each class, the slice with
+ * most of its voxels).
  * @param convention The convention's name for the title.
  * @param unit The distance unit.
  * @param caption The footer.
@@ -461,50 +534,59 @@ export function distancePicture(
   convention: string,
   unit: string,
   caption: string,
-): { png: Uint8Array; slice: number | null } {
+): { png: Uint8Array; slices: (number | null)[] } {
   const shape = labels.shape;
   const is3d = shape.length === 3;
   const vox = labels.data.length;
-  let z = 0;
-  if (is3d) {
-    if (slice !== undefined) z = Math.min(Math.max(0, slice), shape[0]! - 1);
-    else {
-      const focus = classes.find((c) => c !== 0) ?? classes[0];
-      const per = shape[1]! * shape[2]!;
-      let best = -1;
-      for (let s = 0; s < shape[0]!; s++) {
-        let cnt = 0;
-        for (let i = s * per; i < (s + 1) * per; i++) {
-          if (Number(labels.data[i]!) === focus) cnt++;
-        }
-        if (cnt > best) {
-          best = cnt;
-          z = s;
+  const slices: (number | null)[] = [];
+  const panels: Panel[] = classes.map((label, k) => {
+    // each class on the slice with most of its voxels, unless --slice says which
+    let z = 0;
+    if (is3d) {
+      if (slice !== undefined) z = Math.min(Math.max(0, slice), shape[0]! - 1);
+      else {
+        const per = shape[1]! * shape[2]!;
+        let best = -1;
+        for (let s = 0; s < shape[0]!; s++) {
+          let cnt = 0;
+          for (let i = s * per; i < (s + 1) * per; i++) {
+            if (Number(labels.data[i]!) === label) cnt++;
+          }
+          if (cnt > best) {
+            best = cnt;
+            z = s;
+          }
         }
       }
     }
-  }
-  const v = sliceView(shape, spacing, z);
-  const [by, bx] = blockSize(v);
-  const panels: Panel[] = classes.map((label, k) => {
+    slices.push(is3d ? z : null);
+    const v = sliceView(shape, spacing, z);
+    const [by, bx] = blockSize(v);
     const off = k * vox;
-    let m = 0;
+    // asymmetric diverging scale: the inside uses the whole blue half, the outside the red
+    let lo = 0, hi = 0;
     for (let y = 0; y < v.h; y++) {
-      for (let x = 0; x < v.w; x++) m = Math.max(m, Math.abs(maps[off + v.at(y, x)]!));
+      for (let x = 0; x < v.w; x++) {
+        const p = maps[off + v.at(y, x)]!;
+        if (p < lo) lo = p;
+        if (p > hi) hi = p;
+      }
     }
-    if (m === 0) m = 1;
-    const step = niceStep(m / 4);
+    const neg = lo < 0 ? -lo : 1;
+    const pos = hi > 0 ? hi : 1;
+    const step = niceStep(Math.max(neg, pos) / 5);
     return {
       title: [`CLASS ${label}${is3d ? `  SLICE ${z}` : ""}`, `${convention.toUpperCase()}`],
       width: v.w * bx,
       height: v.h * by,
-      bar: { lo: -m, hi: m, color: diverging, unit, diverging: true },
+      bar: { lo: -neg, hi: pos, color: diverging, unit, diverging: true },
       draw(c: Canvas, x0: number, y0: number) {
         const phi = (y: number, x: number) => maps[off + v.at(y, x)]!;
         const inside = (y: number, x: number) => Number(labels.data[v.at(y, x)]!) === label;
         for (let y = 0; y < v.h; y++) {
           for (let x = 0; x < v.w; x++) {
-            fillRect(c, x0 + x * bx, y0 + y * by, bx, by, diverging(phi(y, x) / m));
+            const p = phi(y, x);
+            fillRect(c, x0 + x * bx, y0 + y * by, bx, by, diverging(p < 0 ? p / neg : p / pos));
           }
         }
         // iso-distance lines (grey) every `step`, then the zero contour (black): block edges
@@ -544,7 +626,7 @@ export function distancePicture(
     ],
     caption,
   );
-  return { png, slice: is3d ? z : null };
+  return { png, slices };
 }
 
 function niceStep(x: number): number {

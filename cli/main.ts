@@ -583,7 +583,7 @@ async function distanceCommand(args: string[], io: CliOutput): Promise<number> {
       );
     }
     const unit = vol.spacingFromHeader || spacingArg !== undefined ? "MM" : "VOXELS";
-    const { png, slice: z } = distancePicture(
+    const { png, slices } = distancePicture(
       labels,
       picked,
       classes,
@@ -595,7 +595,11 @@ async function distanceCommand(args: string[], io: CliOutput): Promise<number> {
     );
     const file = join(v.png, `${caseId(mask)}_distance.png`);
     await writeText(file, png);
-    if (!v.quiet) io.out(`${file}: picture${z === null ? "" : ` of slice ${z}`}\n`);
+    if (!v.quiet) {
+      io.out(
+        `${file}: picture${slices[0] === null ? "" : ` (slices ${slices.join(", ")})`}\n`,
+      );
+    }
   }
   return 0;
 }
