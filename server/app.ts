@@ -20,6 +20,7 @@ import type { Context } from "hono";
 import type { Registry } from "../core/registry.ts";
 import { defaultRegistry } from "../mod.ts";
 import { capabilities } from "../backends/capabilities.ts";
+import { threadKind } from "../core/_worker.ts";
 import {
   errorBody,
   type ErrorCode,
@@ -306,7 +307,8 @@ export function createApp(options: CreateAppOptions = {}): SeglossApp {
   const timeoutMs = positive("timeoutMs", options.timeoutMs, 30_000);
   const backend = options.backend ?? "cpu";
   const log = options.log ?? defaultLog;
-  const hasWorker = typeof (globalThis as { Worker?: unknown }).Worker === "function";
+  // Web Workers, or worker_threads on Node
+  const hasWorker = threadKind() !== "none";
   const requested = options.compute ?? "auto";
   if (!["worker", "inline", "hybrid", "auto"].includes(requested)) {
     throw new SeglossRangeError(

@@ -61,9 +61,9 @@ scorer.dispose();
 
 // WebGPU detection: no adapter on Node/Bun, no throw, "auto" falls back to cpu
 out.webgpu = { available: await isWebgpuAvailable() };
-const auto = await createScorer({ backend: "auto", losses: [{ name: "dice" }] });
-out.webgpu.auto = auto.backend;
-auto.dispose();
+const autoScorer = await createScorer({ backend: "auto", losses: [{ name: "dice" }] });
+out.webgpu.auto = autoScorer.backend;
+autoScorer.dispose();
 
 // precise errors survive the transpile
 try {
@@ -98,5 +98,9 @@ out.service = {
   health: await (await app.request("/healthz")).json(),
 };
 app.close();
+// by default, large jobs go to the Worker pool here too (worker_threads on Node)
+const auto = createApp();
+out.service.defaultCompute = auto.computeMode;
+auto.close();
 
 console.log(JSON.stringify(out));

@@ -121,6 +121,7 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
       assert.match(out.service.timing, /compute;desc="worker"/);
       assert.equal(out.service.badStatus, 422);
       assert.equal(out.service.health.compute, "worker");
+      assert.equal(out.service.defaultCompute, "hybrid");
       assert.equal(out.service.health.capabilities.runtime.name, name);
     });
   }
