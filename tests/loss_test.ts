@@ -20,6 +20,19 @@ import fixtures from "./fixtures/loss_cases.json" with { type: "json" };
 
 type Num = number | null;
 
+// Tolerances (relative, or absolute below 1), from what each path reaches: the largest error
+// measured over every case (Deno 2.9 and Bun 1.4), with about 10x headroom.
+/** float64 input, float64 sums: rounding alone (measured 2e-14). */
+const F64 = 1e-12;
+/**
+ * float32 input: each probability rounded once to float32, sums and formulas in float64
+ * (measured 7.1e-9). Dropping dice's default denominator smoothing (a change of 7.9e-8 to
+ * 5.4e-7 on the reference cases) fails: see the test below.
+ */
+const F32 = 3e-8;
+/** float32 signed distance maps against scipy: one float32 rounding of a root (4.5e-8). */
+const MAPS = 5e-7;
+
 function close(actual: number, expected: number, tol: number, what: string) {
   const err = Math.abs(actual - expected);
   assert.ok(
@@ -50,7 +63,7 @@ describe("reference.json (../shared/reference, independent scipy values)", () =>
     const spacing = (c.spacing as Num[] | null) ?? undefined;
     const all = Array.from({ length: C }, (_, i) => i);
     for (const [kind, make] of [["float32", f32], ["float64", f64]] as const) {
-      const tol = kind === "float32" ? 1e-5 : 1e-9;
+      const tol = kind === "float32" ? F32 : F64;
       const probs = make(shape, c.probs);
       test(`${c.name} (${kind}): dice, generalized dice and cross entropy match every key`, () => {
         const e1 = 1e-10;
@@ -99,7 +112,7 @@ describe("reference.json (../shared/reference, independent scipy values)", () =>
           ...(spacing ? { spacing: spacing as number[] } : {}),
         });
         assert.equal(d.data.length, c.signed_distance_kervadec.length);
-        d.data.forEach((x, i) => close(x, c.signed_distance_kervadec[i]!, 1e-5, `map[${i}]`));
+        d.data.forEach((x, i) => close(x, c.signed_distance_kervadec[i]!, MAPS, `map[${i}]`));
         const ref = f64(shape, c.signed_distance_kervadec);
         close(boundaryLoss(probs, ref, { classes: [1] }), c.boundary_classes_1, tol, "b1");
         if (C === 2) close(boundaryLoss(probs, ref), c.boundary_classes_1, tol, "default classes");
@@ -117,8 +130,8 @@ describe("reference.json (../shared/reference, independent scipy values)", () =>
           target: labels,
           ...(spacing ? { spacing: spacing as number[] } : {}),
         });
-        close(r.terms.boundary!, c.boundary_classes_1, 1e-5, "scorer boundary classes 1");
-        close(r.terms["boundary#2"]!, c.boundary_all_classes, 1e-5, "scorer boundary all");
+        close(r.terms.boundary!, c.boundary_classes_1, F32, "scorer boundary classes 1");
+        close(r.terms["boundary#2"]!, c.boundary_all_classes, F32, "scorer boundary all");
         scorer.dispose();
       });
     }
@@ -137,13 +150,25 @@ describe("reference.json (../shared/reference, independent scipy values)", () =>
           ],
         });
         const r = await scorer.evaluate({ input: logits, target: labels });
-        close(r.terms.dice!, c.dice_monai_exclude_background, 1e-9, "dice");
-        close(r.terms["generalized-dice"]!, c.generalized_dice_official_all_classes, 1e-9, "gdl");
-        close(r.terms["cross-entropy"]!, c.cross_entropy_mean, 1e-9, "ce");
-        close(r.terms.boundary!, c.boundary_all_classes, 1e-6, "boundary");
+        close(r.terms.dice!, c.dice_monai_exclude_background, F64, "dice");
+        close(r.terms["generalized-dice"]!, c.generalized_dice_official_all_classes, F64, "gdl");
+        close(r.terms["cross-entropy"]!, c.cross_entropy_mean, F64, "ce");
+        close(r.terms.boundary!, c.boundary_all_classes, 5e-9, "boundary"); // float64 probs, float32 maps: 4.3e-10
         scorer.dispose();
       });
     }
+  }
+});
+
+test("the float32 tolerance tells a dropped smoothing term apart (reference.json)", () => {
+  for (const c of reference.cases) {
+    const probs = f32(c.shape, c.probs);
+    const labels = { data: Int32Array.from(c.labels), shape: [c.shape[0]!, ...c.shape.slice(2)] };
+    const ref = c.dice_monai_include_background;
+    close(diceLoss(probs, labels), ref, F32, `${c.name} dice`);
+    // the mutation: MONAI's smoothDr = 1e-5 left out of the denominator
+    const dropped = Math.abs(diceLoss(probs, labels, { smoothDr: 0 }) - ref);
+    assert.ok(dropped > F32, `${c.name}: a dropped smoothDr moves dice by only ${dropped}`);
   }
 });
 
@@ -171,7 +196,7 @@ describe("random 2-D and 3-D cases (make_loss_fixtures.py)", () => {
     const labels = { data: Int32Array.from(c.labels), shape: labelsShape };
     const spacing = (c.spacing as number[] | null) ?? undefined;
     for (const [kind, make] of [["float32", f32], ["float64", f64]] as const) {
-      const tol = kind === "float32" ? 1e-5 : 1e-9;
+      const tol = kind === "float32" ? F32 : F64;
       test(`${c.name} (${kind}): every loss variant matches numpy`, async () => {
         const probs = make(shape, c.probs);
         const phi = await signedDistance(labels, {
@@ -191,7 +216,7 @@ describe("random 2-D and 3-D cases (make_loss_fixtures.py)", () => {
             close(
               boundaryLoss(probs, phi, e.options as never),
               e.value,
-              1e-5,
+              F32,
               `${what} (our maps)`,
             );
           } else {
@@ -223,7 +248,7 @@ describe("random 2-D and 3-D cases (make_loss_fixtures.py)", () => {
       for (const e of c.expected) {
         if (e.loss === "boundary") continue;
         const fn = REGION[e.loss as keyof typeof REGION];
-        close(fn(probs, onehot, e.options as never), e.value, 1e-9, `${e.loss} one-hot`);
+        close(fn(probs, onehot, e.options as never), e.value, F64, `${e.loss} one-hot`);
       }
     });
   }
@@ -237,7 +262,7 @@ describe("random 2-D and 3-D cases (make_loss_fixtures.py)", () => {
         const v = e.loss === "boundary"
           ? boundaryLoss(probs, phi)
           : REGION[e.loss as keyof typeof REGION](probs, labels);
-        close(v, e.value, 1e-9, e.loss);
+        close(v, e.value, F64, e.loss);
       }
     });
   }
@@ -347,7 +372,7 @@ describe("bad input to the functional losses", () => {
   test("an ignore label inside [0, C) is honoured (PyTorch semantics)", () => {
     // ignoring class 0: only the two voxels labelled 1 count
     const ce = crossEntropyLoss(probs, labels, { ignoreIndex: 0 });
-    close(ce, -(Math.log(0.8) + Math.log(0.7)) / 2, 1e-6, "ce");
+    close(ce, -(Math.log(0.8) + Math.log(0.7)) / 2, F32, "ce");
   });
 });
 
