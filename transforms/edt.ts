@@ -53,6 +53,22 @@ export function edt(
   mask: NdArray,
   options: EdtIndicesOptions & { returnIndices: true },
 ): EdtWithIndices;
+/**
+ * The exact EDT of `mask` without the nearest-zero indices (see the signature above).
+ *
+ * @param mask Any typed array plus shape; non-zero means "inside".
+ * @param options `spacing`, `spatialDims`, `returnIndices` (false or absent here).
+ * @returns float32 distances, same shape as `mask`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { edt } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const d = edt({ data: new Uint8Array([0, 1, 1]), shape: [3] });
+ * assert.deepEqual(Array.from(d.data), [0, 1, 2]);
+ * ```
+ */
 export function edt(mask: NdArray, options?: EdtIndicesOptions): NdArray<Float32Array>;
 export function edt(
   mask: NdArray,
