@@ -93,9 +93,20 @@ export function counts(
   });
 }
 
-/** Labels as an integer array (NIfTI float labels are common). */
-function asLabels(a: NdArray, path: string): NdArray {
+/** Labels as an integer array (NIfTI float and int64 labels are common). */
+export function asLabels(a: NdArray, path: string): NdArray {
   const d = a.data;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
+    const out = new Int32Array(d.length);
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      if (v < 0n || v > 2147483647n) {
+        throw new Error(`${path}: expected labels in [0, 2^31) but found ${v} at flat index ${i}`);
+      }
+      out[i] = Number(v);
+    }
+    return { data: out, shape: a.shape };
+  }
   if (!(d instanceof Float32Array || d instanceof Float64Array)) return a;
   const out = new Int32Array(d.length);
   for (let i = 0; i < d.length; i++) {

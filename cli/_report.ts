@@ -274,7 +274,8 @@ export function summaryTable(summary: Record<string, unknown>, columns: readonly
   ];
   for (const m of columns) {
     const perClass = s[m];
-    if (perClass === undefined) continue;
+    // counts are in summary.json and the CSVs; the terminal summary keeps to the metrics
+    if (perClass === undefined || COUNT_COLUMNS.includes(m)) continue;
     for (const [c, st] of Object.entries(perClass)) {
       if (typeof st === "number") {
         if (Object.keys(perClass).length > 2 && !COUNT_COLUMNS.includes(m)) {

@@ -38,7 +38,7 @@ import { METRIC_NAMES } from "../metrics/mod.ts";
 import { signedDistance } from "../transforms/signed_distance.ts";
 import { encodeNpy } from "../io/npy.ts";
 import { encodeNifti, gzip } from "../io/nifti.ts";
-import { type CaseResult, evaluateCase, type MetricsJob } from "./_case.ts";
+import { asLabels, type CaseResult, evaluateCase, type MetricsJob } from "./_case.ts";
 import { distancePicture } from "./_picture.ts";
 import { Progress } from "./_progress.ts";
 import {
@@ -516,7 +516,7 @@ async function distanceCommand(args: string[], io: CliOutput): Promise<number> {
     : parseNumber(v.slice, "--slice", (x) => Number.isInteger(x) && x >= 0, "an index");
   const mask = positionals[0]!;
   const vol = await readVolume(mask, spacingArg);
-  const labels = vol.array;
+  const labels = asLabels(vol.array, mask);
   let max = 0;
   for (let i = 0; i < labels.data.length; i++) {
     const x = Number(labels.data[i]!);

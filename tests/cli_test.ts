@@ -11,11 +11,13 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { decode } from "fast-png";
+import { decode, encode } from "fast-png";
 import { type CliOutput, main, VERSION } from "../cli/main.ts";
 import { computeMetrics } from "../metrics/mod.ts";
 import { decodeNifti } from "../io/nifti.ts";
-import { decodeNpy } from "../io/npy.ts";
+import { decodeNpy, encodeNpy } from "../io/npy.ts";
+import { encodePngMask } from "../io/png.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fx = join(root, "tests", "fixtures", "cli");
@@ -183,6 +185,111 @@ describe("segloss metrics on a folder of NIfTI cases", () => {
       if (png.data[i] === 200 && png.data[i + 1] === 0 && png.data[i + 2] === 200) marker++;
     }
     assert.ok(marker > 20, "the magenta HD95 ring is drawn");
+  });
+});
+
+describe("segloss metrics on PNG and .npy masks", () => {
+  /** A 2-D label mask with a disc of class 1 and a square of class 2. */
+  function mask(h: number, w: number, shift: number): Uint8Array {
+    const m = new Uint8Array(h * w);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if ((y - 20) ** 2 + (x - 22 - shift) ** 2 < 100) m[y * w + x] = 1;
+        if (y >= 30 && y < 36 && x >= 5 + shift && x < 12 + shift) m[y * w + x] = 2;
+      }
+    }
+    return m;
+  }
+  test("PNG folders (8-bit pred vs 16-bit truth) and a 3-D .npy pair equal computeMetrics", async () => {
+    const p = join(tmp, "png_pred"), g = join(tmp, "png_gt");
+    mkdirSync(p, { recursive: true });
+    mkdirSync(g, { recursive: true });
+    const arrays: Record<string, [Uint8Array, Uint8Array]> = {};
+    for (const [name, shift] of [["a", 1], ["b", 3]] as const) {
+      const pred = mask(40, 48, shift);
+      const gt = mask(40, 48, 0);
+      writeFileSync(join(p, `${name}.png`), encodePngMask({ data: pred, shape: [40, 48] }));
+      // a 16-bit grey file: same labels, stored as uint16
+      const png16 = encode({
+        width: 48,
+        height: 40,
+        data: Uint16Array.from(gt),
+        depth: 16,
+        channels: 1,
+      });
+      writeFileSync(join(g, `${name}.png`), png16);
+      arrays[name] = [pred, gt];
+    }
+    const r = await run([
+      "metrics",
+      p,
+      g,
+      "--json",
+      "-",
+      "--jobs",
+      "1",
+      "--png",
+      join(tmp, "png_pics"),
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const summary = JSON.parse(r.out);
+    assert.equal(summary.metric_per_case[0].shape, "40×48");
+    for (const c of summary.metric_per_case) {
+      const [pred, gt] = arrays[c.case]!;
+      const report = computeMetrics({ data: pred, shape: [1, 40, 48] }, {
+        data: gt,
+        shape: [1, 40, 48],
+      });
+      for (const [name, res] of Object.entries(report.metrics)) {
+        report.classes.forEach((cls, k) => {
+          assert.ok(
+            Object.is(num(c.metrics[String(cls)][name]), res!.values[0]![k]!),
+            `${c.case} ${name}`,
+          );
+        });
+      }
+    }
+    const pic = decode(readFileSync(join(tmp, "png_pics", "b.png")));
+    assert.ok(pic.width > 300);
+    // 3-D .npy: axis order as stored, spacing from --spacing in the same order
+    const vol = (shift: number) => {
+      const d = new Uint8Array(6 * 40 * 48);
+      for (let z = 1; z < 5; z++) d.set(mask(40, 48, shift), z * 40 * 48);
+      return d;
+    };
+    writeFileSync(join(tmp, "p.npy"), encodeNpy({ data: vol(2), shape: [6, 40, 48] }));
+    writeFileSync(join(tmp, "g.npy"), encodeNpy({ data: vol(0), shape: [6, 40, 48] }));
+    const n = await run([
+      "metrics",
+      join(tmp, "p.npy"),
+      join(tmp, "g.npy"),
+      "--spacing",
+      "3,1,0.5",
+      "--json",
+      "-",
+    ]);
+    assert.equal(n.code, 0, n.err);
+    const one = JSON.parse(n.out).metric_per_case[0];
+    assert.deepEqual(one.spacing, [3, 1, 0.5]);
+    const report = computeMetrics(
+      { data: vol(2), shape: [1, 6, 40, 48] },
+      { data: vol(0), shape: [1, 6, 40, 48] },
+      { spacing: [3, 1, 0.5] },
+    );
+    assert.equal(num(one.metrics["1"].hd95), report.metrics.hd95!.values[0]![0]);
+  });
+  test("distance of a PNG mask to .npy, with a picture", async () => {
+    const m = join(tmp, "m.png");
+    writeFileSync(m, encodePngMask({ data: mask(40, 48, 0), shape: [40, 48] }));
+    const out = join(tmp, "m_dist.npy");
+    const r = await run(["distance", m, "-o", out, "--png", join(tmp, "mpics")]);
+    assert.equal(r.code, 0, r.err);
+    const a = decodeNpy(new Uint8Array(readFileSync(out)), "m_dist.npy");
+    assert.deepEqual(a.shape, [3, 40, 48]); // classes 0, 1, 2
+    // hand check: the disc centre (20, 22) is 10 voxels deep: kervadec phi = -(EDT - 1)
+    const centre = a.data[40 * 48 + 20 * 48 + 22] as number;
+    assert.ok(centre <= -8 && centre >= -10, `centre ${centre}`);
+    assert.ok(existsSync(join(tmp, "mpics", "m_distance.png")));
   });
 });
 
