@@ -23,6 +23,7 @@ import type {
   StatTerm,
 } from "../core/types.ts";
 import type { Registry } from "../core/registry.ts";
+import { isSignConvention, SIGN_CONVENTIONS } from "../transforms/conventions.ts";
 import { defaultRegistry } from "../plugins/builtin.ts";
 import { inputKindField, type LossSpec, objectField, parseLosses } from "../loss/spec.ts";
 import { checkScores, checkTarget, expandBinary } from "../loss/common.ts";
@@ -329,14 +330,15 @@ export async function createScorer(
   const backendName = checkName(c.backend, "config.backend", "cpu");
   const distanceName = checkName(c.distance, "config.distance", "edt");
   const inputKind = inputKindField(c.input, "config.input");
-  const convention = (c.convention ?? "kervadec") as SignedDistanceConvention;
-  if (!["kervadec", "signed", "inner-zero"].includes(convention as string)) {
+  const conventionIn: unknown = c.convention ?? "kervadec";
+  if (!isSignConvention(conventionIn)) {
     throw new SeglossRangeError(
-      `Expected config.convention to be "kervadec", "signed" or "inner-zero" but found ${
-        quote(convention)
-      }`,
+      `Expected config.convention to be one of ${
+        SIGN_CONVENTIONS.map((x) => quote(x)).join(", ")
+      } but found ${quote(conventionIn)}`,
     );
   }
+  const convention: SignedDistanceConvention = conventionIn;
   const schedule = c.schedule === undefined
     ? undefined
     : checkSchedule(c.schedule as Schedule, "config.schedule");
@@ -373,7 +375,7 @@ export async function createScorer(
     input: inputKind,
     losses: (c.losses as LossSpec[]).map((s) => ({ ...s })),
     ...(schedule ? { schedule } : {}),
-    convention: convention as SignedDistanceConvention,
+    convention,
   };
   let disposed = false;
 
