@@ -26,7 +26,7 @@ import type { Registry } from "../core/registry.ts";
 import { isSignConvention, SIGN_CONVENTIONS } from "../transforms/conventions.ts";
 import { defaultRegistry } from "../plugins/builtin.ts";
 import { inputKindField, type LossSpec, objectField, parseLosses } from "../loss/spec.ts";
-import { checkScores, checkTarget, expandBinary } from "../loss/common.ts";
+import { checkScores, checkTarget, expandBinary } from "../loss/_common.ts";
 import { checkSchedule, type Schedule, scheduleWeights } from "../loss/schedule.ts";
 
 /**

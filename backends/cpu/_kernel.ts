@@ -14,7 +14,7 @@
 import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts";
 import type { FloatArray } from "../../core/ndarray.ts";
 import type { GradientCoefficients, Statistics, StatTerm } from "../../core/types.ts";
-import type { KernelBatch } from "../../loss/common.ts";
+import type { KernelBatch } from "../../loss/_common.ts";
 
 export type { KernelBatch };
 

@@ -10,7 +10,7 @@
 import { SeglossTypeError } from "../../core/errors.ts";
 import { checkFinite, checkNdArray, formatShape, type NdArray } from "../../core/ndarray.ts";
 import type { LossPlugin } from "../../core/registry.ts";
-import { functionalBatch, type KernelBatch } from "../../loss/common.ts";
+import { functionalBatch, type KernelBatch } from "../../loss/_common.ts";
 import { type DiceOptions, dicePlugin } from "../../loss/dice.ts";
 import { type GeneralizedDiceOptions, generalizedDicePlugin } from "../../loss/generalized_dice.ts";
 import { type CrossEntropyOptions, crossEntropyPlugin } from "../../loss/cross_entropy.ts";
