@@ -138,7 +138,9 @@ describe("a real listening server (worker pool)", () => {
     for (const r of all) assert.ok(Math.abs(r.total - small.total) < 1e-5);
   });
 
-  test("the Python client (numpy + urllib, .npy multipart) gets scipy's value", async (t) => {
+  test("the Python client (numpy + urllib, .npy multipart) gets scipy's value", {
+    timeout: 120_000,
+  }, async (t) => {
     if (!(await hasNumpy())) {
       t.skip("python3 with numpy not found: the Python client test is skipped");
       return;
