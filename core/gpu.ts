@@ -116,7 +116,8 @@ export async function requestWebgpuDevice(): Promise<GPUDevice> {
   const l = adapter.limits;
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has("timestamp-query")) requiredFeatures.push("timestamp-query");
-  return await adapter.requestDevice({
+  const info = readInfo(adapter); // before requestDevice: a consumed adapter's info may throw
+  const device = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -125,6 +126,97 @@ export async function requestWebgpuDevice(): Promise<GPUDevice> {
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
     },
   });
+  rememberAdapter(device, adapter, info);
+  return device;
+}
+
+/** What is known of the adapter behind a device. */
+export type DeviceAdapterInfo =
+  & Partial<Pick<GPUAdapterInfo, "vendor" | "architecture" | "device" | "description">>
+  & {
+    isFallbackAdapter?: boolean;
+  };
+
+const adapters = new WeakMap<GPUDevice, { adapter: GPUAdapter; info?: DeviceAdapterInfo }>();
+
+function readInfo(adapter: GPUAdapter): DeviceAdapterInfo | undefined {
+  try {
+    const i = (adapter as { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
+    if (!i) return undefined;
+    return {
+      vendor: i.vendor,
+      architecture: i.architecture,
+      device: i.device,
+      description: i.description,
+      isFallbackAdapter: i.isFallbackAdapter ??
+        (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps `adapter` alive as long as `device` and records its info (read before `requestDevice`).
+ * Deno 2.9 frees an adapter when its GPUAdapter object is garbage-collected, and reading
+ * `device.adapterInfo` afterwards panics the whole process (`Adapter[Id(..)] does not exist`):
+ * every device segloss requests goes through here.
+ *
+ * @param device The device requested from `adapter`.
+ * @param adapter Its adapter.
+ * @param info The adapter's info, read before `requestDevice`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { deviceAdapterInfo, rememberAdapter } from "./gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const adapter = await navigator.gpu?.requestAdapter();
+ * if (adapter) {
+ *   const info = { description: adapter.info.description };
+ *   const device = await adapter.requestDevice();
+ *   rememberAdapter(device, adapter, info);
+ *   assert.equal(deviceAdapterInfo(device)?.description, info.description);
+ *   device.destroy();
+ * }
+ * ```
+ */
+export function rememberAdapter(
+  device: GPUDevice,
+  adapter: GPUAdapter,
+  info: DeviceAdapterInfo | undefined = undefined,
+): void {
+  adapters.set(device, { adapter, info });
+}
+
+/**
+ * The adapter info of `device`: recorded when segloss requested the device; otherwise
+ * `device.adapterInfo` except on Deno, where reading it after the adapter object was collected
+ * crashes the process (then undefined).
+ *
+ * @param device A device.
+ * @returns What is known, or undefined.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { deviceAdapterInfo, getDefaultWebgpuDevice, isWebgpuAvailable } from "./gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   const info = deviceAdapterInfo(await getDefaultWebgpuDevice());
+ *   assert.equal(typeof info?.description, "string");
+ * }
+ * ```
+ */
+export function deviceAdapterInfo(device: GPUDevice): DeviceAdapterInfo | undefined {
+  const known = adapters.get(device);
+  if (known) return known.info;
+  if (typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") return undefined;
+  try {
+    return (device as { adapterInfo?: DeviceAdapterInfo }).adapterInfo;
+  } catch {
+    return undefined;
+  }
 }
 
 let defaultDevice: Promise<GPUDevice> | undefined;

@@ -427,6 +427,39 @@ describe("jfa", () => {
     buffer.destroy();
   });
 
+  gpuTest("signedOnDevice writes the maps on the request's device, any device", async () => {
+    const other = await requestWebgpuDevice(); // not the transform's (default) device
+    try {
+      const jfa = jfaTransform();
+      const labels = Int32Array.from([0, 1, 1, 0, 2, 2, 0, 0, 1, 1, 1, 2]);
+      const buffer = await jfa.signedOnDevice({
+        device: other,
+        labels,
+        numSamples: 1,
+        numClasses: 3,
+        spatial: [3, 4],
+        spacing: [1, 0.5],
+        convention: "signed",
+      });
+      // read back on `other`: the buffer belongs to it
+      const staging = other.createBuffer({ size: buffer.size, usage: 0x0001 | 0x0008 });
+      const enc = other.createCommandEncoder();
+      enc.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+      other.queue.submit([enc.finish()]);
+      await staging.mapAsync(0x0001);
+      const got = new Float32Array(staging.getMappedRange().slice(0));
+      const want = await signedDistance({ data: labels, shape: [1, 3, 4] }, {
+        numClasses: 3,
+        spacing: [1, 0.5],
+        convention: "signed",
+      });
+      assert.deepEqual(Array.from(got), Array.from(want.data)); // small maps: jfa is exact here
+      jfa.dispose();
+    } finally {
+      other.destroy();
+    }
+  });
+
   gpuTest("a device handed in is used; bad options throw precise errors", async () => {
     const device = await requestWebgpuDevice();
     const jfa = jfaTransform({ device });

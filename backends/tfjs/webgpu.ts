@@ -9,7 +9,7 @@ import { quote, SeglossRangeError, SeglossTypeError } from "../../core/errors.ts
 import * as tf from "@tensorflow/tfjs-core";
 import { formatShape, type NdArray } from "../../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../../core/types.ts";
-import { BUFFER, uploadBuffer } from "../../core/gpu.ts";
+import { BUFFER, type DeviceAdapterInfo, rememberAdapter, uploadBuffer } from "../../core/gpu.ts";
 import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
 import { jfaTransform } from "../../transforms/jfa.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
@@ -105,7 +105,7 @@ async function requestTfjsDevice(): Promise<{ device: GPUDevice; info: unknown }
     if (adapter.features.has(f)) requiredFeatures.push(f);
   }
   const l = adapter.limits;
-  const device = await adapter.requestDevice({
+  const device: GPUDevice = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
@@ -116,6 +116,8 @@ async function requestTfjsDevice(): Promise<{ device: GPUDevice; info: unknown }
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     },
   });
+  // keeps the adapter alive with the device (Deno frees a collected adapter; see core/gpu.ts)
+  rememberAdapter(device, adapter, info as DeviceAdapterInfo | undefined);
   return { device, info };
 }
 

@@ -26,6 +26,7 @@ import {
   BUFFER,
   cachedPipeline,
   checkBindingSize,
+  deviceAdapterInfo,
   DeviceSource,
   dispatchSize,
   isFallbackAdapter,
@@ -98,10 +99,12 @@ function checkBatch(batch: BackendBatch): Shape {
   return { n, c, v, spatial };
 }
 
-/** The adapter behind `device` (`GPUDevice.adapterInfo`), as far as the runtime says. */
+/**
+ * The adapter behind `device`, as far as known (see `deviceAdapterInfo`: never
+ * `device.adapterInfo` on Deno, where it can crash the process once the adapter was collected).
+ */
 function describeAdapter(device: GPUDevice): BackendInfo["adapter"] {
-  const i = (device as { adapterInfo?: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } })
-    .adapterInfo;
+  const i = deviceAdapterInfo(device);
   const name = i?.description ||
     [i?.vendor, i?.architecture, i?.device].filter((x) => x).join(" ") || "unknown adapter";
   const isSoftware = i?.isFallbackAdapter ??
