@@ -25,12 +25,14 @@ function processEnv(): Record<string, string | undefined> {
     Deno?: { env: { toObject(): Record<string, string> } };
     process?: { env: Record<string, string | undefined> };
   };
-  try {
-    if (g.Deno) return g.Deno.env.toObject();
-  } catch {
-    // no --allow-env: defaults
+  if (g.Deno) {
+    try {
+      return g.Deno.env.toObject();
+    } catch {
+      return {}; // no --allow-env: defaults (Deno's process.env would throw too)
+    }
   }
-  return g.process?.env ?? {};
+  return g.process?.env ? { ...g.process.env } : {};
 }
 
 let app: SeglossApp | undefined;
