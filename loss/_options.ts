@@ -6,7 +6,7 @@
  * @module
  */
 import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import type { StatTerm } from "../core/types.ts";
+import type { GradientCoefficients, RegionLoss, Statistics, StatTerm } from "../core/types.ts";
 
 /** How per-group losses are combined: their mean or their sum. */
 export type Reduction = "mean" | "sum";
@@ -188,4 +188,28 @@ export function need(
     );
   }
   return a;
+}
+
+/**
+ * A region loss whose value and gradient come from one `run(stats, gradient)` (which computes
+ * the coefficients only when asked).
+ *
+ * @param name The loss's registry name.
+ * @param terms The statistic terms `run` reads.
+ * @param run The formula: the value, and with `gradient` the coefficients `g`.
+ * @returns The loss.
+ */
+export function regionLoss(
+  name: string,
+  terms: readonly StatTerm[],
+  run: (s: Statistics, gradient: boolean) => { value: number; g?: GradientCoefficients },
+): RegionLoss {
+  return {
+    name,
+    kind: "region",
+    terms,
+    needsDistance: false,
+    value: (s) => run(s, false).value,
+    gradient: (s) => run(s, true).g!,
+  };
 }

@@ -16,6 +16,7 @@ import {
   need,
   numberOption,
   type Reduction,
+  regionLoss,
   selectClasses,
   weightsOption,
 } from "./_options.ts";
@@ -144,14 +145,7 @@ function createDice(options: DiceOptions | Record<string, unknown> = {}): Region
     return { value, g: squared ? { t: gt, p: gd } : { t: gt, one: gd } };
   }
 
-  return {
-    name: "dice",
-    kind: "region",
-    terms: squared ? ["pt", "p2", "t2"] : ["pt", "p", "t"],
-    needsDistance: false,
-    value: (s) => run(s, false).value,
-    gradient: (s) => run(s, true).g!,
-  };
+  return regionLoss("dice", squared ? ["pt", "p2", "t2"] : ["pt", "p", "t"], run);
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   need,
   numberOption,
   type Reduction,
+  regionLoss,
   selectClasses,
 } from "./_options.ts";
 
@@ -194,14 +195,7 @@ function createGeneralizedDice(
     return grad ? { value, g: { t: gt, one: g1 } } : { value };
   }
 
-  return {
-    name: "generalized-dice",
-    kind: "region",
-    terms: ["pt", "p", "t"],
-    needsDistance: false,
-    value: (s) => run(s, false).value,
-    gradient: (s) => run(s, true).g!,
-  };
+  return regionLoss("generalized-dice", ["pt", "p", "t"], run);
 }
 
 /**
