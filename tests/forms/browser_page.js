@@ -43,6 +43,12 @@ export async function runAll(cases) {
   out.signed = Array.from(sd.data);
   out.cpu = await score(cases.small2d, { backend: "cpu" });
   try {
+    edt(mask, { spacing: [1, -1] });
+    out.error = "no error";
+  } catch (err) {
+    out.error = `${err.name}: ${err.message}`;
+  }
+  try {
     const pool = createEdtWorkerPool({ workers: 2 });
     out.parallel = {
       threaded: pool.threaded,

@@ -39,6 +39,7 @@ interface PageResult {
   signed: number[];
   cpu: Scored;
   parallel: { threaded?: boolean; data?: number[]; oneShot?: number[]; error?: string };
+  error: string;
   webgpu?: Scored;
 }
 
@@ -206,6 +207,8 @@ describe("bundled for the browser (esbuild) in headless Chromium", () => {
       // Chromium has WebAssembly SIMD: the kernel that ran says so
       assert.equal(r.capabilities.simd.available, true);
       assert.equal(r.cpu.info.kernel, "wasm-simd");
+      // bad input keeps its precise error in the bundle
+      assert.match(r.error, /^RangeError: Expected options\.spacing\[1\] .* but found -1$/);
     });
   }
 
