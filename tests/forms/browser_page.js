@@ -1,14 +1,15 @@
 // The page side of tests/forms/browser_test.ts: loaded next to the esbuild bundle (mod.js,
 // with edt_worker.js beside it) in headless Chromium; `runAll(cases)` computes what the test
 // compares with the in-process result and the numpy/scipy fixture.
-import {
+// the bundle beside this file (a computed URL: `deno check tests/` must not resolve it here)
+const {
   capabilities,
   createEdtWorkerPool,
   createScorer,
   edt,
   edtParallel,
   signedDistance,
-} from "./mod.js";
+} = await import(new URL("./mod.js", import.meta.url).href);
 
 async function score(c, extra) {
   const scorer = await createScorer({ ...c.config, ...extra });

@@ -4,7 +4,10 @@
 // service's Worker pool), the WebAssembly SIMD kernel, WebGPU detection, precise errors.
 // Prints one JSON line; the test compares it with the numpy/scipy fixture values.
 import { readFileSync } from "node:fs";
-import {
+
+// the package beside this file (computed URLs: `deno check tests/` must not resolve them here)
+const pkg = (path) => import(new URL(path, import.meta.url).href);
+const {
   capabilities,
   createEdtWorkerPool,
   createScorer,
@@ -12,8 +15,8 @@ import {
   edtTransform,
   isWebgpuAvailable,
   signedDistance,
-} from "./mod.js";
-import { createApp } from "./server/mod.js";
+} = await pkg("./mod.js");
+const { createApp } = await pkg("./server/mod.js");
 
 const cases = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const out = {};
