@@ -316,8 +316,8 @@ export interface Scratch {
 /** Allocates scratch for axes up to `maxLen` long. */
 export function makeScratch(maxLen: number): Scratch {
   return {
-    f: new Float64Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
-    res: new Float32Array(Math.max(16 * maxLen, BLOCK_ELEMENTS)),
+    f: new Float64Array(Math.max(16 * maxLen, BLOCK_ELEMENTS) + 128 * PAD),
+    res: new Float32Array(Math.max(16 * maxLen, BLOCK_ELEMENTS) + 128 * PAD),
     v: new Int32Array(maxLen),
     z: new Float64Array(maxLen + 1),
     g: new Float64Array(maxLen),
@@ -371,44 +371,55 @@ export function columnPass(
     const j0 = (u - o * nb) * width;
     const w = Math.min(width, stride - j0);
     const base = o * n * stride + j0;
-    const direct = n <= DIRECT_MAX;
+    // short axes with small strides: results straight into the output; otherwise contiguous
+    // results first, then one scatter in row order (a strided write per element thrashes the
+    // cache when the stride is a large power of two)
+    const direct = n <= DIRECT_MAX && stride <= DIRECT_STRIDE;
     const res = scratch.res;
     if (m < n) {
-      // gather only the finite positions; the envelope of those parabolas covers the column
+      // gather only the finite positions; the envelope of those parabolas covers the column.
+      // Column j sits at j·ld (ld = m + PAD: columns of the scratch land in different cache sets)
+      const ld = m + PAD;
       for (let t = 0; t < m; t++) {
         const src = base + list[t]! * stride;
-        for (let j = 0; j < w; j++) f[j * m + t] = out[src + j]!;
+        for (let j = 0; j < w; j++) f[j * ld + t] = out[src + j]!;
       }
       for (let j = 0; j < w; j++) {
-        if (direct) sparseEnvelope(f, j * m, m, list, n, s2, out, base + j, stride, final, scratch);
-        else sparseEnvelope(f, j * m, m, list, n, s2, res, j * n, 1, final, scratch);
+        if (direct) {
+          sparseEnvelope(f, j * ld, m, list, n, s2, out, base + j, stride, final, scratch);
+        } else sparseEnvelope(f, j * ld, m, list, n, s2, res, j * (n + PAD), 1, final, scratch);
       }
     } else {
-      // gather w columns into f (column-major: column j at j*n)
+      // gather w columns into f (column-major: column j at j·ld)
+      const ld = n + PAD;
       for (let i = 0; i < n; i++) {
         const src = base + i * stride;
-        for (let j = 0; j < w; j++) f[j * n + i] = out[src + j]!;
+        for (let j = 0; j < w; j++) f[j * ld + i] = out[src + j]!;
       }
       if (direct) {
-        // short columns: write straight into the output
         for (let j = 0; j < w; j++) {
-          runsEnvelope(f, j * n, n, s2, out, base + j, stride, final, false, scratch);
+          runsEnvelope(f, j * ld, n, s2, out, base + j, stride, final, false, scratch);
         }
         continue;
       }
-      // long columns: contiguous results first, then one scatter in row order
       for (let j = 0; j < w; j++) {
-        runsEnvelope(f, j * n, n, s2, res, j * n, 1, final, true, scratch);
+        runsEnvelope(f, j * ld, n, s2, res, j * ld, 1, final, true, scratch);
       }
     }
     if (!direct) {
+      const ld = n + PAD;
       for (let i = 0; i < n; i++) {
         const dst = base + i * stride;
-        for (let j = 0; j < w; j++) out[dst + j] = res[j * n + i]!;
+        for (let j = 0; j < w; j++) out[dst + j] = res[j * ld + i]!;
       }
     }
   }
 }
+
+/** Padding (in elements) between the gathered columns of {@linkcode columnPass}'s scratch. */
+const PAD = 16;
+/** Strides up to this many elements are written in place by {@linkcode columnPass}. */
+const DIRECT_STRIDE = 4096;
 
 /**
  * {@linkcode envelope} for a column whose only finite samples are `f[off + t]` at positions
