@@ -30,7 +30,7 @@ import {
 } from "../mod.ts";
 import { BUFFER, checkBindingSize, uploadBuffer } from "../core/gpu.ts";
 import { encodeFlood, type JfaRefinement, jfaSteps } from "../transforms/jfa_gpu.ts";
-import { edtGpuTransform, encodeEdtGpu } from "../transforms/edt_gpu.ts";
+import { type EdtGpuKernel, edtGpuTransform, encodeEdtGpu } from "../transforms/edt_gpu.ts";
 import { floodGeometry } from "../transforms/jfa_kernels.ts";
 import { mulberry32 as uniform } from "../tests/util.ts";
 
@@ -229,7 +229,7 @@ async function residentJfa(
 }
 
 /** The resident exact GPU EDT: mask already on the device, distances stay there. */
-async function residentEdtGpu(mask: Uint8Array, shape: number[]) {
+async function residentEdtGpu(mask: Uint8Array, shape: number[], kernel: EdtGpuKernel) {
   const V = mask.length;
   checkBindingSize(device, V * 4, "one volume");
   const maskBuf = uploadBuffer(device, mask);
@@ -242,6 +242,7 @@ async function residentEdtGpu(mask: Uint8Array, shape: number[]) {
         volumes: 1,
         init: { kind: "mask", buffer: maskBuf },
         out,
+        kernel,
       })
     );
     return { ...r, passes: shape.length };
@@ -316,17 +317,20 @@ for (const shape of dtShapes) {
         } ms, wrong ${acc.wrong}/${e.data.length}`,
       );
     };
-    try {
-      const res = await residentEdtGpu(mask, shape);
-      const t = edtGpuTransform();
-      const round = await time(() => t.edt({ data: mask, shape }), Math.min(REPEATS, 5));
-      const acc = accuracy((await t.edt({ data: mask, shape })).data, e.data);
-      t.dispose();
-      record("edt-gpu", "exact", res, round, acc);
-    } catch (err) {
-      const msg = `edt-gpu ${what}: ${err}`;
-      console.log(msg);
-      errors.push(msg);
+    // both line kernels ("auto" takes the workgroup one below 16,384 lines per pass)
+    for (const kernel of ["workgroup", "thread"] as const) {
+      try {
+        const res = await residentEdtGpu(mask, shape, kernel);
+        const t = edtGpuTransform({ kernel });
+        const round = await time(() => t.edt({ data: mask, shape }), Math.min(REPEATS, 5));
+        const acc = accuracy((await t.edt({ data: mask, shape })).data, e.data);
+        t.dispose();
+        record("edt-gpu", `kernel=${kernel}`, res, round, acc);
+      } catch (err) {
+        const msg = `edt-gpu ${what} kernel=${kernel}: ${err}`;
+        console.log(msg);
+        errors.push(msg);
+      }
     }
     for (const [seeds, refinement] of VARIANTS) {
       try {

@@ -124,6 +124,8 @@ export async function requestWebgpuDevice(): Promise<GPUDevice> {
       maxBufferSize: l.maxBufferSize,
       maxStorageBuffersPerShaderStage: Math.min(l.maxStorageBuffersPerShaderStage, 8),
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      // the exact GPU EDT keeps a line of up to 4096 voxels in workgroup memory (48 KiB)
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
     },
   });
   rememberAdapter(device, adapter, info);

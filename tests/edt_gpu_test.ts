@@ -25,12 +25,16 @@ import type {
   SignedDistanceConvention,
 } from "../mod.ts";
 import { edtGpuPlugin, edtGpuTransform } from "../transforms/edt_gpu.ts";
+import type { EdtGpuKernel } from "../transforms/edt_gpu.ts";
 import { gpuTest, rng } from "./webgpu_gate.ts";
 
 const fixtures = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 
 const CONVENTIONS: SignedDistanceConvention[] = ["kervadec", "signed", "inner-zero"];
+
+/** Both line kernels, forced: "auto" picks the workgroup one for these small batches. */
+const KERNELS: EdtGpuKernel[] = ["thread", "workgroup"];
 
 /**
  * Tolerance against the CPU transforms, in float32 units in the last place of the expected
@@ -176,7 +180,11 @@ describe("edt-gpu", () => {
   });
 
   gpuTest("edt-gpu.edt equals the CPU edt on random 2-D masks: no wrong voxel", async () => {
-    const t = edtGpuTransform();
+    for (const kernel of KERNELS) await random2d(kernel);
+  });
+
+  async function random2d(kernel: EdtGpuKernel): Promise<void> {
+    const t = edtGpuTransform({ kernel });
     const cases: [string, Uint8Array, number[], number[] | undefined][] = [
       ["128x128 noise 50%", noise(128 * 128, 0.5, 1), [128, 128], undefined],
       ["128x128 sparse zeros (0.05%)", noise(128 * 128, 0.9995, 2), [128, 128], undefined],
@@ -190,13 +198,17 @@ describe("edt-gpu", () => {
       const spatialDims = 2;
       const got = await t.edt({ data: mask, shape }, { spacing, spatialDims });
       const want = edt({ data: mask, shape }, { spacing, spatialDims });
-      assertUlps(got.data, want.data, name);
+      assertUlps(got.data, want.data, `${name} (${kernel})`);
     }
     t.dispose();
-  });
+  }
 
   gpuTest("edt-gpu.edt equals the CPU edt on random 3-D masks and 1-D rows", async () => {
-    const t = edtGpuTransform();
+    for (const kernel of KERNELS) await random3d(kernel);
+  });
+
+  async function random3d(kernel: EdtGpuKernel): Promise<void> {
+    const t = edtGpuTransform({ kernel });
     const cases: [string, Uint8Array, number[], number[] | undefined, number][] = [
       ["32^3 noise 30%", noise(32 ** 3, 0.3, 8), [32, 32, 32], undefined, 3],
       ["32^3 sparse zeros", noise(32 ** 3, 0.9995, 9), [32, 32, 32], [2.5, 0.6, 1.1], 3],
@@ -207,10 +219,10 @@ describe("edt-gpu", () => {
     for (const [name, mask, shape, spacing, spatialDims] of cases) {
       const got = await t.edt({ data: mask, shape }, { spacing, spatialDims });
       const want = edt({ data: mask, shape }, { spacing, spatialDims });
-      assertUlps(got.data, want.data, name);
+      assertUlps(got.data, want.data, `${name} (${kernel})`);
     }
     t.dispose();
-  });
+  }
 
   gpuTest("a volume without zeros gives Infinity, and volumes never leak", async () => {
     const t = edtGpuTransform();
@@ -225,7 +237,11 @@ describe("edt-gpu", () => {
   });
 
   gpuTest("signed maps equal the CPU signedDistance on random labels, spacing", async () => {
-    const t = edtGpuTransform();
+    for (const kernel of KERNELS) await randomSigned(kernel);
+  });
+
+  async function randomSigned(kernel: EdtGpuKernel): Promise<void> {
+    const t = edtGpuTransform({ kernel });
     const cases: [number[], number, number[]][] = [
       [[3, 64, 72], 4, [1, 1]],
       [[2, 48, 40], 3, [0.7, 1.3]],
@@ -240,11 +256,30 @@ describe("edt-gpu", () => {
         const got = await t.signedDistance(target, o);
         const want = await signedDistance(target, o);
         // shift − d can cancel to ~0 inside: 4 ulps of the distance, not of the difference
-        assertUlps(got.data, want.data, `${shape.join("x")} ${convention}`, 4 * ulp(64));
+        assertUlps(
+          got.data,
+          want.data,
+          `${shape.join("x")} ${convention} (${kernel})`,
+          4 * ulp(64),
+        );
       }
     }
     t.dispose();
-  });
+  }
+
+  gpuTest(
+    "the workgroup kernel falls back to a thread per line for lines over its capacity",
+    async () => {
+      // 1 x 5000: longer than any workgroup-memory capacity (at most 4096), so even "workgroup"
+      // runs the row on the thread kernel; the 40 x 5000 batch's columns (40) use workgroups
+      const t = edtGpuTransform({ kernel: "workgroup" });
+      const mask = noise(40 * 5000, 0.999, 13);
+      const got = await t.edt({ data: mask, shape: [40, 5000] }, { spacing: [1.5, 0.5] });
+      const want = edt({ data: mask, shape: [40, 5000] }, { spacing: [1.5, 0.5] });
+      assertUlps(got.data, want.data, "40x5000");
+      t.dispose();
+    },
+  );
 
   gpuTest("bad arguments are precise errors", async () => {
     const t = edtGpuTransform();
@@ -260,6 +295,7 @@ describe("edt-gpu", () => {
       TypeError,
     );
     assert.throws(() => edtGpuTransform({ device: 3 as unknown as GPUDevice }), TypeError);
+    assert.throws(() => edtGpuTransform({ kernel: "warp" as "auto" }), /options.kernel/);
     t.dispose();
   });
 

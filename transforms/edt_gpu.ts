@@ -34,10 +34,36 @@ import {
   EDT_GPU_WG,
   edtCombineWgsl,
   edtEnvelopeWgsl,
+  edtLineWgsl,
   edtParams,
   type EdtPassGeometry,
   edtScanWgsl,
+  lineCapacity,
 } from "./edt_gpu_kernels.ts";
+
+/**
+ * Passes with fewer lines than this (and lines that fit workgroup memory) run a workgroup per
+ * line: a single 2048² image has 2,048 lines per pass, too few threads for a GPU as one thread
+ * per line; a 256³ volume has 65,536.
+ */
+const WORKGROUP_LINES_BELOW = 16384;
+
+/**
+ * How the passes map lines of voxels to the GPU: `"thread"` one invocation per line (global
+ * memory; many lines), `"workgroup"` one workgroup per line (the line in workgroup memory, the
+ * envelope built by one invocation, evaluated by all; few long lines), `"auto"` the workgroup
+ * kernel for passes with fewer than 16,384 lines that fit workgroup memory.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { EdtGpuKernel } from "./edt_gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const k: EdtGpuKernel = "auto";
+ * assert.equal(k, "auto");
+ * ```
+ */
+export type EdtGpuKernel = "auto" | "thread" | "workgroup";
 
 /**
  * Options of {@linkcode edtGpuTransform}.
@@ -58,6 +84,8 @@ export interface EdtGpuOptions {
    * `signedOnDevice` always runs on the device of its request.
    */
   device?: GPUDevice;
+  /** Line kernel (default `"auto"`; see {@linkcode EdtGpuKernel}). Results are the same. */
+  kernel?: EdtGpuKernel;
 }
 
 /**
@@ -162,6 +190,8 @@ export interface EdtGpuSpec {
     | { kind: "labels"; buffer: GPUBuffer; numClasses: number; flags: GPUBuffer; shift: number };
   /** The float32 output, `volumes · V` elements. */
   out: GPUBuffer;
+  /** Line kernel: see {@linkcode EdtGpuOptions.kernel} (default `"auto"`). */
+  kernel?: EdtGpuKernel;
 }
 
 /**
@@ -205,7 +235,12 @@ export function encodeEdtGpu(
   });
   device.queue.writeBuffer(uniform, 0, ubytes);
   const ub = (i: number) => ({ buffer: uniform, offset: i * align, size: EDT_GPU_PARAMS_BYTES });
-  const run = (p: GPUComputePipeline, entries: GPUBufferBinding[], count: number) => {
+  const run = (
+    p: GPUComputePipeline,
+    entries: GPUBufferBinding[],
+    count: number,
+    perGroup = EDT_GPU_WG,
+  ) => {
     pass.setPipeline(p);
     pass.setBindGroup(
       0,
@@ -214,12 +249,25 @@ export function encodeEdtGpu(
         entries: entries.map((resource, binding) => ({ binding, resource })),
       }),
     );
-    const [x, y] = dispatchSize(Math.ceil(count / EDT_GPU_WG), maxPerDim);
+    const [x, y] = dispatchSize(Math.ceil(count / perGroup), maxPerDim);
     pass.dispatchWorkgroups(x, y);
   };
-  axes.forEach((_, i) => {
+  const cap = lineCapacity(device.limits.maxComputeWorkgroupStorageSize ?? 16384);
+  const kernel = spec.kernel ?? "auto";
+  axes.forEach((g, i) => {
     const final = i === dims - 1 && !labels;
-    if (i === 0) {
+    const perLine = g.L <= cap &&
+      (kernel === "workgroup" || (kernel === "auto" && counts[i]! < WORKGROUP_LINES_BELOW));
+    if (perLine) {
+      const sites = i === 0 ? spec.init.kind : "distances";
+      const p = cachedPipeline(
+        device,
+        `edt-gpu-line:${sites}:${final}:${cap}`,
+        () => edtLineWgsl(sites, final, cap),
+      );
+      const src = i === 0 ? spec.init.buffer : target(i - 1);
+      run(p, [ub(i), { buffer: src }, { buffer: target(i) }], counts[i]!, 1);
+    } else if (i === 0) {
       const kind = spec.init.kind;
       const p = cachedPipeline(
         device,
@@ -267,7 +315,7 @@ function checkSpatial(spatial: readonly number[]): void {
 }
 
 /** Signed maps on `r.device` (the capability). */
-function signedOnDevice(r: DeviceSignedRequest): GPUBuffer {
+function signedOnDevice(r: DeviceSignedRequest, kernel: EdtGpuKernel): GPUBuffer {
   const { device, numSamples: n, numClasses: C, spatial } = r;
   checkSpatial(spatial);
   const V = sizeOf(spatial);
@@ -293,6 +341,7 @@ function signedOnDevice(r: DeviceSignedRequest): GPUBuffer {
       shift: conventionShift(r.convention, r.spacing),
     },
     out,
+    kernel,
   });
   pass.end();
   device.queue.submit([enc.finish()]);
@@ -319,6 +368,7 @@ function labelCopy(src: NdArray["data"], C: number): Int32Array {
 
 async function gpuEdt(
   source: DeviceSource,
+  kernel: EdtGpuKernel,
   mask: NdArray,
   options: EdtOptions,
 ): Promise<NdArray<Float32Array>> {
@@ -366,6 +416,7 @@ async function gpuEdt(
       volumes: vols,
       init: { kind: "mask", buffer: maskBuf },
       out: outBuf,
+      kernel,
     });
     pass.end();
     device.queue.submit([enc.finish()]);
@@ -414,6 +465,14 @@ export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
     throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   const source = new DeviceSource(options.device);
+  const kernel = options.kernel ?? "auto";
+  if (!["auto", "thread", "workgroup"].includes(kernel)) {
+    throw new SeglossRangeError(
+      `Expected options.kernel to be "auto", "thread" or "workgroup" but found ${
+        JSON.stringify(kernel)
+      }`,
+    );
+  }
   const used = new Set<GPUDevice>();
   const track = (d: GPUDevice) => (used.add(d), d);
   return {
@@ -422,11 +481,13 @@ export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
     device: () => source.get(),
     edt: async (mask, opts) => {
       track(await source.get());
-      return gpuEdt(source, mask, opts ?? {});
+      return gpuEdt(source, kernel, mask, opts ?? {});
     },
     signedOnDevice: (request) => {
       try {
-        return Promise.resolve(signedOnDevice({ ...request, device: track(request.device) }));
+        return Promise.resolve(
+          signedOnDevice({ ...request, device: track(request.device) }, kernel),
+        );
       } catch (e) {
         return Promise.reject(e);
       }
@@ -443,7 +504,7 @@ export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
         spatial,
         spacing,
         convention,
-      });
+      }, kernel);
       try {
         const bytes = n * numClasses * sizeOf(spatial) * 4;
         const data = new Float32Array(await readBuffer(device, buffer, bytes));

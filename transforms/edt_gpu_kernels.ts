@@ -230,3 +230,126 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 }
+
+/** Workgroup size of the workgroup-per-line kernel. */
+export const EDT_GPU_LINE_WG = 128;
+
+/**
+ * The largest line (a power of two, at most 4096) the workgroup-per-line kernel holds in
+ * workgroup memory on a device with `storageBytes` of it: 12 bytes per voxel (f, the
+ * envelope's sites and boundaries).
+ *
+ * @param storageBytes The device's `maxComputeWorkgroupStorageSize`.
+ * @returns The capacity, or 0 when not even 64 fit.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { lineCapacity } from "./edt_gpu_kernels.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(lineCapacity(16384), 1024); // WebGPU's default limit
+ * assert.equal(lineCapacity(49152), 2048);
+ * assert.equal(lineCapacity(65536), 4096);
+ * ```
+ */
+export function lineCapacity(storageBytes: number): number {
+  let cap = 4096;
+  while (cap >= 64 && (3 * cap + 8) * 4 > storageBytes) cap /= 2;
+  return cap >= 64 ? cap : 0;
+}
+
+/**
+ * One separable pass with a workgroup per line (for few, long lines: a single large 2-D image):
+ * the line is loaded into workgroup memory (coalesced along the innermost axis), one invocation
+ * builds the lower envelope there, and every invocation evaluates its voxels by a binary search
+ * over the envelope's boundaries, then the smallest of the found parabola and its two
+ * neighbours (so a float32 rounding of a boundary cannot pick a wrong one). `sites`: the first
+ * pass starts from the sites (`"mask"` or `"labels"`, as {@linkcode edtScanWgsl}) instead of
+ * squared distances (`"distances"`). `final`: write the square root.
+ */
+export function edtLineWgsl(
+  sites: "mask" | "labels" | "distances",
+  final: boolean,
+  capacity: number,
+): string {
+  const load = sites === "mask"
+    ? /* wgsl */ `let e = vol * P.V + b.y + q * S;
+    fl[q] = select(BIG, 0.0, ((src[e >> 2u] >> ((e & 3u) * 8u)) & 0xffu) == 0u);`
+    : sites === "labels"
+    ? /* wgsl */ `fl[q] = select(BIG, 0.0, src[(vol / P.C) * P.V + b.y + q * S] == vol % P.C);`
+    : /* wgsl */ `fl[q] = bitcast<f32>(src[b.x + q * S]);`;
+  const write = final ? "sqrt(best)" : "best";
+  const none = final ? "bitcast<f32>(P.inf_bits)" : "BIG";
+  return HEADER + /* wgsl */ `
+const CAP: u32 = ${capacity}u;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+var<workgroup> fl: array<f32, CAP>;
+var<workgroup> vv: array<u32, CAP>;
+var<workgroup> zz: array<f32, ${capacity + 1}>;
+var<workgroup> kk: u32;
+@compute @workgroup_size(${EDT_GPU_LINE_WG})
+fn main(
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nw: vec3<u32>,
+) {
+  let t = wid.y * nw.x + wid.x;
+  if (t >= P.count) { return; } // uniform: the same for the whole workgroup
+  let b = line_base(t);
+  let vol = t / P.LPV;
+  let S = P.S;
+  let L = P.L;
+  let S2 = P.S2;
+  for (var q: u32 = lid.x; q < L; q += ${EDT_GPU_LINE_WG}u) {
+    ${load}
+  }
+  workgroupBarrier();
+  if (lid.x == 0u) {
+    var k: i32 = -1;
+    for (var q: u32 = 0u; q < L; q++) {
+      let fq = fl[q];
+      if (fq >= BIG) { continue; }
+      var s: f32 = -3.0e38;
+      loop {
+        if (k < 0) { break; }
+        let p = vv[k];
+        s = f32(q + p) * 0.5 + (fq - fl[p]) / (2.0 * S2 * f32(q - p));
+        if (k > 0 && s <= zz[k]) { k--; } else { break; }
+      }
+      k++;
+      vv[k] = q;
+      zz[k] = select(s, -3.0e38, k == 0);
+    }
+    kk = u32(k + 1);
+  }
+  workgroupBarrier();
+  let K = kk;
+  for (var q: u32 = lid.x; q < L; q += ${EDT_GPU_LINE_WG}u) {
+    var best: f32;
+    if (K == 0u) {
+      best = BIG;
+    } else {
+      let x = f32(q);
+      var lo: u32 = 0u;
+      var hi: u32 = K - 1u;
+      while (lo < hi) {
+        let mid = (lo + hi + 1u) / 2u;
+        if (zz[mid] <= x) { lo = mid; } else { hi = mid - 1u; }
+      }
+      let d0 = x - f32(vv[lo]);
+      best = S2 * d0 * d0 + fl[vv[lo]];
+      if (lo + 1u < K) {
+        let d1 = x - f32(vv[lo + 1u]);
+        best = min(best, S2 * d1 * d1 + fl[vv[lo + 1u]]);
+      }
+      if (lo > 0u) {
+        let d2 = x - f32(vv[lo - 1u]);
+        best = min(best, S2 * d2 * d2 + fl[vv[lo - 1u]]);
+      }
+    }
+    dst[b.x + q * S] = select(${none}, ${write}, best < BIG);
+  }
+}
+`;
+}
