@@ -89,7 +89,8 @@ def score(url, scores, labels, config=CONFIG, gradient=True, token=None, spacing
             summary = json.loads(payload)
             grad = summary.pop("gradient", None)
             if grad is not None:
-                data = [np.nan if v is None else v for v in grad["data"]]
+                # non-finite values come as the strings "NaN", "Infinity", "-Infinity"
+                data = [float(v) for v in grad["data"]]
                 grad = np.asarray(data, dtype=grad["dtype"]).reshape(grad["shape"])
             return summary, grad
     except urllib.error.HTTPError as e:
