@@ -128,6 +128,14 @@ export {
   type JfaTransform,
   jfaTransform,
 } from "./transforms/jfa.ts";
+export {
+  type EdtGpuKernel,
+  type EdtGpuOptions,
+  edtGpuPlugin,
+  type EdtGpuSignedOptions,
+  type EdtGpuTransform,
+  edtGpuTransform,
+} from "./transforms/edt_gpu.ts";
 export { builtinPlugins, defaultRegistry } from "./plugins/builtin.ts";
 export {
   averageSurfaceDistance,
