@@ -17,6 +17,15 @@ export const isCI: boolean = Boolean(
   (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CI,
 );
 
+/**
+ * Why a test that starts its runtimes itself (node, bun, deno, Chromium) is skipped under
+ * `bun test`: it runs once per CI pass, under `deno test`. Undefined under Deno.
+ */
+export const runsUnderDenoOnly: string | undefined =
+  typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+    ? "runs under deno test only (it starts its runtimes itself; one run per CI pass)"
+    : undefined;
+
 /** The path of a runtime: node from PATH or /usr/bin, deno and bun from node_modules/.bin. */
 export function binary(name: "node" | "deno" | "bun"): string | undefined {
   const candidates = name === "node"

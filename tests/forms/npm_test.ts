@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildNpm, publishedFiles, rewriteSpecifiers } from "../../scripts/build_npm.ts";
-import { binary, isCI, run, serve, SERVER_CASES } from "./_util.ts";
+import { binary, isCI, run, runsUnderDenoOnly, serve, SERVER_CASES } from "./_util.ts";
 
 const cases = JSON.parse(readFileSync(SERVER_CASES, "utf8"));
 const small = cases.small2d;
@@ -80,6 +80,7 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
     test(`${name}: Workers, SIMD kernel, WebGPU detection, errors and the Worker pool work`, {
       timeout: 120_000,
     }, async (t) => {
+      if (runsUnderDenoOnly) return t.skip(runsUnderDenoOnly);
       await ready();
       const bin = binary(name);
       if (!bin) {
@@ -129,6 +130,7 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
   test("node server/node.js (@hono/node-server): token enforced, request on the Worker pool", {
     timeout: 120_000,
   }, async (t) => {
+    if (runsUnderDenoOnly) return t.skip(runsUnderDenoOnly);
     await ready();
     const bin = binary("node");
     if (!bin) return isCI ? assert.fail("node is not installed") : t.skip("no node");
@@ -164,6 +166,7 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
   test("bun run server/main.js: request on the Worker pool; open without a token warns loudly", {
     timeout: 120_000,
   }, async (t) => {
+    if (runsUnderDenoOnly) return t.skip(runsUnderDenoOnly);
     await ready();
     const bin = binary("bun");
     if (!bin) return isCI ? assert.fail("bun is not installed") : t.skip("no bun");

@@ -7,7 +7,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { binary, isCI, serve, SERVER_CASES } from "./_util.ts";
+import { binary, isCI, runsUnderDenoOnly, serve, SERVER_CASES } from "./_util.ts";
 
 const cases = JSON.parse(readFileSync(SERVER_CASES, "utf8"));
 const small = cases.small2d;
@@ -31,6 +31,7 @@ describe("the service from source", () => {
   test("deno serve server/main.ts: token from the env, request on the Worker pool", {
     timeout: 120_000,
   }, async (t) => {
+    if (runsUnderDenoOnly) return t.skip(runsUnderDenoOnly);
     const deno = binary("deno");
     if (!deno) return isCI ? assert.fail("deno is not installed") : t.skip("no deno");
     const s = await serve(
@@ -56,6 +57,7 @@ describe("the service from source", () => {
   test("deno serve without --host and without a token warns loudly", {
     timeout: 120_000,
   }, async (t) => {
+    if (runsUnderDenoOnly) return t.skip(runsUnderDenoOnly);
     const deno = binary("deno");
     if (!deno) return isCI ? assert.fail("deno is not installed") : t.skip("no deno");
     const s = await serve(deno, ["serve", "-A", "--port", "{PORT}", "server/main.ts"], {
@@ -71,6 +73,7 @@ describe("the service from source", () => {
   test("bun run server/main.ts: listens on 127.0.0.1 by default, request on the Worker pool", {
     timeout: 120_000,
   }, async (t) => {
+    if (runsUnderDenoOnly) return t.skip(runsUnderDenoOnly);
     const bun = binary("bun");
     if (!bun) return isCI ? assert.fail("bun is not installed") : t.skip("no bun");
     const s = await serve(bun, ["run", "server/main.ts"], {
