@@ -1,7 +1,8 @@
-// Fuzzing the scoring service: 2,400 malformed or hostile bodies (random bytes, truncated and
-// lying .npy headers, huge declared shapes, NaN/Infinity, deep JSON, wrong multipart
-// boundaries, labels out of range, wrong types). Every answer must be a 4xx JSON error with a
-// request id, and afterwards the server is healthy and scores a valid request correctly
+// Fuzzing the scoring service: 3,600 malformed or hostile bodies (random bytes, truncated and
+// lying .npy headers, long digit runs in .npy shapes, huge declared shapes, client-chosen class
+// counts, NaN/Infinity, deep JSON, wrong multipart boundaries, labels out of range, wrong
+// types); tests/hostile_test.ts has the targeted classes. Every answer must be a 4xx JSON error
+// with a request id, and afterwards the server is healthy and scores a valid request correctly
 // (expected value from numpy/scipy: tests/fixtures/server_cases.json).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -173,6 +174,28 @@ const generators: Record<string, () => Case> = {
     ]),
     body: bytes(1 + int(100)),
   }),
+  "long digit runs and repeats in .npy headers": () => {
+    const run = "9".repeat(1 + int(40));
+    const shape = pick([
+      `(${run} ${run} ${run}`,
+      `(${run}, ${run})`,
+      `(${"1, ".repeat(int(5000))}`,
+      `(${" ".repeat(int(5000))}${run}`,
+    ]);
+    return npyParts(header("<f4", shape));
+  },
+  "client-chosen class counts": () => {
+    const big = pick([2 ** 31 - 1, 1e6 + int(1e8), 2 ** 20, 65536]);
+    const tiny = { shape: [1, 2], data: [0, 1] };
+    const variants: [string, unknown][] = [
+      ["/v1/metrics", { prediction: tiny, target: tiny, options: { numClasses: big } }],
+      ["/v1/metrics", { prediction: tiny, target: { shape: [1, 2], data: [0, big] } }],
+      ["/v1/distance", { labels: { shape: [1, 2], data: [0, big] } }],
+      ["/v1/distance", { labels: tiny, numClasses: big }],
+    ];
+    const [path, body] = pick(variants);
+    return { kind: "", path, contentType: "application/json", body: JSON.stringify(body) };
+  },
   "bad /v1/distance bodies": () => {
     const variants: unknown[] = [
       { labels: { shape: [1, 3], data: [0, -1, 2] } },
