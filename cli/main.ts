@@ -121,7 +121,7 @@ Output:
   --csv FILE            write the per-case CSV to FILE ("-": stdout instead of the table)
   --png DIR             one picture per case: prediction vs truth, surface distances, HD95
   --slice N             for 3-D pictures: slice index along z (default: through the HD95 point)
-  -j, --jobs N          cases in parallel on Workers (default: CPU count; 1: inline)
+  -j, --jobs N          cases in parallel on Workers (default: CPUs - 1; 1: inline)
   -q, --quiet           no table and no progress bar
   -h, --help            this help
 
@@ -392,8 +392,9 @@ async function metricsCommand(args: string[], io: CliOutput): Promise<number> {
   const cpus = typeof navigator !== "undefined" && navigator.hardwareConcurrency
     ? navigator.hardwareConcurrency
     : 2;
+  // one core stays with the main thread (reading, gunzip, output); 2 cores: inline
   const jobs = v.jobs === undefined
-    ? cpus
+    ? Math.max(1, cpus - 1)
     : parseNumber(v.jobs, "--jobs", (x) => Number.isInteger(x) && x >= 1, "an integer ≥ 1");
 
   const t0 = performance.now();
