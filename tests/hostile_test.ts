@@ -855,6 +855,14 @@ function liveSuite(launcher: Launcher): void {
         if (launcher.closes) assert.ok(r.closed, `${why}: the connection is closed`);
         assert.ok(r.ms < BODY_TIMEOUT + 2500, `${why}: ${r.ms} ms`);
       }
+      // an upload the client aborts mid-body (socket closed after 10 of 1000 bytes): the
+      // server logs a client fault, never a 500 or a stack
+      await rawRequest(port, [head(1000), body.slice(0, 10)], 10, 300, true);
+      for (let i = 0; i < 50 && !/broke off/.test(stderr); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(stderr, /"fault":"client".*broke off/);
+      assert.ok(!/"status":500/.test(stderr), stderr);
       assert.ok(!/\n\s+at /.test(stderr), "no stack traces in the log");
       // healthy afterwards, right value
       const ok = await fetch(`http://127.0.0.1:${port}/v1/distance`, {
