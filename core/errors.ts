@@ -78,6 +78,9 @@ export class SeglossTypeError extends TypeError {
   /** The argument at fault (taken from an "Expected NAME ..." message when not given). */
   readonly argument: string | undefined;
   /**
+   * Creates the error; the argument's name is read from an "Expected NAME ..." message when
+   * `options.argument` is not given.
+   *
    * @param message A precise message: the argument, what was expected, what was found.
    * @param options The argument's name and a cause.
    */
@@ -105,6 +108,9 @@ export class SeglossRangeError extends RangeError {
   /** The argument at fault (taken from an "Expected NAME ..." message when not given). */
   readonly argument: string | undefined;
   /**
+   * Creates the error; the argument's name is read from an "Expected NAME ..." message when
+   * `options.argument` is not given.
+   *
    * @param message A precise message: the argument, what was expected, what was found.
    * @param options The argument's name and a cause.
    */
@@ -137,6 +143,8 @@ export class LimitError extends SeglossRangeError {
   /** The largest amount allowed. */
   readonly limit: number;
   /**
+   * Creates the error.
+   *
    * @param resource What is limited.
    * @param requested The amount asked for.
    * @param limit The largest amount allowed.
@@ -167,6 +175,8 @@ export class UnavailableError extends Error {
   /** The missing capability (e.g. `"webgpu"`, `"jfa"`). */
   readonly capability: string;
   /**
+   * Creates the error.
+   *
    * @param capability The missing capability.
    * @param message What is missing and what to do instead.
    * @param options A cause.

@@ -29,6 +29,9 @@
  */
 export type { EmptyPolicy, EmptyValue, MetricOptions } from "./input.ts";
 export type { MetricResult } from "./result.ts";
+export type { OverlapMetric } from "./overlap.ts";
+export type { NdArray, TypedArray } from "../core/ndarray.ts";
+export type { DistanceTransform } from "../core/types.ts";
 export {
   dice,
   iou,

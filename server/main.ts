@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { warnIfOpen } from "./_open.ts";
 import { createApp, type SeglossApp } from "./app.ts";
 import { appOptionsFromEnv } from "./env.ts";
 
@@ -87,28 +88,6 @@ function bunLimits(): { maxRequestBodySize: number; idleTimeout: number } {
 }
 const bun = bunLimits();
 const hostname = startEnv.HOST?.trim() || "127.0.0.1";
-
-/** Whether `host` is a loopback address (only this machine can connect). */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
-}
-
-/**
- * Warns on stderr, once, when the service may be reachable from other machines (`host` not
- * loopback) without a bearer token.
- *
- * @param env The settings (`SEGLOSS_TOKEN`).
- * @param host The address the server binds to.
- * @returns Whether it warned.
- */
-export function warnIfOpen(env: Record<string, string | undefined>, host: string): boolean {
-  if (env.SEGLOSS_TOKEN || isLoopback(host)) return false;
-  console.warn(
-    `\n*** segloss: listening on ${host} WITHOUT A TOKEN: anyone who can reach this port can ` +
-      "use the service. Set SEGLOSS_TOKEN, or HOST=127.0.0.1 to listen on this machine only ***\n",
-  );
-  return true;
-}
 
 // Under Bun the default export's hostname is the bind address; `deno serve` binds to
 // 0.0.0.0 unless given --host, which this module cannot see: warn there too when no token

@@ -13,7 +13,8 @@
  * @module
  */
 import { serve } from "@hono/node-server";
-import server, { warnIfOpen } from "./main.ts";
+import server from "./main.ts";
+import { warnIfOpen } from "./_open.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process
   ?.env ?? {};
