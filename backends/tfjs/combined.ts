@@ -227,7 +227,7 @@ export interface TfjsLoss {
  * tf ops over the same per-(sample, class) sums (`voxelSum`) rather than run as
  * `tf.customGrad` over the float64 formulas of `loss/*.ts`: that would read the sums back to
  * the CPU synchronously inside every differentiated call (`dataSync`), which
- * tfjs-backend-webgpu does only through a canvas (absent in Deno and workers) and which
+ * tfjs-backend-webgpu does only through an OffscreenCanvas (absent in Deno) and which
  * stalls the GPU pipeline of a training step; options, defaults, the binary default and the
  * configuration are shared with the CPU losses (`parseDiceOptions`, ..., `parseLosses`).
  */
