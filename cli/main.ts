@@ -109,6 +109,7 @@ Metrics and classes:
   --percentile P        also report the P-th percentile Hausdorff distance as hdP
   --convention NAME     HD95/ASSD convention: monai (default), medpy, medpy-0.4
   --nan skip|propagate  how averages treat NaN (default skip, counted as "nan")
+  --empty monai|nnunet  empty-truth Dice/IoU: NaN (monai, default) or 0 (nnU-Net)
   --option KEY=JSON     any other computeMetrics option, e.g. --option border='"none"'
                         --option connectivity='"full"' --option 'empty={"dice":{"both":1}}'
 Geometry:
@@ -292,6 +293,7 @@ async function metricsCommand(args: string[], io: CliOutput): Promise<number> {
     percentile: { type: "string" },
     convention: { type: "string" },
     nan: { type: "string" },
+    empty: { type: "string" },
     option: { type: "string", multiple: true },
     spacing: { type: "string" },
     "geometry-tolerance": { type: "string" },
@@ -348,6 +350,14 @@ async function metricsCommand(args: string[], io: CliOutput): Promise<number> {
       throw new UsageError(`--nan: expected skip or propagate but found "${v.nan}"`);
     }
     options.nan = v.nan;
+  }
+  if (v.empty !== undefined) {
+    if (v.empty === "nnunet") {
+      // nnU-Net's compute_metrics: 2TP / (2TP + FP + FN) is 0 when only one side is empty
+      options.empty = { dice: { target: 0 }, iou: { target: 0 } };
+    } else if (v.empty !== "monai") {
+      throw new UsageError(`--empty: expected monai or nnunet but found "${v.empty}"`);
+    }
   }
   for (const o of v.option ?? []) {
     const eq = o.indexOf("=");

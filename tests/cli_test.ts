@@ -439,8 +439,8 @@ describe("the CLI as a program", () => {
       "-",
       "--jobs",
       "2",
-      "--option",
-      'empty={"dice":{"target":0},"iou":{"target":0}}',
+      "--empty",
+      "nnunet",
     ], { encoding: "utf8" });
     assert.equal(ok.status, 0, ok.stderr);
     const summary = JSON.parse(ok.stdout);
