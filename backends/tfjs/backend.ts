@@ -19,7 +19,7 @@ import type {
 import type { BackendPlugin } from "../../core/registry.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { checkTfjsBackendBatch, distanceLabels, missingDistanceError } from "../common.ts";
-import { type Canonical, canonicalInput, canonicalTarget, PROB_FLOOR } from "./tensors.ts";
+import { type Canonical, canonicalInput, canonicalTarget, PROB_FLOOR } from "./_tensors.ts";
 import { isWebgpuTfBackend, signedDistanceTfWebgpu } from "./webgpu.ts";
 
 /**

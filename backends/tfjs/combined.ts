@@ -31,7 +31,7 @@ import {
   canonicalTarget,
   type Layout,
   toTensor,
-} from "./tensors.ts";
+} from "./_tensors.ts";
 
 /**
  * Options of {@linkcode signedDistanceTf}.

@@ -29,7 +29,7 @@ import {
   type TfjsLoss,
   type TfjsLossConfig,
 } from "./combined.ts";
-import { isTensor, type Layout, toTensor } from "./tensors.ts";
+import { isTensor, type Layout, toTensor } from "./_tensors.ts";
 
 /**
  * Options of {@linkcode packTargetsTf}.

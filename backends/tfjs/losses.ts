@@ -28,7 +28,7 @@ import {
   type Layout,
   toTensor,
   voxelSum,
-} from "./tensors.ts";
+} from "./_tensors.ts";
 
 /**
  * How the tfjs losses read their input tensor.

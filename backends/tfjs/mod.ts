@@ -53,7 +53,7 @@
  */
 import { registerLossGradients } from "./gradients.ts";
 export { LOSS_GRADIENT_KERNELS, registerLossGradients } from "./gradients.ts";
-export type { Layout, TensorLike } from "./tensors.ts";
+export type { Layout, TensorLike } from "./_tensors.ts";
 export {
   boundaryLossTf,
   crossEntropyLossTf,

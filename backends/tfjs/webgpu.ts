@@ -14,7 +14,7 @@ import type { JfaRefinement } from "../../transforms/jfa_gpu.ts";
 import { jfaTransform } from "../../transforms/jfa.ts";
 import { signedDistance } from "../../transforms/signed_distance.ts";
 import { isSignConvention, SIGN_CONVENTIONS } from "../../transforms/conventions.ts";
-import { isTensor, type Layout } from "./tensors.ts";
+import { isTensor, type Layout } from "./_tensors.ts";
 
 /**
  * Options of {@linkcode registerTfjsWebgpu}.
