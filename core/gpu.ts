@@ -192,6 +192,31 @@ export function rememberAdapter(
 }
 
 /**
+ * Whether `device` runs on a software adapter (llvmpipe, lavapipe, SwiftShader, WARP), as far as
+ * known: its recorded adapter info, else the probed default adapter's.
+ *
+ * @param device A device.
+ * @returns True for a known software adapter.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { getDefaultWebgpuDevice, isSoftwareDevice, isWebgpuAvailable } from "./gpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * if (await isWebgpuAvailable()) {
+ *   assert.equal(typeof isSoftwareDevice(await getDefaultWebgpuDevice()), "boolean");
+ * }
+ * ```
+ */
+export function isSoftwareDevice(device: GPUDevice): boolean {
+  const i = deviceAdapterInfo(device);
+  if (i?.isFallbackAdapter) return true;
+  const name = [i?.description, i?.vendor, i?.architecture, i?.device].filter(Boolean).join(" ");
+  if (name) return /llvmpipe|lavapipe|swiftshader|software|warp/i.test(name);
+  return isFallbackAdapter() ?? false;
+}
+
+/**
  * The adapter info of `device`: recorded when segloss requested the device; otherwise
  * `device.adapterInfo` except on Deno, where reading it after the adapter object was collected
  * crashes the process (then undefined).

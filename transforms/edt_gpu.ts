@@ -23,6 +23,7 @@ import {
   checkBindingSize,
   DeviceSource,
   dispatchSize,
+  isSoftwareDevice,
   isWebgpuAvailable,
   readBuffer,
   uploadBuffer,
@@ -42,17 +43,22 @@ import {
 } from "./edt_gpu_kernels.ts";
 
 /**
- * Passes with fewer lines than this (and lines that fit workgroup memory) run a workgroup per
- * line: a single 2048² image has 2,048 lines per pass, too few threads for a GPU as one thread
- * per line; a 256³ volume has 65,536.
+ * `"auto"`: on a hardware adapter, passes with fewer lines than this, of at least
+ * `WORKGROUP_LINES_FROM` voxels that fit workgroup memory, run a workgroup per line (a single
+ * 2048² image has 2,048 lines per pass, too few threads for a GPU as one thread per line; a 256³
+ * volume has 65,536). On a software adapter (llvmpipe) one invocation per line is always faster:
+ * a workgroup there is one CPU thread, idle but for one lane while the envelope is built.
  */
 const WORKGROUP_LINES_BELOW = 16384;
+/** See {@linkcode WORKGROUP_LINES_BELOW}: short lines stay one per invocation. */
+const WORKGROUP_LINES_FROM = 256;
 
 /**
  * How the passes map lines of voxels to the GPU: `"thread"` one invocation per line (global
  * memory; many lines), `"workgroup"` one workgroup per line (the line in workgroup memory, the
  * envelope built by one invocation, evaluated by all; few long lines), `"auto"` the workgroup
- * kernel for passes with fewer than 16,384 lines that fit workgroup memory.
+ * kernel on a hardware adapter for passes with fewer than 16,384 lines of 256 voxels or more that
+ * fit workgroup memory, else the thread kernel (always on a software adapter such as llvmpipe).
  *
  * @example Basic usage
  * ```ts
@@ -254,10 +260,13 @@ export function encodeEdtGpu(
   };
   const cap = lineCapacity(device.limits.maxComputeWorkgroupStorageSize ?? 16384);
   const kernel = spec.kernel ?? "auto";
+  const software = kernel === "auto" && isSoftwareDevice(device);
   axes.forEach((g, i) => {
     const final = i === dims - 1 && !labels;
     const perLine = g.L <= cap &&
-      (kernel === "workgroup" || (kernel === "auto" && counts[i]! < WORKGROUP_LINES_BELOW));
+      (kernel === "workgroup" ||
+        (kernel === "auto" && !software && g.L >= WORKGROUP_LINES_FROM &&
+          counts[i]! < WORKGROUP_LINES_BELOW));
     if (perLine) {
       const sites = i === 0 ? spec.init.kind : "distances";
       const p = cachedPipeline(
