@@ -182,10 +182,17 @@ export function checkGeometry(
   const ps = pred.array.shape;
   const rs = ref.array.shape;
   if (ps.length !== rs.length || ps.some((s, i) => s !== rs[i])) {
+    const reversed = ps.length === rs.length && ps.every((s, i) => s === rs[rs.length - 1 - i]);
+    const hint =
+      reversed && pred.kind !== ref.kind && (pred.kind === "nifti" || ref.kind === "nifti")
+        ? "; the axes are reversed: a .npy saved from nibabel's get_fdata() is in x,y,z order, save it as arr.T to match NIfTI's voxel order"
+        : "";
     throw new CliError(
-      `${pred.path}: shape ${describeShape(pred)} differs from the reference ${ref.path} (${
-        describeShape(ref)
-      })`,
+      `${pred.path}: shape ${describeShape(pred)} (array ${
+        ps.join("×")
+      }) differs from the reference ${ref.path} (${describeShape(ref)}, array ${
+        rs.join("×")
+      })${hint}`,
     );
   }
   if (ignoreGeometry) return;

@@ -117,6 +117,7 @@ describe("segloss metrics on a folder of NIfTI cases", () => {
     // the table streamed every case, and the CSVs exist with one row per case and class
     for (const name of Object.keys(expected.cases)) assert.match(r.out, new RegExp(name));
     assert.match(r.out, /summary over 4 cases, 2 unmatched/);
+    assert.ok(!(r.out + r.err).includes("\x1b"), "no progress bar when not on a TTY");
     const csv = readFileSync(join(outDir, "cases.csv"), "utf8").trim().split("\n");
     assert.equal(csv.length, 1 + 4 * 2);
     assert.match(csv[0]!, /^case,class,dice,iou,hausdorff,hd95,assd,TP,FP,FN,TN,n_pred,n_ref/);
@@ -298,7 +299,10 @@ describe("segloss metrics refuses what does not match", () => {
     const [name, pattern] of [
       ["rotated", /rotated\.nii\.gz: orientation\/position \(affine\) differs/],
       ["spacing", /spacing\.nii\.gz: spacing 0\.9\d*, 0\.9\d*, 3 differs from the reference/],
-      ["shape", /shape\.nii\.gz: shape 30×26×10 differs from the reference .*30×26×12/],
+      [
+        "shape",
+        /shape\.nii\.gz: shape 30×26×10 \(array 10×26×30\) differs from the reference .*30×26×12/,
+      ],
     ] as const
   ) {
     test(`${name}: exit 1, the file and the problem named`, async () => {
@@ -326,6 +330,22 @@ describe("segloss metrics refuses what does not match", () => {
     ]);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(JSON.parse(r.out).metric_per_case[0].spacing, [1, 1, 1]);
+  });
+  test("a .npy in nibabel's x,y,z order against NIfTI: the reversed axes are named", async () => {
+    const g = await decodeNifti(readFileSync(join(fx, "gt", "case_00.nii")), "g");
+    // nibabel's get_fdata() order: x,y,z (C order), i.e. our array transposed
+    const [Z, Y, X] = g.shape as [number, number, number];
+    const t = new Int16Array(X * Y * Z);
+    for (let z = 0; z < Z; z++) {
+      for (let y = 0; y < Y; y++) {
+        for (let x = 0; x < X; x++) t[(x * Y + y) * Z + z] = Number(g.data[(z * Y + y) * X + x]!);
+      }
+    }
+    const npy = join(tmp, "xyz.npy");
+    writeFileSync(npy, encodeNpy({ data: t, shape: [X, Y, Z] }));
+    const r = await run(["metrics", npy, join(fx, "gt", "case_00.nii")]);
+    assert.equal(r.code, 1);
+    assert.match(r.out + r.err, /axes are reversed.*arr\.T/);
   });
   test("a missing file is exit 1 naming it", async () => {
     const r = await run(["metrics", join(tmp, "nope.nii"), join(fx, "gt", "case_00.nii")]);
