@@ -84,6 +84,14 @@ export interface RunInfo {
   workers: number;
 }
 
+/** nnU-Net's key names (`Dice`, `IoU`) beside ours, so scripts written for its summary.json work. */
+function withNnunetNames(row: Record<string, number>): Record<string, number> {
+  const out = { ...row };
+  if (row.dice !== undefined) out.Dice = row.dice;
+  if (row.iou !== undefined) out.IoU = row.iou;
+  return out;
+}
+
 /** The summary object (before {@linkcode jsonSafe}). */
 export function buildSummary(
   results: readonly CaseResult[],
@@ -132,11 +140,13 @@ export function buildSummary(
       reference_file: r.reference,
       shape: r.shape,
       spacing: r.spacing,
-      metrics: r.values,
+      metrics: Object.fromEntries(
+        Object.entries(r.values ?? {}).map(([c, row]) => [c, withNnunetNames(row)]),
+      ),
       ...(r.picture ? { picture: r.picture } : {}),
     })),
-    mean,
-    foreground_mean: foreground,
+    mean: Object.fromEntries(Object.entries(mean).map(([c, row]) => [c, withNnunetNames(row)])),
+    foreground_mean: withNnunetNames(foreground),
     summary,
     skipped: {
       failed: results.filter((r) => r.error !== undefined).map((r) => ({

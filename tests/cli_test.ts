@@ -114,6 +114,12 @@ describe("segloss metrics on a folder of NIfTI cases", () => {
     // class 2 of case_01 has an empty truth: HD95 is Infinity (MONAI), not NaN
     assert.equal(summary.summary.hd95["2"].nan, 0);
     assert.equal(summary.mean["1"].dice, summary.summary.dice["1"].mean);
+    // nnU-Net's key names too: summary["foreground_mean"]["Dice"], metrics[class]["Dice"]
+    assert.equal(summary.foreground_mean.Dice, summary.foreground_mean.dice);
+    assert.equal(
+      summary.metric_per_case[0].metrics["1"].Dice,
+      summary.metric_per_case[0].metrics["1"].dice,
+    );
     // the table streamed every case, and the CSVs exist with one row per case and class
     for (const name of Object.keys(expected.cases)) assert.match(r.out, new RegExp(name));
     assert.match(r.out, /summary over 4 cases, 2 unmatched/);
