@@ -346,10 +346,15 @@ function runEnvelope(
   scratch: Scratch,
 ): void {
   const { v, g, fv, z } = scratch;
+  // a parabola whose vertex is at least as high as the farthest bounding zero is from any
+  // sample of the run never wins: skip it (no bounding zero: nothing to compare with)
+  const len = b - a + 1;
+  const reach = lo < a && hi > b ? (len + 1) >> 1 : lo < a || hi > b ? len : Infinity;
+  const cap = s2 * reach * reach;
   let k = -1;
   for (let q = lo; q <= hi; q++) {
     const fq = f[off + q]!;
-    if (fq === Infinity) continue;
+    if (fq >= cap) continue;
     const gq = fq + s2 * q * q;
     while (k > 0) {
       const vk = v[k]!;
