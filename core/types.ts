@@ -218,6 +218,17 @@ export interface DistanceTransform {
   /** Releases resources (GPU devices, workers). */
   dispose?(): void;
 
+  // ---- optional capabilities (CPU side) -----------------------------------------------------
+
+  /**
+   * Capability: `edt` is the exact Euclidean transform, so `signedDistance` may build the maps
+   * of a label batch itself (every class in one pass, the same values) instead of calling `edt`
+   * twice per class. `pool(elements)` may return a pool made by `createEdtWorkerPool` to spread
+   * a job of that many output elements over Workers (`undefined`: the calling thread).
+   * `edtTransform()` sets it; so may a third party's transform whose `edt` is exact.
+   */
+  readonly labelMaps?: { pool?(elements: number): object | undefined };
+
   // ---- optional capabilities (GPU side; see DeviceSignedRequest) ----------------------------
 
   /**

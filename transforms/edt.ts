@@ -13,7 +13,6 @@ import {
   type NdArray,
 } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
-import { markBuiltin } from "./_edt_builtin.ts";
 import {
   type EdtIndicesOptions,
   type EdtWithIndices,
@@ -274,6 +273,17 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
 const pools = new WeakMap<EdtWorkerPool, WorkerPool>();
 
 /**
+ * The Workers behind a pool made by {@linkcode createEdtWorkerPool} (what a transform's
+ * `labelMaps.pool` returns), or `undefined` for any other object.
+ *
+ * @param pool A pool.
+ * @returns Its Workers.
+ */
+export function workerPoolOf(pool: object): WorkerPool | undefined {
+  return pools.get(pool as EdtWorkerPool);
+}
+
+/**
  * The exact EDT of {@linkcode edt}, computed by Workers over shared memory (a one-shot
  * {@linkcode createEdtWorkerPool}: the Workers are started for the call and terminated before
  * it returns, also on error). The result is identical, element for element, to
@@ -392,12 +402,7 @@ export function edtTransform(options: EdtTransformOptions = {}): DistanceTransfo
       }
     },
     dispose: () => pool?.close(),
+    labelMaps: { pool: poolFor },
   };
-  markBuiltin(transform, {
-    poolFor: (elements) => {
-      const p = poolFor(elements);
-      return p === undefined ? undefined : pools.get(p);
-    },
-  });
   return transform;
 }

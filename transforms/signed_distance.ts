@@ -10,8 +10,7 @@ import type { DistanceTransform, SignedDistanceConvention } from "../core/types.
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs } from "./signed_args.ts";
 import { conventionShift } from "./conventions.ts";
-import { edtTransform, type EdtTransformOptions } from "./edt.ts";
-import { builtinInfo } from "./_edt_builtin.ts";
+import { edtTransform, type EdtTransformOptions, workerPoolOf } from "./edt.ts";
 import { LOCAL_MAX_CLASSES, localSearch, localSigned, looksNoisy } from "./_edt_label_noise.ts";
 import { flagsLength, signedInto, signedPlan } from "./_edt_plan.ts";
 import type { WorkerPool } from "./edt_pool.ts";
@@ -79,9 +78,11 @@ export async function signedDistance(
   const outShape = [n, numClasses, ...spatial];
   const vol = sizeOf(spatial);
   const labels = target.data;
-  const info = options.transform === undefined ? undefined : builtinInfo(options.transform);
-  const fast = options.transform === undefined || info !== undefined;
-  const pool = info?.poolFor(n * numClasses * vol) as WorkerPool | undefined;
+  // the transform's capability: an exact edt lets the maps be built here, every class at once
+  const maps = options.transform === undefined ? undefined : options.transform.labelMaps;
+  const fast = options.transform === undefined || maps !== undefined;
+  const handle = maps?.pool?.(n * numClasses * vol);
+  const pool = handle === undefined ? undefined : workerPoolOf(handle);
   // validated Int32 copy of the labels
   const lab = fast ? new Int32Array(labels.length) : undefined;
   if (lab !== undefined && isIntegerArray(labels)) {
