@@ -29,7 +29,7 @@
  * assert.deepEqual(image.dims, [3, 2, 1]); // x, y, z
  * assert.deepEqual(image.spacing, [3, 0.5, 0.5]);
  * assert.equal(image.datatype, "float32");
- * assert.deepEqual(Array.from(image.data), [0, 1, 2, 3, 4, 5]);
+ * assert.deepEqual(Array.from(image.data as Float32Array), [0, 1, 2, 3, 4, 5]);
  * ```
  *
  * @module
@@ -387,7 +387,7 @@ export interface DecodeNiftiOptions {
  *
  * const mask = { data: new Uint8Array([0, 1, 1, 0]), shape: [2, 2] };
  * const image = await decodeNifti(encodeNifti(mask), "mask.nii");
- * assert.deepEqual(Array.from(image.data), [0, 1, 1, 0]);
+ * assert.deepEqual(Array.from(image.data as Float32Array), [0, 1, 1, 0]);
  * await assert.rejects(decodeNifti(new Uint8Array(10), "bad.nii"), /bad\.nii/);
  * ```
  */
