@@ -608,7 +608,9 @@ async function distanceCommand(args: string[], io: CliOutput): Promise<number> {
     await writeText(file, png);
     if (!v.quiet) {
       io.out(
-        `${file}: picture${slices[0] === null ? "" : ` (slices ${slices.join(", ")})`}\n`,
+        `${file}: picture${
+          slices[0] === null ? "" : ` (slice${slices.length > 1 ? "s" : ""} ${slices.join(", ")})`
+        }\n`,
       );
     }
   }
