@@ -1,7 +1,7 @@
 /**
  * EDT benchmark on every class of mask, side by side with scipy and OpenCV in one run.
  *
- *   deno task bench:edt            (deno run -A bench/edt.ts; or: bun bench/edt.ts)
+ *   deno task bench:edt   (deno run -A --v8-flags=--expose-gc bench/edt.ts; or: bun bench/edt.ts)
  *
  * Masks (bench/_edt_masks.ts), at 2048² and 256³: fine structures (smoothed noise thresholded
  * at 30% foreground, sigma 1, 2 and 4 px), the distance to thin 1-px curves, random big balls
@@ -51,6 +51,18 @@ const python = process.env.PYTHON ??
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * A full garbage collection where the runtime offers one (`deno run --v8-flags=--expose-gc`, as
+ * `deno task bench:edt` does; Bun's `Bun.gc`), so that garbage left by earlier work (mask
+ * generation, earlier cases) is not collected inside a timed series. Without it, a timed
+ * series may pay for an earlier case's garbage: read single outliers with that in mind.
+ */
+function collectGarbage(): void {
+  const g = globalThis as unknown as { gc?: () => void; Bun?: { gc(force: boolean): void } };
+  if (typeof g.gc === "function") g.gc();
+  else g.Bun?.gc(true);
 }
 
 /** Wall-clock and CPU-time medians of `repeats` calls. */
@@ -178,14 +190,21 @@ async function main(): Promise<void> {
     const pool = createEdtWorkerPool({ workers, idleMs: 60_000 });
     const rows: string[][] = [];
     try {
-      for (const [i, s] of list.entries()) {
+      // every mask first (the generators' garbage is collected before anything is timed)
+      const masks = list.map((s, i) => {
         const data = s.make();
         writeFileSync(join(dir, `mask${i}.u8`), data);
-        const mask = { data, shape: s.shape };
+        return data;
+      });
+      for (const [i, s] of list.entries()) {
+        const mask = { data: masks[i]!, shape: s.shape };
+        collectGarbage();
         const result = edt(mask).data;
-        for (let k = 0; k < (s.shape.length === 2 ? 3 : 1); k++) edt(mask); // warm-up
+        for (let k = 0; k < (s.shape.length === 2 ? 5 : 1); k++) edt(mask); // warm-up
+        collectGarbage();
         const ours = await timed(s.repeats, () => edt(mask));
         await pool.edt(mask); // warm-up (starts the Workers)
+        collectGarbage();
         const onPool = await timed(s.repeats, () => pool.edt(mask));
         const ref = reference(`mask${i}`);
         const diff = maxRelDiff(result, `mask${i}.scipy.f32`);
@@ -279,6 +298,7 @@ async function main(): Promise<void> {
       for (const shape of sizes) {
         const data = fine(shape, 2, 21);
         const mask = { data, shape };
+        collectGarbage();
         const n = data.length;
         const reps = Math.max(3, Math.min(200, Math.round((quick ? 2e6 : 2e7) / n)));
         for (let k = 0; k < Math.min(reps, 3); k++) edt(mask);
