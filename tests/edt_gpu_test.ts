@@ -388,6 +388,14 @@ describe("edt-gpu on the device", () => {
     assert.equal(sizes[1], 2 * 3 * 40 * 36 * 4); // the gradient
   });
 
+  gpuTest("cpu + edt-gpu (maps through edt-gpu.edt, read back) equals cpu + edt", async () => {
+    const req = { ...request(2, 3, [18, 20], 23), spacing: [1.2, 0.7] };
+    const got = await run({ backend: "cpu", distance: "edt-gpu" }, req);
+    const want = await run({ backend: "cpu", distance: "edt" }, req);
+    // the cpu backend sums in float64: only the maps differ (by at most 4 ulps per voxel)
+    assertSame(got, want, "cpu+edt-gpu");
+  });
+
   gpuTest("an outside transform implementing signedOnDevice takes the on-device path", async () => {
     const exact = edtGpuTransform();
     let calls = 0;
