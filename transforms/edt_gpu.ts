@@ -188,12 +188,12 @@ export interface EdtGpuSpec {
   volumes: number;
   /**
    * Sites: a byte mask (4 per u32 word; zero = site) giving the unsigned EDT of every
-   * volume, or i32 labels `(N, V)` giving signed maps (`volumes = N·numClasses`) with per-(n, c)
-   * flags (1 = present and not the whole volume) and the convention's shift.
+   * volume, or i32 labels `(N, V)` giving signed maps (`volumes = N·numClasses`) with the
+   * convention's shift (absent and whole-volume classes get zero maps).
    */
   init:
     | { kind: "mask"; buffer: GPUBuffer }
-    | { kind: "labels"; buffer: GPUBuffer; numClasses: number; flags: GPUBuffer; shift: number };
+    | { kind: "labels"; buffer: GPUBuffer; numClasses: number; shift: number };
   /** The float32 output, `volumes · V` elements. */
   out: GPUBuffer;
   /** Line kernel: see {@linkcode EdtGpuOptions.kernel} (default `"auto"`). */
@@ -295,24 +295,9 @@ export function encodeEdtGpu(
   });
   if (spec.init.kind === "labels") {
     const p = cachedPipeline(device, "edt-gpu-combine", edtCombineWgsl);
-    const entries = [ub(dims), { buffer: spec.init.buffer }, { buffer: spec.out }, {
-      buffer: spec.init.flags,
-    }];
-    run(p, entries, counts[dims]!);
+    run(p, [ub(dims), { buffer: spec.init.buffer }, { buffer: spec.out }], counts[dims]!);
   }
   return [uniform];
-}
-
-/** Per-(n, c) flags: 1 when class c is present in sample n and does not fill it. */
-function classFlags(labels: Int32Array, n: number, C: number, V: number): Uint32Array {
-  const flags = new Uint32Array(n * C);
-  const counts = new Int32Array(C);
-  for (let k = 0; k < n; k++) {
-    counts.fill(0);
-    for (let v = k * V; v < (k + 1) * V; v++) counts[labels[v]!]!++;
-    for (let c = 0; c < C; c++) flags[k * C + c] = counts[c]! > 0 && counts[c]! < V ? 1 : 0;
-  }
-  return flags;
 }
 
 function checkSpatial(spatial: readonly number[]): void {
@@ -329,7 +314,6 @@ function signedOnDevice(r: DeviceSignedRequest, kernel: EdtGpuKernel): GPUBuffer
   checkSpatial(spatial);
   const V = sizeOf(spatial);
   checkBindingSize(device, n * C * V * 4, "the signed maps");
-  const flags = uploadBuffer(device, classFlags(r.labels, n, C, V));
   const labels = r.labelsBuffer ?? uploadBuffer(device, r.labels);
   const out = device.createBuffer({
     size: Math.max(4, n * C * V * 4),
@@ -346,7 +330,6 @@ function signedOnDevice(r: DeviceSignedRequest, kernel: EdtGpuKernel): GPUBuffer
       kind: "labels",
       buffer: labels,
       numClasses: C,
-      flags,
       shift: conventionShift(r.convention, r.spacing),
     },
     out,
@@ -355,7 +338,7 @@ function signedOnDevice(r: DeviceSignedRequest, kernel: EdtGpuKernel): GPUBuffer
   pass.end();
   device.queue.submit([enc.finish()]);
   // destroying after submit is allowed: the memory is freed once the queued work completes
-  for (const b of [flags, ...transient]) b.destroy();
+  for (const b of transient) b.destroy();
   if (!r.labelsBuffer) labels.destroy();
   return out;
 }

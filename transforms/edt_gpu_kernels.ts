@@ -197,13 +197,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /**
  * The combine pass of signed maps, in place over `maps` `(N, C, V)` of squared distances to
  * each class: outside class c the distance to c, inside (label l) `SHIFT − √(min over the other
- * classes)`; (n, c) pairs whose flag is 0 (absent class, or a single-class sample) get 0.
+ * classes)`. No per-(n, c) flags are needed: a class absent from the sample has no site, so its
+ * distance is `BIG` at every voxel (→ 0), and a class filling the sample has no other class
+ * (the minimum stays `BIG` → 0), as the CPU `signedDistance` defines both.
  */
 export function edtCombineWgsl(): string {
   return HEADER + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> labels: array<u32>;
 @group(0) @binding(2) var<storage, read_write> maps: array<f32>;
-@group(0) @binding(3) var<storage, read> flags: array<u32>;
 @compute @workgroup_size(${EDT_GPU_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let i = linear(gid, nw);
@@ -215,18 +216,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let l = labels[i];
   var m = BIG;
   for (var c: u32 = 0u; c < C; c++) {
-    if (c != l) { m = min(m, maps[(n * C + c) * V + v]); }
-  }
-  for (var c: u32 = 0u; c < C; c++) {
     let e = (n * C + c) * V + v;
-    if (flags[n * C + c] == 0u) {
-      maps[e] = 0.0;
-    } else if (c == l) {
-      maps[e] = P.SHIFT - sqrt(m);
-    } else {
-      maps[e] = sqrt(maps[e]);
+    let d = maps[e];
+    if (c != l) {
+      m = min(m, d);
+      maps[e] = select(0.0, sqrt(d), d < BIG);
     }
   }
+  maps[(n * C + l) * V + v] = select(0.0, P.SHIFT - sqrt(m), m < BIG);
 }
 `;
 }
