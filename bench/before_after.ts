@@ -14,6 +14,7 @@ import process from "node:process";
 import { loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { createScorer } from "../mod.ts";
+import { mulberry32 } from "../tests/util.ts";
 
 const oldRoot = process.env.OLD;
 if (!oldRoot) throw new Error("Set OLD to the root of another segloss checkout");
@@ -22,14 +23,8 @@ const old = await import(pathToFileURL(`${oldRoot}/mod.ts`).href) as {
 };
 const REPEATS = Number(process.env.REPEATS ?? 31);
 const N = 16, C = 8, H = 64, W = 64;
-let a = 12345;
-const u = () => {
-  a = (a + 0x6d2b79f5) >>> 0;
-  let t = a;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-};
+const r = mulberry32(12345);
+const u = () => 1 - r(); // in (0, 1], for the logarithm
 const logits = new Float32Array(N * C * H * W);
 for (let i = 0; i < logits.length; i += 2) {
   const r = Math.sqrt(-2 * Math.log(u())), th = 2 * Math.PI * u();
