@@ -280,7 +280,7 @@ export async function checkAvailable(
     throw new UnavailableError(
       name,
       `The ${kind} plugin ${quote(name)} (${field}) is not available on this server (${
-        kind === "distance" && name === "jfa" || name === "webgpu"
+        (kind === "distance" && (name === "jfa" || name === "edt-gpu")) || name === "webgpu"
           ? "it needs WebGPU, which this runtime or machine lacks"
           : "its isAvailable() is false"
       }); GET /v1/plugins lists what is`,

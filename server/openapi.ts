@@ -112,7 +112,7 @@ export function openApiDocument(): Record<string, unknown> {
       required: ["losses"],
       properties: {
         backend: { type: "string", examples: ["cpu", "webgpu", "auto"] },
-        distance: { type: "string", examples: ["edt", "jfa"] },
+        distance: { type: "string", examples: ["edt", "jfa", "edt-gpu"] },
         input: { type: "string", enum: ["logits", "probs"] },
         losses: { type: "array", items: ref("LossEntry"), minItems: 1 },
         schedule: { type: "object" },
@@ -185,7 +185,7 @@ export function openApiDocument(): Record<string, unknown> {
         spacing: ref("Spacing"),
         convention: { type: "string", enum: ["kervadec", "signed", "inner-zero"] },
         spatialDims: { type: "integer", minimum: 1, maximum: 3 },
-        transform: { type: "string", default: "edt", examples: ["edt", "jfa"] },
+        transform: { type: "string", default: "edt", examples: ["edt", "jfa", "edt-gpu"] },
       },
     },
     DistanceMultipart: {

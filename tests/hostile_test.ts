@@ -25,7 +25,7 @@ import {
   SeglossTypeError,
   UnavailableError,
 } from "../mod.ts";
-import { buildMultipart } from "../server/multipart.ts";
+import { buildMultipart } from "./_multipart.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
 import { freePort } from "./util.ts";
 

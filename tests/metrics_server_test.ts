@@ -4,7 +4,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createApp, encodeNpy } from "../server/mod.ts";
-import { buildMultipart } from "../server/multipart.ts";
+import { buildMultipart } from "./_multipart.ts";
 import { dec, type Encoded, fixtures } from "./metrics_fixtures.ts";
 
 type Json = Record<string, unknown>;

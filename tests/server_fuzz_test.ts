@@ -7,7 +7,7 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createApp, encodeNpy } from "../server/mod.ts";
-import { buildMultipart } from "../server/multipart.ts";
+import { buildMultipart } from "./_multipart.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
 import { mulberry32 as prng } from "./util.ts";
 

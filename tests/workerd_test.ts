@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeNpy, encodeNpy } from "../server/mod.ts";
-import { buildMultipart } from "../server/multipart.ts";
+import { buildMultipart } from "./_multipart.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
 import { freePort } from "./util.ts";
 
