@@ -235,9 +235,15 @@ interface GpuBackendLike {
  * @returns True when tfjs's active backend exposes a `GPUDevice`.
  *
  * @example Basic usage
- * ```ts ignore
- * // internal: the tfjs scorer backend uses it to run jfa on tfjs's own device
- * isWebgpuTfBackend();
+ * ```ts
+ * // internal: the tfjs scorer backend uses it to run a transform on tfjs's own device
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { isWebgpuTfBackend } from "./webgpu.ts";
+ * import assert from "node:assert/strict";
+ *
+ * await tf.setBackend("cpu");
+ * assert.equal(isWebgpuTfBackend(), false);
  * ```
  */
 export function isWebgpuTfBackend(): boolean {
