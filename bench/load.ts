@@ -26,7 +26,7 @@
  * @module
  */
 import { encodeNpy } from "../io/npy.ts";
-import { buildMultipart } from "../server/multipart.ts";
+import { buildMultipart } from "../tests/_multipart.ts";
 
 const args = new Map<string, string>();
 for (let i = 0; i < Deno.args.length; i += 2) {
