@@ -5,113 +5,29 @@
 // (tests/fixtures/server_cases.json). Skipped, with a message, only when the binary cannot run.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { decodeNpy, encodeNpy } from "../server/mod.ts";
 import { buildMultipart } from "./_multipart.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
-import { freePort } from "./util.ts";
+import { startWorkerd, type Workerd, workerdBinary } from "./_workerd.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const small = cases.small2d;
-
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(" ")}: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** The workerd binary the npm package installed, if it runs here. */
-async function workerdBinary(): Promise<string | undefined> {
-  const candidates = [
-    join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd"),
-    join(ROOT, "node_modules/@cloudflare/workerd-linux-arm64/bin/workerd"),
-    join(ROOT, "node_modules/@cloudflare/workerd-darwin-64/bin/workerd"),
-    join(ROOT, "node_modules/@cloudflare/workerd-darwin-arm64/bin/workerd"),
-    join(ROOT, "node_modules/.bin/workerd"),
-  ];
-  for (const bin of candidates) {
-    if (!existsSync(bin)) continue;
-    try {
-      await run(bin, ["--version"]);
-      return bin;
-    } catch {
-      // present but cannot run on this machine
-    }
-  }
-  return undefined;
-}
 
 describe("the bundled app inside workerd", () => {
   let bin: string | undefined;
-  let dir = "";
-  let child: ChildProcess | undefined;
+  let served: Workerd | undefined;
   let url = "";
-  let log = "";
+  const log = () => served?.log() ?? "";
 
   before(async () => {
     bin = await workerdBinary();
     if (!bin) return;
-    dir = mkdtempSync(join(tmpdir(), "segloss-workerd-"));
-    const out = join(dir, "worker.js");
-    if (isBun) {
-      await run(process.execPath, [
-        "build",
-        "server/main.ts",
-        "--target=browser",
-        "--format=esm",
-        "--outfile",
-        out,
-      ]);
-    } else {
-      await run(process.execPath, [
-        "bundle",
-        "--platform",
-        "browser",
-        "--format",
-        "esm",
-        "-o",
-        out,
-        "server/main.ts",
-      ]);
-    }
-    copyFileSync(join(ROOT, "tests/workerd/config.capnp"), join(dir, "config.capnp"));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    child = spawn(bin, [
-      "serve",
-      join(dir, "config.capnp"),
-      "--socket-addr",
-      `http=127.0.0.1:${port}`,
-    ], {
-      cwd: dir,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout?.on("data", (d) => (log += d));
-    child.stderr?.on("data", (d) => (log += d));
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`workerd did not start within 30 s:\n${log}`);
+    const config = readFileSync(new URL("./workerd/config.capnp", import.meta.url), "utf8");
+    served = await startWorkerd(bin, config);
+    url = served.url;
   });
 
-  after(() => {
-    child?.kill("SIGTERM");
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => served?.stop());
 
   test("GET /healthz: the service runs inline (no Web Workers in workerd)", async (t) => {
     if (!bin) return t.skip("the workerd binary from the npm package cannot run on this machine");
@@ -127,7 +43,7 @@ describe("the bundled app inside workerd", () => {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ config: small.config, input: small.input, target: small.target }),
     });
-    assert.equal(res.status, 200, log);
+    assert.equal(res.status, 200, log());
     const body = await res.json();
     assert.ok(Math.abs(body.total - small.total) < 1e-5, `${body.total} vs ${small.total}`);
     assert.ok(Math.abs(body.terms.dice - small.terms.dice) < 1e-5);
@@ -153,7 +69,7 @@ describe("the bundled app inside workerd", () => {
       headers: { "Content-Type": contentType, Accept: "application/x-npy" },
       body: body as Uint8Array<ArrayBuffer>,
     });
-    assert.equal(res.status, 200, log);
+    assert.equal(res.status, 200, log());
     const summary = JSON.parse(res.headers.get("x-segloss-result")!);
     assert.ok(Math.abs(summary.total - small.total) < 1e-5);
     const grad = decodeNpy(new Uint8Array(await res.arrayBuffer()), "gradient");

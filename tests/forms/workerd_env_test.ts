@@ -6,17 +6,12 @@
 // Skipped with a message only when the workerd binary cannot run here (and not on CI).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "../util.ts";
-import { isCI, ROOT, run, SERVER_CASES } from "./_util.ts";
+import { readFileSync } from "node:fs";
+import { startWorkerd, type Workerd, workerdBinary } from "../_workerd.ts";
+import { isCI, SERVER_CASES } from "./_util.ts";
 
 const cases = JSON.parse(readFileSync(SERVER_CASES, "utf8"));
 const small = cases.small2d;
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const TOKEN = "w0rkerd-t0ken";
 
 const CONFIG = `using Workerd = import "/workerd/workerd.capnp";
@@ -34,25 +29,10 @@ const w :Workerd.Worker = (
 );
 `;
 
-async function workerdBinary(): Promise<string | undefined> {
-  for (const arch of ["linux-64", "linux-arm64", "darwin-64", "darwin-arm64"]) {
-    const bin = join(ROOT, `node_modules/@cloudflare/workerd-${arch}/bin/workerd`);
-    if (!existsSync(bin)) continue;
-    try {
-      await run(bin, ["--version"]);
-      return bin;
-    } catch {
-      // present but cannot run here
-    }
-  }
-  return undefined;
-}
-
 describe("server/main.ts on workerd, configured by env bindings", () => {
-  let dir = "";
-  let child: ChildProcess | undefined;
+  let served: Workerd | undefined;
   let url = "";
-  let log = "";
+  const log = () => served?.log() ?? "";
   let skip: string | undefined;
   let started: Promise<void> | undefined;
   // bun's hooks time out after 5 s: started once, by the first test
@@ -65,57 +45,11 @@ describe("server/main.ts on workerd, configured by env bindings", () => {
       skip = "the workerd binary from the npm package cannot run on this machine";
       return;
     }
-    dir = mkdtempSync(join(tmpdir(), "segloss-workerd-env-"));
-    const out = join(dir, "worker.js");
-    if (isBun) {
-      await run(process.execPath, [
-        "build",
-        "server/main.ts",
-        "--target=browser",
-        "--format=esm",
-        "--outfile",
-        out,
-      ]);
-    } else {
-      await run(process.execPath, [
-        "bundle",
-        "--platform",
-        "browser",
-        "--format",
-        "esm",
-        "-o",
-        out,
-        "server/main.ts",
-      ]);
-    }
-    writeFileSync(join(dir, "config.capnp"), CONFIG);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    child = spawn(bin, [
-      "serve",
-      join(dir, "config.capnp"),
-      "--socket-addr",
-      `http=127.0.0.1:${port}`,
-    ], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.on("data", (d) => (log += d));
-    child.stderr?.on("data", (d) => (log += d));
-    for (let i = 0; i < 300; i++) {
-      try {
-        const res = await fetch(`${url}/healthz`);
-        await res.body?.cancel();
-        if (res.ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`workerd did not start within 30 s:\n${log}`);
+    served = await startWorkerd(bin, CONFIG);
+    url = served.url;
   }
 
-  after(() => {
-    child?.kill("SIGTERM");
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => served?.stop());
 
   const post = (body: string, token?: string) =>
     fetch(`${url}/v1/loss`, {
@@ -136,13 +70,13 @@ describe("server/main.ts on workerd, configured by env bindings", () => {
     await ready();
     if (skip) return t.skip(skip);
     const none = await post(lossBody);
-    assert.equal(none.status, 401, log);
+    assert.equal(none.status, 401, log());
     assert.equal((await none.json()).error.code, "unauthorized");
     const wrong = await post(lossBody, "not-the-token");
     assert.equal(wrong.status, 401);
     await wrong.body?.cancel();
     const ok = await post(lossBody, TOKEN);
-    assert.equal(ok.status, 200, log);
+    assert.equal(ok.status, 200, log());
     const body = await ok.json();
     assert.ok(Math.abs(body.total - small.total) < 1e-5, `${body.total} vs ${small.total}`);
   });
@@ -159,7 +93,7 @@ describe("server/main.ts on workerd, configured by env bindings", () => {
         target: { shape: [1, 64, 64], data: new Array(64 * 64).fill(0) },
       });
       const res = await post(big, TOKEN);
-      assert.equal(res.status, 413, log);
+      assert.equal(res.status, 413, log());
       await res.body?.cancel();
     },
   );
