@@ -28,7 +28,7 @@ import {
   readBuffer,
   uploadBuffer,
 } from "../core/gpu.ts";
-import { checkSignedArgs } from "./signed_args.ts";
+import { checkSignedArgs, int32Labels } from "./signed_args.ts";
 import { conventionShift } from "./conventions.ts";
 import {
   EDT_GPU_PARAMS_BYTES,
@@ -343,21 +343,6 @@ function signedOnDevice(r: DeviceSignedRequest, kernel: EdtGpuKernel): GPUBuffer
   return out;
 }
 
-/** Validated int32 copy of labels in `[0, C)`. */
-function labelCopy(src: NdArray["data"], C: number): Int32Array {
-  const labels = new Int32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const l = Number(src[i]);
-    if (!(l >= 0 && l < C && Number.isInteger(l))) {
-      throw new SeglossRangeError(
-        `Expected target labels in [0, ${C}) but found ${l} at flat index ${i}`,
-      );
-    }
-    labels[i] = l;
-  }
-  return labels;
-}
-
 async function gpuEdt(
   source: DeviceSource,
   kernel: EdtGpuKernel,
@@ -486,7 +471,7 @@ export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
     },
     async signedDistance(target, opts) {
       const { n, numClasses, spatial, spacing, convention } = checkSignedArgs(target, opts, 3);
-      const labels = labelCopy(target.data, numClasses);
+      const labels = int32Labels(target.data, numClasses);
       const device = track(await source.get());
       const buffer = signedOnDevice({
         device,

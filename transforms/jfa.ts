@@ -13,7 +13,7 @@ import type {
   SignedDistanceConvention,
 } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
-import { checkSignedArgs } from "./signed_args.ts";
+import { checkSignedArgs, int32Labels } from "./signed_args.ts";
 import {
   BUFFER,
   checkBindingSize,
@@ -230,17 +230,7 @@ async function jfaSignedBuffer(
 ): Promise<{ buffer: GPUBuffer; shape: number[]; device: GPUDevice }> {
   const { n, numClasses, spatial, spacing, convention } = checkSignedArgs(target, options, 3);
   floodGeometry(spatial, cfg.seeds);
-  const src = target.data;
-  const labels = new Int32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const l = Number(src[i]);
-    if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
-      throw new SeglossRangeError(
-        `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
-      );
-    }
-    labels[i] = l;
-  }
+  const labels = int32Labels(target.data, numClasses);
   const device = await source.get();
   checkBindingSize(device, n * numClasses * sizeOf(spatial) * 4, "the signed maps");
   const buffer = signedMapsOnDevice(

@@ -40,7 +40,8 @@ export const SIGNED_KEYS: readonly string[] = ["numClasses", "spacing", "convent
  * float32), `convention`; unknown keys among `keys` are a TypeError with a suggestion, and an
  * output `(N, C, ...spatial)` over `MAX_ELEMENTS` is a LimitError, all before any allocation.
  * With `maxSpatialDims`, more spatial axes than that are a TypeError. Labels are not
- * range-checked here (each caller does it while copying them).
+ * range-checked here (each caller does it while copying them, with {@linkcode int32Labels} or
+ * a faster path of its own).
  */
 export function checkSignedArgs(
   target: NdArray,
@@ -90,4 +91,35 @@ export function checkSignedArgs(
     );
   }
   return { n, numClasses, spatial, spacing, convention };
+}
+
+/**
+ * A validated Int32 copy of `src`: every value an integer label in `[0, numClasses)`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { int32Labels } from "./signed_args.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(int32Labels([0, 2, 1], 3), Int32Array.of(0, 2, 1));
+ * assert.throws(() => int32Labels([0, 3], 3), /labels in \[0, 3\) but found 3 at flat index 1/);
+ * ```
+ *
+ * @param src The target labels.
+ * @param numClasses C.
+ * @returns The labels as an Int32Array.
+ * @throws {SeglossRangeError} At the first value out of range or not an integer.
+ */
+export function int32Labels(src: ArrayLike<number | bigint>, numClasses: number): Int32Array {
+  const labels = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const l = Number(src[i]);
+    if (!(l >= 0 && l < numClasses && Number.isInteger(l))) {
+      throw new SeglossRangeError(
+        `Expected target labels in [0, ${numClasses}) but found ${l} at flat index ${i}`,
+      );
+    }
+    labels[i] = l;
+  }
+  return labels;
 }
