@@ -3,9 +3,9 @@
  * browsers) and Node's `worker_threads` (Node has no global `Worker`), the Worker side's
  * message port on both, and Worker module URLs that survive a transpile to JavaScript.
  *
- * Nothing here imports `node:*` statically: Node's module comes from
- * `process.getBuiltinModule` (Node >= 20.16) or a dynamic `import()` with a computed specifier,
- * so browser bundles (esbuild, `deno bundle`, `bun build`) do not try to resolve it.
+ * Nothing here imports `node:*`: Node's module comes from `process.getBuiltinModule`
+ * (Node >= 20.16), so browser bundles (esbuild, `deno bundle`, `bun build`) and JSR's publish
+ * step have no `node:` import to resolve; older Node releases run on one thread and say so.
  *
  * @module
  */
@@ -71,11 +71,13 @@ const g = globalThis as unknown as Globals;
 
 /** Node (or a runtime that looks like it) without a global `Worker`. */
 function isNodeWithoutWebWorkers(): boolean {
-  return typeof g.process?.versions?.node === "string" && typeof g.Worker === "undefined";
+  // process.getBuiltinModule (Node >= 20.16) loads node:worker_threads without an import
+  // statement that bundlers or JSR's publish step would have to analyze
+  return typeof g.process?.versions?.node === "string" && typeof g.Worker === "undefined" &&
+    typeof g.process?.getBuiltinModule === "function";
 }
 
 let nodeModule: NodeWorkerThreads | undefined;
-let nodeModulePromise: Promise<NodeWorkerThreads> | undefined;
 
 /** `node:worker_threads`, synchronously where the runtime allows it. */
 function nodeWorkerThreadsSync(): NodeWorkerThreads | undefined {
@@ -91,16 +93,12 @@ function nodeWorkerThreadsSync(): NodeWorkerThreads | undefined {
   return nodeModule;
 }
 
-/** `node:worker_threads`, loaded with a computed specifier (bundlers leave it alone). */
+/** `node:worker_threads`, or a rejection naming the Node version it needs. */
 function nodeWorkerThreads(): Promise<NodeWorkerThreads> {
   const m = nodeWorkerThreadsSync();
-  if (m) return Promise.resolve(m);
-  const specifier = ["node", "worker_threads"].join(":");
-  nodeModulePromise ??= (import(specifier) as Promise<NodeWorkerThreads>).then((mod) => {
-    nodeModule = mod;
-    return mod;
-  });
-  return nodeModulePromise;
+  return m ? Promise.resolve(m) : Promise.reject(
+    new Error("node:worker_threads needs Node.js >= 20.16 (process.getBuiltinModule)"),
+  );
 }
 
 /**
