@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { bundleCliForNode } from "../tests/util.ts";
 
 const args = process.argv.slice(2);
 function arg(name: string, fallback: string): string {
@@ -82,17 +83,7 @@ const refValues = JSON.parse(readFileSync(refJson, "utf8")).cases as Values;
 let nodeBundle = "";
 if (runtimes.includes("node")) {
   nodeBundle = join(out, "segloss-cli.mjs");
-  const esbuild = await import("esbuild");
-  await esbuild.build({
-    entryPoints: [join(root, "cli", "main.ts")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile: nodeBundle,
-    logLevel: "silent",
-  });
-  await esbuild.stop?.();
+  await bundleCliForNode(nodeBundle);
 }
 
 let worst = 0;

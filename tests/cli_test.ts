@@ -18,6 +18,7 @@ import { decodeNifti } from "../io/nifti.ts";
 import { decodeNpy, encodeNpy } from "../io/npy.ts";
 import { encodePngMask } from "../io/png.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { bundleCliForNode } from "./util.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fx = join(root, "tests", "fixtures", "cli");
@@ -485,17 +486,8 @@ describe("the CLI as a program", () => {
         t.skip("no Node at /usr/bin/node");
         return;
       }
-      const esbuild = await import("esbuild");
       const bundle = join(tmp, "segloss-cli.mjs");
-      await esbuild.build({
-        entryPoints: [join(root, "cli", "main.ts")],
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node20",
-        outfile: bundle,
-        logLevel: "silent",
-      });
+      await bundleCliForNode(bundle);
       const r = spawnSync(node, [
         bundle,
         "metrics",
@@ -512,7 +504,6 @@ describe("the CLI as a program", () => {
       assert.equal(summary.timing.workers, 0); // Node 20 has no Web Worker: inline
       const bad = spawnSync(node, [bundle, "distance", "x.nii"], { encoding: "utf8" });
       assert.equal(bad.status, 2);
-      await esbuild.stop?.();
     },
   );
 });

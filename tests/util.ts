@@ -1,5 +1,6 @@
 // Small helpers shared by the tests and the benchmarks (not part of the published package).
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 
 /**
  * mulberry32: a small deterministic PRNG, so that failures and benchmark inputs reproduce.
@@ -32,4 +33,24 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Bundles the command line (cli/main.ts) into one ES module for Node 20 with esbuild, as
+ * the CLI's Node users run it.
+ *
+ * @param outfile Where the bundle goes (an `.mjs` path).
+ */
+export async function bundleCliForNode(outfile: string): Promise<void> {
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [fileURLToPath(new URL("../cli/main.ts", import.meta.url))],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile,
+    logLevel: "silent",
+  });
+  await esbuild.stop?.();
 }
