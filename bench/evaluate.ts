@@ -20,6 +20,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { createScorer, signedDistance } from "../mod.ts";
+import { mulberry32 } from "../tests/util.ts";
 
 const N = 16, C = 8, H = 64, W = 64;
 const REPEATS = Number(
@@ -29,14 +30,9 @@ const REPEATS = Number(
 
 /** Deterministic standard normals (mulberry32 + Box–Muller). */
 function normals(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const rand = mulberry32(seed);
+  // (x + 0.5) / 2^32 for mulberry32's x / 2^32, exactly: never 0, so the log is finite
+  const u = () => rand() + 2 ** -33;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
     const r = Math.sqrt(-2 * Math.log(u())), th = 2 * Math.PI * u();
