@@ -101,6 +101,30 @@ function ring(c: Canvas, cx: number, cy: number, r: number, col: RGB, w = 2): vo
   }
 }
 
+/**
+ * The first slice (along axis 0 of a 3-D `shape`) with the most voxels labelled `label` in
+ * `a` or in `b`.
+ */
+function busiestSlice(
+  shape: readonly number[],
+  label: number,
+  a: ArrayLike<number | bigint>,
+  b: ArrayLike<number | bigint> = a,
+): number {
+  const per = shape[1]! * shape[2]!;
+  let best = -1, z = 0;
+  for (let s = 0; s < shape[0]!; s++) {
+    let cnt = 0;
+    for (let i = s * per; i < (s + 1) * per; i++) {
+      if (Number(a[i]!) === label || (b !== a && Number(b[i]!) === label)) cnt++;
+    }
+    if (cnt > best) {
+      best = cnt;
+      z = s;
+    }
+  }
+  return z;
+}
 /** A 2-D view of one slice: height, width, and a flat-index function into the volume. */
 interface SliceView {
   h: number;
@@ -410,21 +434,7 @@ export function overlayPicture(
     if (is3d) {
       if (slice !== undefined) z = Math.min(Math.max(0, slice), shape[0]! - 1);
       else if (marker >= 0) z = coordsOf(marker, shape)[0]!;
-      else {
-        // the slice with the most voxels of the class in either mask
-        const per = shape[1]! * shape[2]!;
-        let bestCount = -1;
-        for (let s = 0; s < shape[0]!; s++) {
-          let cnt = 0;
-          for (let i = s * per; i < (s + 1) * per; i++) {
-            if (Number(pred.data[i]!) === label || Number(ref.data[i]!) === label) cnt++;
-          }
-          if (cnt > bestCount) {
-            bestCount = cnt;
-            z = s;
-          }
-        }
-      }
+      else z = busiestSlice(shape, label, pred.data, ref.data);
     }
     const mc = marker >= 0 ? coordsOf(marker, shape) : null;
     const pc = partner >= 0 ? coordsOf(partner, shape) : null;
@@ -544,20 +554,7 @@ export function distancePicture(
     let z = 0;
     if (is3d) {
       if (slice !== undefined) z = Math.min(Math.max(0, slice), shape[0]! - 1);
-      else {
-        const per = shape[1]! * shape[2]!;
-        let best = -1;
-        for (let s = 0; s < shape[0]!; s++) {
-          let cnt = 0;
-          for (let i = s * per; i < (s + 1) * per; i++) {
-            if (Number(labels.data[i]!) === label) cnt++;
-          }
-          if (cnt > best) {
-            best = cnt;
-            z = s;
-          }
-        }
-      }
+      else z = busiestSlice(shape, label, labels.data);
     }
     slices.push(is3d ? z : null);
     const v = sliceView(shape, spacing, z);
