@@ -515,6 +515,43 @@ const ENCODE_DESCR: Record<string, string> = {
 };
 
 /**
+ * The header of the `.npy` file of an array (format 1.0, C order, little-endian): magic,
+ * version, header length and the padded header dict. The file is these bytes followed by the
+ * array's bytes, so a server can send the two without copying the data into one buffer.
+ *
+ * @param array The array (any typed array segloss accepts).
+ * @returns The header's bytes; their length is a multiple of 64.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { encodeNpy, encodeNpyHeader } from "@segloss/segloss/npy";
+ * import assert from "node:assert/strict";
+ *
+ * const array = { data: new Float32Array([0.5, 1.5]), shape: [2] };
+ * const header = encodeNpyHeader(array);
+ * assert.equal(header.length % 64, 0);
+ * assert.deepEqual(encodeNpy(array).subarray(0, header.length), header);
+ * ```
+ */
+export function encodeNpyHeader(array: NdArray): Uint8Array {
+  const descr = ENCODE_DESCR[array.data.constructor.name];
+  if (!descr) {
+    throw new SeglossTypeError(`Expected a typed array but found ${array.data.constructor.name}`);
+  }
+  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const unpadded = 10 + header.length + 1;
+  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const out = new Uint8Array(10 + header.length);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  return out;
+}
+
+/**
  * Encodes an array as a NumPy `.npy` file (format 1.0, C order, little-endian), readable with
  * `np.load(io.BytesIO(body))`.
  *
@@ -532,23 +569,12 @@ const ENCODE_DESCR: Record<string, string> = {
  * ```
  */
 export function encodeNpy(array: NdArray): Uint8Array {
-  const descr = ENCODE_DESCR[array.data.constructor.name];
-  if (!descr) {
-    throw new SeglossTypeError(`Expected a typed array but found ${array.data.constructor.name}`);
-  }
-  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  const unpadded = 10 + header.length + 1;
-  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
-  const out = new Uint8Array(10 + header.length + array.data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = 1;
-  out[7] = 0;
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const header = encodeNpyHeader(array);
+  const out = new Uint8Array(header.length + array.data.byteLength);
+  out.set(header, 0);
   out.set(
     new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength),
-    10 + header.length,
+    header.length,
   );
   return out;
 }

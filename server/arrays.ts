@@ -7,6 +7,7 @@
 import { quote } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
 import { tooLarge, unprocessable } from "./errors.ts";
+import { encodeNpyHeader } from "../io/npy.ts";
 
 /** dtypes a JSON array may name. */
 export const JSON_DTYPES = ["float32", "float64", "int32", "uint8"] as const;
@@ -204,6 +205,107 @@ export function encodeJsonArray(
   const dtype = name === "Float64Array" ? "float64" : name === "Float32Array" ? "float32" : "int32";
   const data = Array.from(array.data as ArrayLike<number>, jsonNumber);
   return { shape: [...array.shape], dtype, data };
+}
+
+/**
+ * Array answers up to this many elements are built in one piece (and carry a
+ * `Content-Length`); larger ones are streamed in chunks, so the request's thread never holds
+ * the whole answer at once (a JSON answer of 48M floats is longer than a JavaScript string
+ * may be) and other requests, `/healthz` included, are served between chunks.
+ */
+export const STREAM_MIN_ELEMENTS = 1 << 18;
+/** Elements per chunk of a streamed JSON array answer. */
+const JSON_CHUNK_ELEMENTS = 1 << 15;
+/** Bytes per chunk of a streamed `.npy` answer (views of the array: nothing is copied). */
+const NPY_CHUNK_BYTES = 1 << 20;
+
+function dtypeOf(array: NdArray): string {
+  const name = array.data.constructor.name;
+  return name === "Float64Array" ? "float64" : name === "Float32Array" ? "float32" : "int32";
+}
+
+/** Elements `[a, b)` as JSON numbers separated by commas (non-finite ones as strings). */
+function jsonElements(data: ArrayLike<number>, a: number, b: number): string {
+  const part = new Array<number | string>(b - a);
+  for (let i = a; i < b; i++) part[i - a] = jsonNumber(data[i]!);
+  return JSON.stringify(part).slice(1, -1);
+}
+
+/**
+ * The JSON text of `{ shape, dtype, data }` (see {@linkcode encodeJsonArray}), or of `summary`
+ * with that object added under `key`: a string for small arrays, a stream of UTF-8 chunks for
+ * arrays over {@linkcode STREAM_MIN_ELEMENTS} elements. The text is what `JSON.stringify`
+ * writes for the same value.
+ *
+ * @param array The array.
+ * @param summary Other fields of the answer, written before the array (JSON-safe values).
+ * @param key The array's field in `summary`'s object.
+ * @returns The body.
+ */
+export function jsonArrayBody(
+  array: NdArray,
+  summary?: Record<string, unknown>,
+  key = "data",
+): string | ReadableStream<Uint8Array> {
+  const open = `{"shape":${JSON.stringify([...array.shape])},"dtype":"${dtypeOf(array)}","data":[`;
+  let head = open, tail = "]}";
+  if (summary !== undefined) {
+    const s = JSON.stringify(summary);
+    head = (s === "{}" ? "{" : s.slice(0, -1) + ",") + JSON.stringify(key) + ":" + open;
+    tail = "]}}";
+  }
+  const data = array.data as ArrayLike<number>;
+  const n = data.length;
+  if (n <= STREAM_MIN_ELEMENTS) return head + jsonElements(data, 0, n) + tail;
+  const utf8 = new TextEncoder();
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= n) {
+        controller.enqueue(utf8.encode(tail));
+        controller.close();
+        return;
+      }
+      const end = Math.min(n, at + JSON_CHUNK_ELEMENTS);
+      const text = (at === 0 ? head : ",") + jsonElements(data, at, end);
+      at = end;
+      controller.enqueue(utf8.encode(text));
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * The `.npy` file of an array as a response body: one buffer for small arrays, else a stream
+ * of the header and then views of the array's own bytes (nothing copied; see
+ * {@linkcode STREAM_MIN_ELEMENTS}).
+ *
+ * @param array The array.
+ * @returns The body.
+ */
+export function npyBody(array: NdArray): Uint8Array | ReadableStream<Uint8Array> {
+  const header = encodeNpyHeader(array);
+  const bytes = new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength);
+  if (array.data.length <= STREAM_MIN_ELEMENTS) {
+    const out = new Uint8Array(header.length + bytes.length);
+    out.set(header, 0);
+    out.set(bytes, header.length);
+    return out;
+  }
+  let at = -1;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at < 0) {
+        controller.enqueue(header);
+        at = 0;
+      } else if (at >= bytes.length) {
+        controller.close();
+      } else {
+        const end = Math.min(bytes.length, at + NPY_CHUNK_BYTES);
+        controller.enqueue(bytes.subarray(at, end));
+        at = end;
+      }
+    },
+  }, { highWaterMark: 0 });
 }
 
 /**

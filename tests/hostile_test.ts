@@ -542,6 +542,89 @@ describe("hostile clients, in process", () => {
     await stillRight(app);
   });
 
+  test("11. big array answers stream in chunks: no 500, /healthz answers between chunks", {
+    timeout: 60_000,
+  }, async () => {
+    // Before: the JSON answer was one string (JSON.stringify), so a (1, 3, 4096, 4096) signed
+    // map (952 MB of JSON) was a RangeError "Invalid string length" -> 500 after ~34 s with the
+    // request thread blocked; a .npy answer was copied into one 201 MB buffer on that thread.
+    // Expected values by hand: one zero at (300, 300) of a 600x600 mask -> hypot(dy, dx).
+    const H = 600, W = 600, z = 300 * W + 300;
+    const data = new Array<number>(H * W).fill(1);
+    data[z] = 0;
+    const expected = (i: number) => Math.fround(Math.hypot(Math.floor(i / W) - 300, (i % W) - 300));
+    const chunks = async (res: Response, between?: () => Promise<void>) => {
+      const reader = res.body!.getReader();
+      const parts: Uint8Array[] = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        if (parts.length === 1 && between) await between();
+      }
+      const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      let at = 0;
+      for (const p of parts) out.set(p, at), at += p.length;
+      return { parts: parts.length, bytes: out };
+    };
+    const body = JSON.stringify({ mask: { shape: [1, H, W], data } });
+    let healthz = 0;
+    const res = await app.request("/v1/distance", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body,
+    });
+    assert.equal(res.status, 200);
+    const got = await chunks(res, async () => {
+      healthz = (await app.request("/healthz")).status; // served before the answer ends
+    });
+    assert.equal(healthz, 200);
+    assert.ok(got.parts > 1, `expected a streamed answer, got ${got.parts} chunk(s)`);
+    const text = new TextDecoder().decode(got.bytes);
+    const json = JSON.parse(text) as { shape: number[]; dtype: string; data: number[] };
+    assert.deepEqual(json.shape, [1, H, W]);
+    assert.equal(json.dtype, "float32");
+    assert.equal(json.data.length, H * W);
+    for (let i = 0; i < H * W; i += 997) assert.equal(json.data[i], expected(i), `element ${i}`);
+    assert.equal(json.data[H * W - 1], expected(H * W - 1));
+    // the same answer as .npy: header then the bytes, in chunks
+    const npyRes = await app.request("/v1/distance", {
+      method: "POST",
+      headers: { ...JSON_HEADERS, Accept: "application/x-npy" },
+      body,
+    });
+    assert.equal(npyRes.status, 200);
+    const npy = await chunks(npyRes);
+    assert.ok(npy.parts > 1);
+    const a = decodeNpy(npy.bytes, "answer");
+    assert.deepEqual(a.shape, [1, H, W]);
+    assert.deepEqual(Array.from(a.data as Float32Array), json.data);
+    // a streamed JSON gradient keeps the summary fields before it
+    const N = 2, C = 2, S = 256; // 262144 gradient elements: over the streaming threshold
+    const labels = new Int32Array(N * S * S).map((_, i) => i % 2);
+    const mp = buildMultipart([
+      { name: "config", value: JSON.stringify({ input: "probs", losses: [{ name: "dice" }] }) },
+      {
+        name: "input",
+        value: encodeNpy({ data: new Float32Array(N * C * S * S).fill(0.5), shape: [N, C, S, S] }),
+      },
+      { name: "target", value: encodeNpy({ data: labels, shape: [N, S, S] }) },
+      { name: "gradient", value: "true" },
+    ]);
+    const loss = await send(app, "11 streamed answers", "/v1/loss", {
+      method: "POST",
+      headers: { "Content-Type": mp.contentType },
+      body: mp.body as Uint8Array<ArrayBuffer>,
+    });
+    assert.equal(loss.status, 200, loss.text.slice(0, 300));
+    const g = loss.json as { total: number; terms: { dice: number }; gradient: { data: number[] } };
+    // p = 0.5 everywhere, each class on half the voxels, per (n, c): 1 - 2(V/4)/(V/2 + V/2) = 0.5
+    assert.ok(Math.abs(g.terms.dice - 0.5) < 1e-6, String(g.terms.dice));
+    assert.equal(g.total, g.terms.dice);
+    assert.equal(g.gradient.data.length, N * C * S * S);
+    await stillRight(app);
+  });
+
   test("auth: every hostile variant of the Authorization header is a 401", async () => {
     const k = "auth";
     const token = "s3cret-T0ken";

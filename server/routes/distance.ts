@@ -6,9 +6,8 @@
 import { Hono } from "hono";
 import type { SignedDistanceConvention } from "../../core/types.ts";
 import { unprocessable } from "../errors.ts";
-import { encodeJsonArray, narrowBigInt, typeName } from "../arrays.ts";
+import { jsonArrayBody, narrowBigInt, npyBody, typeName } from "../arrays.ts";
 import { checkClasses, checkWork, maxValue, signedWork } from "../budget.ts";
-import { encodeNpy } from "../../io/npy.ts";
 import {
   type AppEnv,
   arrayField,
@@ -118,13 +117,13 @@ export function distanceRoutes(ctx: RouteContext): Hono<AppEnv> {
     const out = (timed.result as DistanceResult).result;
     const t0 = performance.now();
     if (wantsNpy(c)) {
-      const body = encodeNpy(out);
-      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+      const body = npyBody(out);
+      return c.body(body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, 200, {
         "Content-Type": "application/x-npy",
         "Server-Timing": timingHeader(c, timed, performance.now() - t0),
       });
     }
-    const json = JSON.stringify(encodeJsonArray(out));
+    const json = jsonArrayBody(out);
     return c.body(json, 200, {
       "Content-Type": "application/json",
       "Server-Timing": timingHeader(c, timed, performance.now() - t0),

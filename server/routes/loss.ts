@@ -6,9 +6,8 @@
 import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
 import { unprocessable } from "../errors.ts";
-import { encodeJsonArray, jsonSafe, narrowBigInt, typeName } from "../arrays.ts";
+import { jsonArrayBody, jsonSafe, narrowBigInt, npyBody, typeName } from "../arrays.ts";
 import { checkClasses, checkWork, lossWork } from "../budget.ts";
-import { encodeNpy } from "../../io/npy.ts";
 import {
   type AppEnv,
   arrayField,
@@ -160,18 +159,16 @@ export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
     const t0 = performance.now();
     const summary = jsonSafe({ total: r.total, terms: r.terms, weights: r.weights });
     if (r.gradient && wantsNpy(c)) {
-      const body = encodeNpy(r.gradient);
-      return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+      const body = npyBody(r.gradient);
+      return c.body(body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, 200, {
         "Content-Type": "application/x-npy",
         "X-Segloss-Result": JSON.stringify(summary),
         "Server-Timing": timingHeader(c, timed, performance.now() - t0),
       });
     }
-    const json = JSON.stringify(
-      r.gradient
-        ? { ...(summary as Record<string, unknown>), gradient: encodeJsonArray(r.gradient) }
-        : summary,
-    );
+    const json = r.gradient
+      ? jsonArrayBody(r.gradient, summary as Record<string, unknown>, "gradient")
+      : JSON.stringify(summary);
     return c.body(json, 200, {
       "Content-Type": "application/json",
       "Server-Timing": timingHeader(c, timed, performance.now() - t0),
