@@ -352,6 +352,14 @@ export function prepareLabels(
         "Expected options.classes to name at least one class but found []",
       );
     }
+    const first = classes.findIndex((c, i) => classes.indexOf(c) !== i);
+    if (first >= 0) {
+      throw new SeglossRangeError(
+        `Expected options.classes to name each class once but found ${
+          classes[first]
+        } twice (options.classes[${classes.indexOf(classes[first]!)}] and [${first}])`,
+      );
+    }
   } else {
     classes = [];
     const from = checkBoolean(options.includeBackground, "options.includeBackground", false)

@@ -625,6 +625,53 @@ describe("hostile clients, in process", () => {
     await stillRight(app);
   });
 
+  test(
+    "12. absurd but well-formed configs: 10^4 losses, repeated metric classes, spacing strings",
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const k = "12 absurd configs";
+      // before: 10^5 copies of {"name":"dice"} (1.6 MB) answered 200 after 5-7 s, +300 MiB
+      // (10^4 here: this app's maxJsonBytes is 1 MB)
+      const many = await postJson(app, k, "/v1/loss", {
+        config: { ...small.config, losses: new Array(10_000).fill({ name: "dice" }) },
+        input: small.input,
+        target: small.target,
+      });
+      assertError(many, 413, /at most 64 entries in config\.losses but found 10000/);
+      assert.ok(many.ms < 1000, `${many.ms} ms`);
+      assert.deepEqual((many.json.error as { limit?: unknown }).limit, {
+        resource: "maxLosses",
+        requested: 10000,
+        limit: 64,
+      });
+      const ok64 = await postJson(app, k, "/v1/loss", {
+        config: { ...small.config, losses: new Array(64).fill({ name: "dice" }) },
+        input: small.input,
+        target: small.target,
+      });
+      assert.equal(ok64.status, 200);
+      // before: options.classes [1, 1] answered 200 with class 1 reported twice
+      const mask = { shape: [1, 4, 4], data: [0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0] };
+      const dup = await postJson(app, k, "/v1/metrics", {
+        prediction: mask,
+        target: mask,
+        options: { classes: [1, 1] },
+      });
+      assertError(dup, 422, /options\.classes to name each class once but found 1 twice/);
+      // before: "found an array" for an array holding a string
+      const sp = await postJson(app, k, "/v1/loss", {
+        config: small.config,
+        input: small.input,
+        target: small.target,
+        spacing: [1, "1"],
+      });
+      assertError(sp, 422, /found string "1" at spacing\[1\]/);
+      await stillRight(app);
+    },
+  );
+
   test("auth: every hostile variant of the Authorization header is a 401", async () => {
     const k = "auth";
     const token = "s3cret-T0ken";

@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
-import { unprocessable } from "../errors.ts";
+import { tooLarge, unprocessable } from "../errors.ts";
 import { jsonArrayBody, jsonSafe, narrowBigInt, npyBody, typeName } from "../arrays.ts";
 import { checkClasses, checkWork, lossWork } from "../budget.ts";
 import {
@@ -57,11 +57,39 @@ export function checkNoThreadOptions(config: Record<string, unknown>): void {
   }
 }
 
+/**
+ * The most entries `config.losses` may have in a request. Every entry is a term computed and
+ * answered (and listed in `X-Segloss-Result`): 10^5 copies of `{"name": "dice"}` (1.6 MB of
+ * JSON) took 5-7 s and 300 MiB for an 8-element input before this cap.
+ */
+export const MAX_LOSSES = 64;
+
+/**
+ * Refuses a config with more than {@linkcode MAX_LOSSES} losses: a 413 before any work.
+ *
+ * @param config The client's scorer config.
+ */
+export function checkLossCount(config: Record<string, unknown>): void {
+  const losses = config.losses;
+  if (Array.isArray(losses) && losses.length > MAX_LOSSES) {
+    throw tooLarge(
+      `Expected at most ${MAX_LOSSES} entries in config.losses but found ${losses.length}`,
+      { resource: "maxLosses", requested: losses.length, limit: MAX_LOSSES },
+    );
+  }
+}
+
 /** Checks `spacing` is a list of numbers (the library checks its length and range). */
 export function spacingField(v: unknown): number[] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== "number")) {
+  if (!Array.isArray(v)) {
     throw unprocessable(`Expected spacing to be an array of numbers but found ${typeName(v)}`);
+  }
+  const bad = v.findIndex((s) => typeof s !== "number");
+  if (bad >= 0) {
+    throw unprocessable(
+      `Expected spacing to be an array of numbers but found ${typeName(v[bad])} at spacing[${bad}]`,
+    );
   }
   if (v.length > 8) {
     throw unprocessable(
@@ -109,6 +137,7 @@ export function lossRoutes(ctx: RouteContext): Hono<AppEnv> {
     }
     const cfg = config as Record<string, unknown>;
     checkNoThreadOptions(cfg);
+    checkLossCount(cfg);
     await checkAvailable(ctx, "backend", cfg.backend, "config.backend");
     await checkAvailable(ctx, "distance", cfg.distance, "config.distance");
     const input = arrayField(f, "input", "float32", budget);
