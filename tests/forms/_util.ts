@@ -1,7 +1,8 @@
 // Helpers of the tests/forms suites: the runtimes' binaries, child processes, a served app.
+import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../util.ts";
@@ -11,6 +12,42 @@ export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The server_cases.json fixture (numpy/scipy values, tests/fixtures/make_server_fixtures.py). */
 export const SERVER_CASES: string = join(ROOT, "tests/fixtures/server_cases.json");
+
+/** The small 2-D case of server_cases.json: a `/v1/loss` request and numpy's values. */
+// deno-lint-ignore no-explicit-any
+export const SMALL: any = JSON.parse(readFileSync(SERVER_CASES, "utf8")).small2d;
+
+/** The small case's `/v1/loss` request (JSON). */
+export const SMALL_LOSS_BODY: string = JSON.stringify({
+  config: SMALL.config,
+  input: SMALL.input,
+  target: SMALL.target,
+});
+
+/**
+ * POSTs a JSON body (default: the small case's) to `${url}/v1/loss`, with
+ * `Authorization: Bearer <token>` when a token is given.
+ */
+export function postLoss(url: string, token?: string, body = SMALL_LOSS_BODY): Promise<Response> {
+  return fetch(`${url}/v1/loss`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body,
+  });
+}
+
+/**
+ * Asserts that `res` answers the small case with numpy's total, computed on the Worker pool
+ * (its `Server-Timing` says `compute;desc="worker"`); `log` goes with a wrong status.
+ */
+export async function assertScoredOnPool(res: Response, log = ""): Promise<void> {
+  assert.equal(res.status, 200, log);
+  assert.ok(Math.abs((await res.json()).total - SMALL.total) < 1e-5);
+  assert.match(res.headers.get("server-timing") ?? "", /compute;desc="worker"/);
+}
 
 /** Whether this is CI (a missing tool fails there instead of skipping). */
 export const isCI: boolean = Boolean(

@@ -11,11 +11,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildNpm, publishedFiles, rewriteSpecifiers } from "../../scripts/build_npm.ts";
-import { binary, isCI, run, runsUnderDenoOnly, serve, SERVER_CASES } from "./_util.ts";
+import {
+  assertScoredOnPool,
+  binary,
+  isCI,
+  postLoss,
+  run,
+  runsUnderDenoOnly,
+  serve,
+  SERVER_CASES,
+} from "./_util.ts";
 
 const cases = JSON.parse(readFileSync(SERVER_CASES, "utf8"));
 const small = cases.small2d;
-const lossBody = JSON.stringify({ config: small.config, input: small.input, target: small.target });
 
 describe("scripts/build_npm.ts rewrites specifiers as JSR does", () => {
   test("relative .ts import/export specifiers become .js; string literals stay", () => {
@@ -139,22 +147,10 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
       env: { SEGLOSS_COMPUTE: "worker", SEGLOSS_TOKEN: "s3cret", SEGLOSS_WORKERS: "2" },
     });
     try {
-      const post = (auth?: string) =>
-        fetch(`${s.url}/v1/loss`, {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/json",
-            ...(auth ? { Authorization: `Bearer ${auth}` } : {}),
-          },
-          body: lossBody,
-        });
-      const denied = await post();
+      const denied = await postLoss(s.url);
       assert.equal(denied.status, 401);
       await denied.body?.cancel();
-      const res = await post("s3cret");
-      assert.equal(res.status, 200, s.log());
-      assert.ok(Math.abs((await res.json()).total - small.total) < 1e-5);
-      assert.match(res.headers.get("server-timing") ?? "", /compute;desc="worker"/);
+      await assertScoredOnPool(await postLoss(s.url, "s3cret"), s.log());
       const health = await (await fetch(`${s.url}/healthz`)).json();
       assert.equal(health.capabilities.threads.kind, "worker_threads");
       assert.doesNotMatch(s.log(), /WITHOUT A TOKEN/);
@@ -175,14 +171,7 @@ describe("transpiled to JavaScript file by file (JSR's npm layer)", () => {
       env: { SEGLOSS_COMPUTE: "worker", HOST: "0.0.0.0", SEGLOSS_TOKEN: "" },
     });
     try {
-      const res = await fetch(`${s.url}/v1/loss`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: lossBody,
-      });
-      assert.equal(res.status, 200, s.log());
-      assert.ok(Math.abs((await res.json()).total - small.total) < 1e-5);
-      assert.match(res.headers.get("server-timing") ?? "", /compute;desc="worker"/);
+      await assertScoredOnPool(await postLoss(s.url), s.log());
       assert.match(s.log(), /listening on 0\.0\.0\.0 WITHOUT A TOKEN/);
     } finally {
       await s.stop();

@@ -6,26 +6,7 @@
 // workerd_env_test.ts.)
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { binary, isCI, runsUnderDenoOnly, serve, SERVER_CASES } from "./_util.ts";
-
-const cases = JSON.parse(readFileSync(SERVER_CASES, "utf8"));
-const small = cases.small2d;
-const lossBody = JSON.stringify({ config: small.config, input: small.input, target: small.target });
-
-async function scoreOnPool(url: string, token?: string): Promise<void> {
-  const res = await fetch(`${url}/v1/loss`, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-    },
-    body: lossBody,
-  });
-  assert.equal(res.status, 200);
-  assert.ok(Math.abs((await res.json()).total - small.total) < 1e-5);
-  assert.match(res.headers.get("server-timing") ?? "", /compute;desc="worker"/);
-}
+import { assertScoredOnPool, binary, isCI, postLoss, runsUnderDenoOnly, serve } from "./_util.ts";
 
 describe("the service from source", () => {
   test("deno serve server/main.ts: token from the env, request on the Worker pool", {
@@ -40,10 +21,10 @@ describe("the service from source", () => {
       { env: { SEGLOSS_COMPUTE: "worker", SEGLOSS_TOKEN: "d3no" } },
     );
     try {
-      const denied = await fetch(`${s.url}/v1/loss`, { method: "POST", body: lossBody });
+      const denied = await postLoss(s.url);
       assert.equal(denied.status, 401);
       await denied.body?.cancel();
-      await scoreOnPool(s.url, "d3no");
+      await assertScoredOnPool(await postLoss(s.url, "d3no"));
       const h = await (await fetch(`${s.url}/healthz`)).json();
       assert.equal(h.compute, "worker");
       assert.equal(h.capabilities.runtime.name, "deno");
@@ -80,7 +61,7 @@ describe("the service from source", () => {
       env: { SEGLOSS_COMPUTE: "worker", SEGLOSS_TOKEN: "", HOST: "" },
     });
     try {
-      await scoreOnPool(s.url);
+      await assertScoredOnPool(await postLoss(s.url));
       const h = await (await fetch(`${s.url}/healthz`)).json();
       assert.equal(h.capabilities.runtime.name, "bun");
       // loopback only: no warning although there is no token

@@ -6,12 +6,9 @@
 // Skipped with a message only when the workerd binary cannot run here (and not on CI).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { startWorkerd, type Workerd, workerdBinary } from "../_workerd.ts";
-import { isCI, SERVER_CASES } from "./_util.ts";
+import { isCI, postLoss, SMALL as small } from "./_util.ts";
 
-const cases = JSON.parse(readFileSync(SERVER_CASES, "utf8"));
-const small = cases.small2d;
 const TOKEN = "w0rkerd-t0ken";
 
 const CONFIG = `using Workerd = import "/workerd/workerd.capnp";
@@ -51,31 +48,18 @@ describe("server/main.ts on workerd, configured by env bindings", () => {
 
   after(() => served?.stop());
 
-  const post = (body: string, token?: string) =>
-    fetch(`${url}/v1/loss`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      },
-      body,
-    });
-  const lossBody = JSON.stringify({
-    config: small.config,
-    input: small.input,
-    target: small.target,
-  });
+  const post = (token?: string, body?: string) => postLoss(url, token, body);
 
   test("SEGLOSS_TOKEN from the env bindings is enforced", { timeout: 120_000 }, async (t) => {
     await ready();
     if (skip) return t.skip(skip);
-    const none = await post(lossBody);
+    const none = await post();
     assert.equal(none.status, 401, log());
     assert.equal((await none.json()).error.code, "unauthorized");
-    const wrong = await post(lossBody, "not-the-token");
+    const wrong = await post("not-the-token");
     assert.equal(wrong.status, 401);
     await wrong.body?.cancel();
-    const ok = await post(lossBody, TOKEN);
+    const ok = await post(TOKEN);
     assert.equal(ok.status, 200, log());
     const body = await ok.json();
     assert.ok(Math.abs(body.total - small.total) < 1e-5, `${body.total} vs ${small.total}`);
@@ -92,7 +76,7 @@ describe("server/main.ts on workerd, configured by env bindings", () => {
         input: { shape: [1, 2, 64, 64], data: new Array(2 * 64 * 64).fill(0) },
         target: { shape: [1, 64, 64], data: new Array(64 * 64).fill(0) },
       });
-      const res = await post(big, TOKEN);
+      const res = await post(TOKEN, big);
       assert.equal(res.status, 413, log());
       await res.body?.cancel();
     },
