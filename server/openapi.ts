@@ -269,6 +269,7 @@ export function openApiDocument(): Record<string, unknown> {
                     "maxElements",
                     "maxClasses",
                     "maxWorkElements",
+                    "maxLosses",
                   ],
                 },
                 requested: { oneOf: [{ type: "number" }, { type: "string", const: "Infinity" }] },
@@ -404,8 +405,8 @@ export function openApiDocument(): Record<string, unknown> {
         TooLarge: errorResponse(
           "Over a limit, checked before any work: body bytes (maxBodyBytes; maxJsonBytes for " +
             "JSON), array elements (maxElements), classes (maxClasses: numClasses, the largest " +
-            "label + 1, channels) or the elements the work would allocate (maxWorkElements); " +
-            "error.limit names it",
+            "label + 1, channels), the elements the work would allocate (maxWorkElements) or " +
+            "the entries of config.losses (maxLosses, 64); error.limit names it",
         ),
         UnsupportedMediaType: errorResponse(
           "Content-Type is neither application/json nor multipart/form-data",
