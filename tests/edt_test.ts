@@ -220,14 +220,27 @@ describe("edt() rejects bad input naming the argument", () => {
 });
 
 describe("edtParallel() equals edt() exactly", () => {
-  for (const c of cases) {
-    test(c.name, async () => {
+  test("one-shot Workers on a 2-D and a 3-D fixture", async () => {
+    for (const name of ["2d_blob_complement_48x64_spacing", "batch_3d_4x5x6x7_spacing"]) {
+      const c = cases.find((x) => x.name === name)!;
       const mask = { data: new Uint8Array(c.mask), shape: c.shape };
       const p = await edtParallel(mask, { ...options(c), workers: 3 });
       assert.deepEqual(p.shape, c.shape);
       assert.deepEqual(p.data, edt(mask, options(c)).data);
+    }
+  });
+  // every fixture on one pool of 3 Workers (a one-shot call per case would start 3 Workers
+  // each time: most of this file's run time); the last test closes it
+  const shared = createEdtWorkerPool({ workers: 3 });
+  for (const c of cases) {
+    test(c.name, async () => {
+      const mask = { data: new Uint8Array(c.mask), shape: c.shape };
+      const p = await shared.edt(mask, options(c));
+      assert.deepEqual(p.shape, c.shape);
+      assert.deepEqual(p.data, edt(mask, options(c)).data);
     });
   }
+  test("(closes the shared pool)", () => shared.close());
   test("a 3-D batch large enough for many work chunks, with spacing", async () => {
     const shape = [2, 23, 37, 41];
     const mask = { data: randomMask(2 * 23 * 37 * 41, 0.97, 7), shape };
