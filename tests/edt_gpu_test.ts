@@ -26,7 +26,7 @@ import type {
 } from "../mod.ts";
 import { edtGpuPlugin, edtGpuTransform } from "../transforms/edt_gpu.ts";
 import type { EdtGpuKernel } from "../transforms/edt_gpu.ts";
-import { gpuTest, rng } from "./webgpu_gate.ts";
+import { balls, coords, gpuTest, rng } from "./webgpu_gate.ts";
 
 const fixtures = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
@@ -96,31 +96,6 @@ function noise(n: number, p: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: n }, () => (r() < p ? 1 : 0));
 }
 
-/** Balls of zeros (or of ones when `invert`) with random centres and radii. */
-function balls(shape: number[], count: number, rmax: number, seed: number): Uint8Array {
-  const r = rng(seed);
-  const centres = Array.from({ length: count }, () => ({
-    at: shape.map((s) => r() * s),
-    rad: 1 + r() * rmax,
-  }));
-  const n = shape.reduce((a, b) => a * b, 1);
-  const m = new Uint8Array(n).fill(1);
-  const x = new Array<number>(shape.length).fill(0);
-  for (let i = 0; i < n; i++) {
-    let k = i;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      x[d] = k % shape[d]!;
-      k = Math.floor(k / shape[d]!);
-    }
-    for (const b of centres) {
-      let s = 0;
-      for (let d = 0; d < shape.length; d++) s += (x[d]! - b.at[d]!) ** 2;
-      if (s < b.rad * b.rad) m[i] = 0;
-    }
-  }
-  return m;
-}
-
 /** Random blob labels in [0, C) (nearest of a few random centres), so every class has area. */
 function blobLabels(n: number, spatial: number[], C: number, seed: number): Int32Array {
   const r = rng(seed);
@@ -133,11 +108,7 @@ function blobLabels(n: number, spatial: number[], C: number, seed: number): Int3
       c: j % C,
     }));
     for (let v = 0; v < V; v++) {
-      let k = v;
-      for (let d = spatial.length - 1; d >= 0; d--) {
-        x[d] = k % spatial[d]!;
-        k = Math.floor(k / spatial[d]!);
-      }
+      coords(spatial, v, x);
       let best = Infinity, label = 0;
       for (const ce of centres) {
         let d2 = 0;
@@ -188,7 +159,7 @@ describe("edt-gpu", () => {
     const cases: [string, Uint8Array, number[], number[] | undefined][] = [
       ["128x128 noise 50%", noise(128 * 128, 0.5, 1), [128, 128], undefined],
       ["128x128 sparse zeros (0.05%)", noise(128 * 128, 0.9995, 2), [128, 128], undefined],
-      ["128x128 balls of zeros", balls([128, 128], 6, 20, 3), [128, 128], [0.7, 1.9]],
+      ["128x128 balls of zeros", balls([128, 128], 6, 20, 3, true), [128, 128], [0.7, 1.9]],
       ["120x128 dense ones, spacing", noise(120 * 128, 0.97, 4), [120, 128], [1.3, 0.45]],
       ["3x40x50 batch, spacing", noise(3 * 40 * 50, 0.99, 5), [3, 40, 50], [0.3, 3]],
       ["1x128 row", noise(128, 0.95, 6), [1, 128], undefined],
@@ -212,7 +183,13 @@ describe("edt-gpu", () => {
     const cases: [string, Uint8Array, number[], number[] | undefined, number][] = [
       ["32^3 noise 30%", noise(32 ** 3, 0.3, 8), [32, 32, 32], undefined, 3],
       ["32^3 sparse zeros", noise(32 ** 3, 0.9995, 9), [32, 32, 32], [2.5, 0.6, 1.1], 3],
-      ["24x32x28 balls of zeros", balls([24, 32, 28], 5, 8, 10), [24, 32, 28], [1, 1, 0.5], 3],
+      [
+        "24x32x28 balls of zeros",
+        balls([24, 32, 28], 5, 8, 10, true),
+        [24, 32, 28],
+        [1, 1, 0.5],
+        3,
+      ],
       ["2x16x20x24 batch", noise(2 * 16 * 20 * 24, 0.98, 11), [2, 16, 20, 24], [3, 1, 0.5], 3],
       ["5x300 rows", noise(1500, 0.99, 12), [5, 300], [0.3], 1],
     ];

@@ -13,7 +13,7 @@ import {
 } from "../mod.ts";
 import type { NdArray, SignedDistanceConvention } from "../mod.ts";
 import { jfaSteps } from "../transforms/jfa_gpu.ts";
-import { gpuTest, rng } from "./webgpu_gate.ts";
+import { balls, coords, gpuTest, rng } from "./webgpu_gate.ts";
 
 const fixtures = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
@@ -43,45 +43,6 @@ function assertClose(
   );
   assert.ok(max <= maxError, `${what}: max error ${max} > ${maxError}`);
   return { wrong, max };
-}
-
-function coords(shape: readonly number[], i: number, out: number[]): void {
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = i % shape[d]!;
-    i = Math.floor(i / shape[d]!);
-  }
-}
-
-/** Balls of random centres and radii; members inside (or outside when `invert`). */
-function balls(
-  shape: number[],
-  count: number,
-  rmax: number,
-  seed: number,
-  invert = false,
-): Uint8Array {
-  const r = rng(seed);
-  const c = Array.from({ length: count }, () => ({
-    at: shape.map((s) => r() * s),
-    rad: 1 + r() * rmax,
-  }));
-  const n = shape.reduce((a, b) => a * b, 1);
-  const m = new Uint8Array(n);
-  const x: number[] = [];
-  for (let i = 0; i < n; i++) {
-    coords(shape, i, x);
-    let inside = false;
-    for (const b of c) {
-      let s = 0;
-      for (let d = 0; d < shape.length; d++) s += (x[d]! - b.at[d]!) ** 2;
-      if (s < b.rad * b.rad) {
-        inside = true;
-        break;
-      }
-    }
-    m[i] = inside !== invert ? 1 : 0;
-  }
-  return m;
 }
 
 /** Thin structures: one-voxel lines (2-D) / planes and lines (3-D) as members or as zeros. */

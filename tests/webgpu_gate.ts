@@ -2,6 +2,7 @@
  * Gate for the WebGPU suites (not a test file): runs a test when a WebGPU adapter exists;
  * otherwise fails it when `CI` is set (Deno only: CI installs mesa-vulkan-drivers), or skips it
  * with the reason in its name (Bun has no WebGPU; a local machine may lack a driver).
+ * Also the deterministic masks these suites share (`rng`, `balls`, `coords`).
  *
  * @module
  */
@@ -46,4 +47,47 @@ export function rng(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
+}
+
+/** Writes the coordinates of flat (row-major) index `i` of `shape` into `out`. */
+export function coords(shape: readonly number[], i: number, out: number[]): void {
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+}
+
+/**
+ * A mask of `count` balls with random centres and radii in `[1, 1 + rmax)`: members inside
+ * (or outside when `invert`: balls of zeros).
+ */
+export function balls(
+  shape: number[],
+  count: number,
+  rmax: number,
+  seed: number,
+  invert = false,
+): Uint8Array {
+  const r = rng(seed);
+  const c = Array.from({ length: count }, () => ({
+    at: shape.map((s) => r() * s),
+    rad: 1 + r() * rmax,
+  }));
+  const n = shape.reduce((a, b) => a * b, 1);
+  const m = new Uint8Array(n);
+  const x: number[] = [];
+  for (let i = 0; i < n; i++) {
+    coords(shape, i, x);
+    let inside = false;
+    for (const b of c) {
+      let s = 0;
+      for (let d = 0; d < shape.length; d++) s += (x[d]! - b.at[d]!) ** 2;
+      if (s < b.rad * b.rad) {
+        inside = true;
+        break;
+      }
+    }
+    m[i] = inside !== invert ? 1 : 0;
+  }
+  return m;
 }

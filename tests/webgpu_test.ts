@@ -16,7 +16,7 @@ import {
   webgpuPlugin,
 } from "../mod.ts";
 import type { EvaluateResult, NdArray, Registry, ScorerConfig } from "../mod.ts";
-import { gpuTest, rng } from "./webgpu_gate.ts";
+import { coords, gpuTest, rng } from "./webgpu_gate.ts";
 
 const reference = JSON.parse(
   readFileSync(new URL("./fixtures/reference/reference.json", import.meta.url), "utf8"),
@@ -90,12 +90,9 @@ function batch(
       cls: 1 + Math.floor(r() * (c - 1)),
     }));
     for (let i = 0; i < v; i++) {
-      let rem = i, lab = 0;
+      let lab = 0;
       const x = spatial.map(() => 0);
-      for (let d = spatial.length - 1; d >= 0; d--) {
-        x[d] = rem % spatial[d]!;
-        rem = Math.floor(rem / spatial[d]!);
-      }
+      coords(spatial, i, x);
       for (const b of centres) {
         let d2 = 0;
         for (let d = 0; d < spatial.length; d++) d2 += (x[d]! - b.at[d]!) ** 2;
