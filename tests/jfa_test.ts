@@ -14,6 +14,7 @@ import {
 import type { NdArray, SignedDistanceConvention } from "../mod.ts";
 import { jfaSteps } from "../transforms/jfa_gpu.ts";
 import { balls, coords, gpuTest, rng } from "./webgpu_gate.ts";
+import { diskAndNotch } from "./util.ts";
 
 const fixtures = (name: string) =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
@@ -237,22 +238,13 @@ describe("jfa", () => {
       const jfa = jfaTransform();
       const lab = labelMap([96, 128], 10, 25, 3, 3);
       // the tfjs suite's 2-D case: a disk and a notched half-disk region, 2 samples
-      const H = 40, W = 48;
-      const tf = new Uint8Array(2 * H * W);
-      for (let n = 0; n < 2; n++) {
-        for (let y = 0; y < H; y++) {
-          for (let x = 0; x < W; x++) {
-            const r = Math.hypot(y - 12 - 8 * n, x - 20 - 5 * n);
-            tf[n * H * W + y * W + x] = r < 7 ? 1 : r > 15 && x > 30 ? 2 : 0;
-          }
-        }
-      }
+      const tf = diskAndNotch();
       for (
         const [target, spacing] of [
           [{ data: lab, shape: [1, 96, 128] }, [4, 1]],
           [{ data: lab, shape: [1, 96, 128] }, [1, 0.25]],
-          [{ data: tf, shape: [2, H, W] }, [1, 0.5]],
-          [{ data: tf, shape: [2, H, W] }, [0.5, 1]],
+          [tf, [1, 0.5]],
+          [tf, [0.5, 1]],
         ] as [NdArray, number[]][]
       ) {
         const o = { numClasses: 3, spacing, convention: "signed" as const };

@@ -39,6 +39,7 @@ import {
   tfjsRegistry,
 } from "../backends/tfjs/mod.ts";
 import { gpuTest } from "./webgpu_gate.ts";
+import { diskAndNotch } from "./util.ts";
 import reference from "./fixtures/reference/reference.json" with { type: "json" };
 import fixtures from "./fixtures/loss_cases.json" with { type: "json" };
 
@@ -819,17 +820,7 @@ describe("tfjs-backend-webgpu on segloss's device (Deno + WebGPU)", () => {
       const w = await registerTfjsWebgpu({ name: "segloss-webgpu-test2" });
       try {
         await tf.setBackend(w.name);
-        const H = 40, W = 48;
-        const data = new Int32Array(2 * H * W);
-        for (let n = 0; n < 2; n++) {
-          for (let y = 0; y < H; y++) {
-            for (let x = 0; x < W; x++) {
-              const r = Math.hypot(y - 12 - 8 * n, x - 20 - 5 * n);
-              data[n * H * W + y * W + x] = r < 7 ? 1 : r > 15 && x > 30 ? 2 : 0;
-            }
-          }
-        }
-        const labels = { data, shape: [2, H, W] };
+        const labels = diskAndNotch();
         for (const spacing of [[1, 1], [1, 0.5]]) {
           // the same flood as the jfa DistanceTransform (run on the same device, read back)
           const viaTransform = await signedDistance(labels, {

@@ -54,3 +54,25 @@ export async function bundleCliForNode(outfile: string): Promise<void> {
   });
   await esbuild.stop?.();
 }
+
+/**
+ * A 2-D three-class label batch shared by the WebGPU suites (jfa_test, tfjs_test): two 40×48
+ * samples, each with a disk of class 1 (radius 7) and class 2 where the distance to the disk's
+ * centre exceeds 15 right of column 30 (a notched half-plane); the centre moves by (8, 5) in
+ * sample 1.
+ *
+ * @returns Labels of shape `[2, 40, 48]`.
+ */
+export function diskAndNotch(): { data: Int32Array; shape: number[] } {
+  const H = 40, W = 48;
+  const data = new Int32Array(2 * H * W);
+  for (let n = 0; n < 2; n++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const r = Math.hypot(y - 12 - 8 * n, x - 20 - 5 * n);
+        data[n * H * W + y * W + x] = r < 7 ? 1 : r > 15 && x > 30 ? 2 : 0;
+      }
+    }
+  }
+  return { data, shape: [2, H, W] };
+}
