@@ -55,6 +55,28 @@ function listen(app: SeglossApp): Promise<Listening> {
 
 export { freePort };
 
+/**
+ * Serves `createApp(options)` with {@linkcode listen} for the tests of the enclosing
+ * `describe`: started before them, closed after them. Its `url` is read inside a test.
+ */
+function serveForSuite(options: Parameters<typeof createApp>[0]): { readonly url: string } {
+  let app: SeglossApp | undefined;
+  let server: Listening | undefined;
+  before(async () => {
+    app = createApp(options);
+    server = await listen(app);
+  });
+  after(async () => {
+    await server?.close();
+    app?.close();
+  });
+  return {
+    get url() {
+      return server!.url;
+    },
+  };
+}
+
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, {
@@ -78,16 +100,7 @@ async function hasNumpy(): Promise<boolean> {
 }
 
 describe("a real listening server (worker pool)", () => {
-  let app: SeglossApp;
-  let server: Listening;
-  before(async () => {
-    app = createApp({ compute: "worker", workers: 2 });
-    server = await listen(app);
-  });
-  after(async () => {
-    await server.close();
-    app.close();
-  });
+  const server = serveForSuite({ compute: "worker", workers: 2 });
 
   test("GET /healthz over HTTP", async () => {
     const res = await fetch(`${server.url}/healthz`);
@@ -164,16 +177,7 @@ describe("a real listening server (worker pool)", () => {
 });
 
 describe("limits over a real connection (Content-Length checked before reading)", () => {
-  let app: SeglossApp;
-  let server: Listening;
-  before(async () => {
-    app = createApp({ compute: "inline", maxBodyBytes: 1000 });
-    server = await listen(app);
-  });
-  after(async () => {
-    await server.close();
-    app.close();
-  });
+  const server = serveForSuite({ compute: "inline", maxBodyBytes: 1000 });
 
   test("a 64 KiB body against a 1000-byte limit is a 413, and the server keeps serving", async () => {
     const res = await fetch(`${server.url}/v1/loss`, {
