@@ -34,10 +34,16 @@ function at(hay: Uint8Array, needle: Uint8Array, pos: number): boolean {
 
 /** The boundary parameter of a multipart Content-Type; a 400 when absent or invalid. */
 export function boundaryOf(contentType: string): string {
-  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
+  const m = /;\s*boundary=(?:"([^"]*)"|([^\s;]*))/i.exec(contentType);
   const b = m?.[1] ?? m?.[2];
   if (!b) {
     throw badRequest("Malformed multipart/form-data Content-Type: missing boundary parameter");
+  }
+  if (b.length > 70) {
+    // RFC 2046 §5.1.1: 1 to 70 characters (a longer one was cut to 70 and then failed to match)
+    throw badRequest(
+      `Malformed multipart/form-data Content-Type: the boundary has ${b.length} characters, more than the 70 RFC 2046 allows`,
+    );
   }
   return b;
 }

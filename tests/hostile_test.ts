@@ -660,6 +660,24 @@ describe("hostile clients, in process", () => {
         options: { classes: [1, 1] },
       });
       assertError(dup, 422, /options\.classes to name each class once but found 1 twice/);
+      // before: a 75-character boundary was cut to 70 and failed as "a delimiter is not followed
+      // by a line break"; 70 characters (RFC 2046's most) still parse
+      for (const [len, status] of [[75, 400], [70, 200]] as const) {
+        const mp = npyBody(
+          encodeNpy({ data: new Float32Array(small.input.data), shape: small.input.shape }),
+        );
+        const old = /boundary=(\S+)/.exec(mp.contentType)![1]!;
+        const b = "b".repeat(len);
+        const text = Array.from(mp.body, (c) => String.fromCharCode(c)).join("");
+        const body = Uint8Array.from(text.replaceAll(old, b), (ch) => ch.charCodeAt(0));
+        const a = await send(app, k, "/v1/loss", {
+          method: "POST",
+          headers: { "Content-Type": `multipart/form-data; boundary=${b}` },
+          body: body as Uint8Array<ArrayBuffer>,
+        });
+        if (status === 400) assertError(a, 400, /boundary has 75 characters, more than the 70/);
+        else assert.equal(a.status, 200, a.text);
+      }
       // before: "found an array" for an array holding a string
       const sp = await postJson(app, k, "/v1/loss", {
         config: small.config,
