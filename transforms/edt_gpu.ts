@@ -29,6 +29,7 @@ import {
   uploadBuffer,
 } from "../core/gpu.ts";
 import { checkSignedArgs, int32Labels } from "./signed_args.ts";
+import { ScratchPair } from "./_gpu_scratch.ts";
 import { conventionShift } from "./conventions.ts";
 import {
   EDT_GPU_PARAMS_BYTES,
@@ -148,35 +149,8 @@ export interface EdtGpuTransform extends DistanceTransform {
   dispose(): void;
 }
 
-interface Scratch {
-  tmp: GPUBuffer;
-  vs: GPUBuffer;
-}
-const scratchOf = new WeakMap<GPUDevice, Scratch>();
-
-/** The ping-pong and site-index scratch buffers of at least `bytes`, kept per device. */
-function scratch(device: GPUDevice, bytes: number): Scratch {
-  let s = scratchOf.get(device);
-  if (!s || s.tmp.size < bytes) {
-    s?.tmp.destroy();
-    s?.vs.destroy();
-    const size = Math.max(4, bytes, s?.tmp.size ?? 0);
-    s = {
-      tmp: device.createBuffer({ size, usage: BUFFER.STORAGE }),
-      vs: device.createBuffer({ size, usage: BUFFER.STORAGE }),
-    };
-    scratchOf.set(device, s);
-  }
-  return s;
-}
-
-function releaseEdtScratch(device: GPUDevice): void {
-  const s = scratchOf.get(device);
-  if (!s) return;
-  scratchOf.delete(device);
-  s.tmp.destroy();
-  s.vs.destroy();
-}
+/** The ping-pong and site-index scratch buffers, kept per device. */
+const scratch = new ScratchPair();
 
 /** What {@linkcode encodeEdtGpu} computes. */
 export interface EdtGpuSpec {
@@ -222,8 +196,8 @@ export function encodeEdtGpu(
     axes.push({ V, S: stride, L: spec.spatial[a]!, spacing: spec.spacing[a]! });
     stride *= spec.spatial[a]!;
   }
-  const sc = dims > 1 ? scratch(device, total * 4) : undefined;
-  const target = (i: number) => (dims - 1 - i) % 2 === 0 ? spec.out : sc!.tmp;
+  const [tmp, vs] = dims > 1 ? scratch.get(device, total * 4) : [];
+  const target = (i: number) => (dims - 1 - i) % 2 === 0 ? spec.out : tmp!;
   const align = Math.max(EDT_GPU_PARAMS_BYTES, device.limits.minUniformBufferOffsetAlignment);
   const slots = dims + (labels ? 1 : 0);
   const ubytes = new ArrayBuffer(slots * align);
@@ -288,7 +262,7 @@ export function encodeEdtGpu(
       const p = cachedPipeline(device, `edt-gpu-envelope:${final}`, () => edtEnvelopeWgsl(final));
       run(
         p,
-        [ub(i), { buffer: target(i - 1) }, { buffer: target(i) }, { buffer: sc!.vs }],
+        [ub(i), { buffer: target(i - 1) }, { buffer: target(i) }, { buffer: vs! }],
         counts[i]!,
       );
     }
@@ -491,7 +465,7 @@ export function edtGpuTransform(options: EdtGpuOptions = {}): EdtGpuTransform {
       }
     },
     dispose() {
-      for (const d of used) releaseEdtScratch(d);
+      for (const d of used) scratch.release(d);
       used.clear();
     },
   };

@@ -18,6 +18,7 @@ import {
   jfaStepWgsl,
 } from "./jfa_kernels.ts";
 import { conventionShift } from "./conventions.ts";
+import { ScratchPair } from "./_gpu_scratch.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
 
 /**
@@ -154,33 +155,12 @@ function geomKey(g: FloodGeometry): string {
   return `${g.w}x${g.h}x${g.d}:${g.two ? 1 : 0}${g.three ? 1 : 0}:k${g.k}`;
 }
 
-const scratch = new WeakMap<GPUDevice, { a: GPUBuffer; b: GPUBuffer }>();
-
-/** The two ping-pong seed buffers of at least `bytes`, reused across floods on `device`. */
-function seedBuffers(device: GPUDevice, bytes: number): [GPUBuffer, GPUBuffer] {
-  let s = scratch.get(device);
-  if (!s || s.a.size < bytes) {
-    if (s) {
-      s.a.destroy();
-      s.b.destroy();
-    }
-    const size = Math.max(bytes, s ? s.a.size : 0);
-    s = {
-      a: device.createBuffer({ size, usage: BUFFER.STORAGE }),
-      b: device.createBuffer({ size, usage: BUFFER.STORAGE }),
-    };
-    scratch.set(device, s);
-  }
-  return [s.a, s.b];
-}
+/** The two ping-pong seed buffers, reused across floods on a device. */
+const seedBuffers = new ScratchPair();
 
 /** Frees the seed buffers kept for `device` (the next flood allocates them again). */
 export function releaseScratch(device: GPUDevice): void {
-  const s = scratch.get(device);
-  if (!s) return;
-  scratch.delete(device);
-  s.a.destroy();
-  s.b.destroy();
+  seedBuffers.release(device);
 }
 
 /** What a flood starts from and what it writes. */
@@ -251,7 +231,7 @@ export function encodeFlood(
     usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
   });
   device.queue.writeBuffer(uniform, 0, ubytes);
-  const [a, b] = seedBuffers(device, Math.max(4, total * 4 * g.k));
+  const [a, b] = seedBuffers.get(device, total * 4 * g.k);
   const ub = { buffer: uniform, size: JFA_PARAMS_BYTES };
   const bg = (layout: GPUBindGroupLayout, src: GPUBuffer, dst: GPUBuffer, flags?: GPUBuffer) =>
     device.createBindGroup({
