@@ -117,7 +117,7 @@ for (const c of cases) {
       assert.ok(w.rel <= 1e-6, `max rel error ${w.rel} at ${w.at}`);
     });
 
-    test("metrics equal MONAI's get_mask_edges + get_surface_distance re-derived", () => {
+    test("metrics equal MONAI's get_mask_edges + get_surface_distance (and medpy's) re-derived", () => {
       const pred = { data: Int32Array.from(c.prediction), shape: c.shape };
       const r = computeMetrics(pred, labels, {
         numClasses: C,
@@ -126,13 +126,22 @@ for (const c of cases) {
         metrics: ["dice", "iou", "hausdorff", "hd95", "assd", "nsd"],
       });
       assert.deepEqual(r.metrics.dice!.classes, Array.from({ length: C - 1 }, (_, k) => k + 1));
+      const opts = { numClasses: C, spacing: c.spacing, metrics: ["hd95", "assd"] } as const;
+      const medpy = computeMetrics(pred, labels, { ...opts, hausdorffConvention: "medpy" });
+      const medpy04 = computeMetrics(pred, labels, { ...opts, assdConvention: "medpy-0.4" });
+      const table = (name: string) =>
+        name === "hd95_medpy"
+          ? medpy.metrics.hd95!
+          : name === "assd_medpy04"
+          ? medpy04.metrics.assd!
+          : r.metrics[name as "dice"]!;
       let abs = 0, rel = 0, compared = 0;
       for (const [k, rows] of Object.entries(c.metrics)) {
         const col = r.metrics.dice!.classes.indexOf(Number(k));
         rows.forEach((ref, n) => {
           if (!ref) return; // an empty prediction or target: policy, not arithmetic
           for (const [name, v] of Object.entries(ref)) {
-            const got = r.metrics[name as "dice"]!.values[n]![col]!;
+            const got = table(name).values[n]![col]!;
             const e = Math.abs(got - v);
             assert.ok(
               e <= 1e-5 * Math.max(1, Math.abs(v)),
