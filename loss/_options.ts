@@ -73,6 +73,11 @@ export function enumOption<T extends string>(
   return v as T;
 }
 
+/** Reads the `reduction` option every loss takes: `"mean"` (default) or `"sum"`. */
+export function reductionOption(o: Record<string, unknown>, name: string): Reduction {
+  return enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+}
+
 /** Reads an optional array of class ids (distinct non-negative integers, non-empty). */
 export function classesOption(o: Record<string, unknown>, name: string): number[] | undefined {
   const v = o.classes;

@@ -9,9 +9,9 @@ import {
   boolOption,
   checkOptions,
   classesOption,
-  enumOption,
   need,
   type Reduction,
+  reductionOption,
   selectClasses,
 } from "./_options.ts";
 
@@ -57,7 +57,7 @@ export function parseBoundaryOptions(
   return {
     classes: classesOption(o, name),
     includeBackground: boolOption(o, "includeBackground", name, false),
-    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+    reduction: reductionOption(o, name),
   };
 }
 

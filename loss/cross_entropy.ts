@@ -9,9 +9,9 @@ import type { LossPlugin } from "../core/registry.ts";
 import {
   checkOptions,
   checkWeightsFor,
-  enumOption,
   need,
   type Reduction,
+  reductionOption,
   weightsOption,
 } from "./_options.ts";
 
@@ -58,7 +58,7 @@ export function parseCrossEntropyOptions(
   name: string,
 ): ParsedCrossEntropyOptions {
   const weights = weightsOption(o, name);
-  const reduction = enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean");
+  const reduction = reductionOption(o, name);
   const ig = o.ignoreIndex;
   if (ig !== undefined && (typeof ig !== "number" || !Number.isInteger(ig))) {
     throw new SeglossTypeError(

@@ -11,11 +11,11 @@ import {
   checkOptions,
   checkWeightsFor,
   classesOption,
-  enumOption,
   foregroundByDefault,
   need,
   numberOption,
   type Reduction,
+  reductionOption,
   regionLoss,
   selectClasses,
   weightsOption,
@@ -90,7 +90,7 @@ export function parseDiceOptions(o: Record<string, unknown>, name: string): Pars
     smoothNr: numberOption(o, "smoothNr", name, 1e-5),
     smoothDr: numberOption(o, "smoothDr", name, 1e-5),
     weights: weightsOption(o, name),
-    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+    reduction: reductionOption(o, name),
   };
 }
 

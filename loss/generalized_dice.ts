@@ -17,6 +17,7 @@ import {
   need,
   numberOption,
   type Reduction,
+  reductionOption,
   regionLoss,
   selectClasses,
 } from "./_options.ts";
@@ -115,7 +116,7 @@ export function parseGeneralizedDiceOptions(
     batch: boolOption(o, "batch", name, false),
     smoothNr: numberOption(o, "smoothNr", name, official ? 2 * eps : 1e-5),
     smoothDr: numberOption(o, "smoothDr", name, official ? eps : 1e-5),
-    reduction: enumOption(o, "reduction", name, ["mean", "sum"] as const, "mean"),
+    reduction: reductionOption(o, name),
   };
 }
 
