@@ -29,7 +29,7 @@ import {
   uploadBuffer,
 } from "../core/gpu.ts";
 import { checkSignedArgs, int32Labels } from "./signed_args.ts";
-import { ScratchPair } from "./_gpu_scratch.ts";
+import { gpuSpatialDims, ScratchPair } from "./_gpu_common.ts";
 import { conventionShift } from "./conventions.ts";
 import {
   EDT_GPU_PARAMS_BYTES,
@@ -328,16 +328,7 @@ async function gpuEdt(
     throw new SeglossTypeError(`Expected options to be an object but found ${quote(options)}`);
   }
   const shape = mask.shape;
-  const spatialDims = options.spatialDims ?? shape.length;
-  if (
-    !Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > Math.min(3, shape.length)
-  ) {
-    throw new SeglossRangeError(
-      `Expected options.spatialDims to be an integer in [1, ${
-        Math.min(3, shape.length)
-      }] but found ${quote(spatialDims)}`,
-    );
-  }
+  const spatialDims = gpuSpatialDims(options.spatialDims, shape);
   const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
   const spatial = shape.slice(shape.length - spatialDims);
   const V = sizeOf(spatial);

@@ -14,6 +14,7 @@ import type {
 } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs, int32Labels } from "./signed_args.ts";
+import { gpuSpatialDims } from "./_gpu_common.ts";
 import {
   BUFFER,
   checkBindingSize,
@@ -272,16 +273,7 @@ async function jfaEdt(
   checkNdArray(mask, "mask");
   options = checkKeys(options, ["spacing", "spatialDims"], "options") as EdtOptions;
   const shape = mask.shape;
-  const spatialDims = options.spatialDims ?? shape.length;
-  if (
-    !Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > Math.min(3, shape.length)
-  ) {
-    throw new SeglossRangeError(
-      `Expected options.spatialDims to be an integer in [1, ${
-        Math.min(3, shape.length)
-      }] but found ${quote(spatialDims)}`,
-    );
-  }
+  const spatialDims = gpuSpatialDims(options.spatialDims, shape);
   const spatial = shape.slice(shape.length - spatialDims);
   const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing", spatial);
   const m = mask.data;

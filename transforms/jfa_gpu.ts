@@ -18,7 +18,7 @@ import {
   jfaStepWgsl,
 } from "./jfa_kernels.ts";
 import { conventionShift } from "./conventions.ts";
-import { ScratchPair } from "./_gpu_scratch.ts";
+import { ScratchPair } from "./_gpu_common.ts";
 import type { SignedDistanceConvention } from "../core/types.ts";
 
 /**
