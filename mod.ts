@@ -155,6 +155,7 @@ export {
   type MetricOptions,
   type MetricResult,
   type MetricsReport,
+  type OverlapMetric,
   precision,
   recall,
   relativeVolumeDifference,
