@@ -60,21 +60,14 @@ describe("capabilities() and what ran", () => {
   });
 
   test("Worker module URLs keep the caller's extension (source .ts, transpiled or bundled .js)", () => {
-    assert.equal(
-      siblingModuleUrl("edt_worker", "file:///pkg/transforms/edt_pool.ts").href,
-      "file:///pkg/transforms/edt_worker.ts",
-    );
-    assert.equal(
-      siblingModuleUrl("edt_worker", "file:///pkg/transforms/edt_pool.js").href,
-      "file:///pkg/transforms/edt_worker.js",
-    );
-    assert.equal(
-      siblingModuleUrl("worker", "https://cdn.example/dist/mod.mjs?v=1").href,
-      "https://cdn.example/dist/worker.mjs",
-    );
-    assert.equal(
-      siblingModuleUrl("edt_worker", "http://localhost/app/").href,
-      "http://localhost/app/edt_worker.js",
-    );
+    const cases: [name: string, caller: string, expected: string][] = [
+      ["edt_worker", "file:///pkg/transforms/edt_pool.ts", "file:///pkg/transforms/edt_worker.ts"],
+      ["edt_worker", "file:///pkg/transforms/edt_pool.js", "file:///pkg/transforms/edt_worker.js"],
+      ["worker", "https://cdn.example/dist/mod.mjs?v=1", "https://cdn.example/dist/worker.mjs"],
+      ["edt_worker", "http://localhost/app/", "http://localhost/app/edt_worker.js"],
+    ];
+    for (const [name, caller, expected] of cases) {
+      assert.equal(siblingModuleUrl(name, caller).href, expected, `${name} beside ${caller}`);
+    }
   });
 });
