@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./util.ts";
+import { freePort, waitForHealthz } from "./util.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -105,16 +105,7 @@ export async function startWorkerd(bin: string, config: string): Promise<Workerd
     ], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout?.on("data", (d) => (log += d));
     proc.stderr?.on("data", (d) => (log += d));
-    for (let i = 0; i < 300; i++) {
-      try {
-        const res = await fetch(`${url}/healthz`);
-        await res.body?.cancel();
-        if (res.ok) return { url, log: () => log, stop };
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    if (await waitForHealthz(url)) return { url, log: () => log, stop };
     throw new Error(`workerd did not start within 30 s:\n${log}`);
   } catch (e) {
     stop();

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { createApp, decodeNpy, encodeNpy } from "../server/mod.ts";
 import type { SeglossApp } from "../server/mod.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
-import { freePort } from "./util.ts";
+import { freePort, waitForHealthz } from "./util.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -210,14 +210,7 @@ describe("server/main.ts started as its own process", () => {
         ["serve", "-A", "--host", "127.0.0.1", "--port", String(port), "server/main.ts"],
         { cwd: ROOT, env, stdio: "ignore" },
       );
-    for (let i = 0; i < 300; i++) {
-      try {
-        if ((await fetch(`${url}/healthz`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    if (await waitForHealthz(url)) return;
     throw new Error("server/main.ts did not start listening within 30 s");
   });
   after(() => {

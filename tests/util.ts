@@ -36,6 +36,28 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * Polls `${url}/healthz` every 100 ms until it answers 2xx (30 s at most), or until
+ * `running()` says the server's process is gone.
+ *
+ * @param url The server's base URL.
+ * @param running Whether the server's process still runs (default: always).
+ * @returns Whether /healthz answered.
+ */
+export async function waitForHealthz(url: string, running = () => true): Promise<boolean> {
+  for (let i = 0; i < 300 && running(); i++) {
+    try {
+      const res = await fetch(`${url}/healthz`);
+      await res.body?.cancel();
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/**
  * Bundles the command line (cli/main.ts) into one ES module for Node 20 with esbuild, as
  * the CLI's Node users run it.
  *

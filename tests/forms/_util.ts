@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../util.ts";
+import { freePort, waitForHealthz } from "../util.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
@@ -131,16 +131,8 @@ export async function serve(
     await exited;
     clearTimeout(t);
   };
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) break;
-    try {
-      const res = await fetch(`${url}/healthz`);
-      await res.body?.cancel();
-      if (res.ok) return { url, log: () => text, stop };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  if (await waitForHealthz(url, () => child.exitCode === null)) {
+    return { url, log: () => text, stop };
   }
   await stop();
   throw new Error(`${cmd} ${finalArgs.join(" ")} did not serve /healthz:\n${text}`);
