@@ -434,6 +434,68 @@ function gather(
 }
 
 /**
+ * Surface pairs with at most this many (prediction voxel, target voxel) combinations are
+ * measured directly, without an EDT of the box: many small structures (thousands of samples
+ * or classes with a few surface voxels each) cost an EDT setup per pair otherwise (20000
+ * samples of (1, 2) with 4 classes: 14.6 s through the EDT, a client's 80 KB request).
+ */
+const DIRECT_PAIRS = 4096;
+
+/** Coordinates (per axis, physical units) of the voxels of `flags` with `bit`, flat order. */
+function coordinates(
+  flags: Uint8Array,
+  shape: readonly number[],
+  spacing: readonly number[],
+  bit: number,
+  count: number,
+): Float64Array[] {
+  const d = shape.length;
+  const out = Array.from({ length: d }, () => new Float64Array(count));
+  let k = 0;
+  for (let i = 0; i < flags.length; i++) {
+    if (!(flags[i]! & bit)) continue;
+    let r = i;
+    for (let a = d - 1; a >= 0; a--) {
+      out[a]![k] = (r % shape[a]!) * spacing[a]!;
+      r = Math.floor(r / shape[a]!);
+    }
+    k++;
+  }
+  return out;
+}
+
+/**
+ * The distance of every `queryBit` voxel (flat order) to the nearest `targetBit` voxel, by
+ * direct comparison: what the EDT of the box gives there (float32), for small surfaces.
+ */
+function directDistances(
+  flags: Uint8Array,
+  shape: readonly number[],
+  spacing: readonly number[],
+  queryBit: number,
+  nQuery: number,
+  targetBit: number,
+  nTarget: number,
+): Float32Array {
+  const q = coordinates(flags, shape, spacing, queryBit, nQuery);
+  const t = coordinates(flags, shape, spacing, targetBit, nTarget);
+  const out = new Float32Array(nQuery);
+  for (let i = 0; i < nQuery; i++) {
+    let best = Infinity;
+    for (let j = 0; j < nTarget; j++) {
+      let s = 0;
+      for (let a = 0; a < q.length; a++) {
+        const diff = q[a]![i]! - t[a]![j]!;
+        s += diff * diff;
+      }
+      if (s < best) best = s;
+    }
+    out[i] = Math.sqrt(best);
+  }
+  return out;
+}
+
+/**
  * Surfaces and directed distances of class `c` in sample `n`. `crop: false` runs the EDT over
  * the whole volume instead of the bounding box (same result; for benchmarks).
  */
@@ -447,6 +509,14 @@ export function surfacePair(
   const s = pairSetup(labels, n, c, rule, crop);
   if (!("flags" in s)) return s;
   const { flags, boxShape, nP, nT } = s;
+  if (nP * nT <= DIRECT_PAIRS) {
+    return {
+      predSurface: nP,
+      targetSurface: nT,
+      predToTarget: directDistances(flags, boxShape, labels.spacing, 1, nP, 2, nT),
+      targetToPred: directDistances(flags, boxShape, labels.spacing, 2, nT, 1, nP),
+    };
+  }
   const mask = new Uint8Array(flags.length);
   const directed = (zeroBit: number, queryBit: number, count: number): Float32Array => {
     fillMask(flags, zeroBit, mask, 0);

@@ -220,3 +220,61 @@ for (const c of cases) {
     }
   });
 }
+
+describe("many small structures: small surface pairs are measured directly", () => {
+  test("a one-voxel prediction one diagonal step from a one-voxel target: 0.7·√2, correctly rounded", () => {
+    // by hand: surfaces are the single voxels (0, 0) and (1, 1); spacing 0.7 on both axes, so
+    // every surface distance is hypot(0.7, 0.7) = 0.98994949366... -> float32 0.98994946...
+    // (the EDT path gave 0.98994952..., the float32 on the other side of the true value)
+    const pred = { data: new Uint8Array([1, 0, 0, 0]), shape: [1, 2, 2] };
+    const target = { data: new Uint8Array([0, 0, 0, 1]), shape: [1, 2, 2] };
+    const r = computeMetrics(pred, target, {
+      spacing: [0.7, 0.7],
+      metrics: ["hausdorff", "hd95", "assd"],
+    });
+    const expected = Math.fround(Math.hypot(0.7, 0.7));
+    assert.equal(r.metrics.hausdorff!.values[0]![0], expected);
+    assert.equal(r.metrics.hd95!.values[0]![0], expected);
+    assert.equal(r.metrics.assd!.values[0]![0], expected);
+  });
+
+  test("thousands of tiny samples: every (sample, class) value equals the brute-force distance", () => {
+    // 3000 samples of (2, 3) with 3 classes: per pair, the surfaces are all foreground voxels
+    // (nothing erodes in a 2x3 volume with the border a surface), so hausdorff is the larger
+    // of the two directed maxima of nearest-voxel distances, computed here by brute force
+    const N = 3000, H = 2, W = 3, C = 3, sy = 1.3, sx = 0.4;
+    let seed = 11;
+    const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const p = Uint8Array.from({ length: N * H * W }, () => Math.floor(rnd() * C));
+    const t = Uint8Array.from({ length: N * H * W }, () => Math.floor(rnd() * C));
+    const r = computeMetrics({ data: p, shape: [N, H, W] }, { data: t, shape: [N, H, W] }, {
+      numClasses: C,
+      spacing: [sy, sx],
+      metrics: ["hausdorff"],
+    });
+    const directed = (a: number[], b: number[]) =>
+      Math.max(
+        ...a.map((i) =>
+          Math.min(...b.map((j) =>
+            Math.hypot((Math.floor(i / W) - Math.floor(j / W)) * sy, ((i % W) - (j % W)) * sx)
+          ))
+        ),
+      );
+    let checked = 0;
+    for (let n = 0; n < N; n++) {
+      for (let c = 1; c < C; c++) {
+        const a: number[] = [], b: number[] = [];
+        for (let i = 0; i < H * W; i++) {
+          if (p[n * H * W + i] === c) a.push(i);
+          if (t[n * H * W + i] === c) b.push(i);
+        }
+        const got = r.metrics.hausdorff!.values[n]![c - 1]!;
+        if (!a.length || !b.length) continue;
+        const want = Math.fround(Math.max(directed(a, b), directed(b, a)));
+        assert.equal(got, want, `sample ${n} class ${c}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 3000, String(checked));
+  });
+});
