@@ -4,7 +4,6 @@
 // agree within float32 rounding.
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   builtinPlugins,
   createRegistry,
@@ -27,9 +26,7 @@ import type {
 import { edtGpuPlugin, edtGpuTransform } from "../transforms/edt_gpu.ts";
 import type { EdtGpuKernel } from "../transforms/edt_gpu.ts";
 import { balls, coords, gpuTest, rng } from "./webgpu_gate.ts";
-
-const fixtures = (name: string) =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
+import { readFixture } from "./util.ts";
 
 const CONVENTIONS: SignedDistanceConvention[] = ["kervadec", "signed", "inner-zero"];
 
@@ -124,7 +121,7 @@ function blobLabels(n: number, spatial: number[], C: number, seed: number): Int3
 describe("edt-gpu", () => {
   gpuTest("edt-gpu.edt matches scipy on every EDT fixture case (1-D to 3-D, batches)", async () => {
     const t = edtGpuTransform();
-    for (const c of fixtures("edt_cases.json").cases) {
+    for (const c of readFixture("edt_cases.json").cases) {
       const got = await t.edt(
         { data: Uint8Array.from(c.mask), shape: c.shape },
         { spacing: c.spacing, spatialDims: c.spatialDims },
@@ -137,7 +134,7 @@ describe("edt-gpu", () => {
 
   gpuTest("edt-gpu.signedDistance matches scipy fixtures in every convention", async () => {
     const t = edtGpuTransform();
-    for (const c of fixtures("signed_distance_cases.json").cases) {
+    for (const c of readFixture("signed_distance_cases.json").cases) {
       for (const convention of CONVENTIONS) {
         const got = await t.signedDistance(
           { data: Int32Array.from(c.labels), shape: c.shape },

@@ -2,7 +2,6 @@
 // and against the exact `edt`, which tests/edt_test.ts checks against scipy.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   defaultRegistry,
   edt,
@@ -14,10 +13,7 @@ import {
 import type { NdArray, SignedDistanceConvention } from "../mod.ts";
 import { jfaSteps } from "../transforms/jfa_gpu.ts";
 import { balls, coords, gpuTest, rng } from "./webgpu_gate.ts";
-import { diskAndNotch } from "./util.ts";
-
-const fixtures = (name: string) =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
+import { diskAndNotch, readFixture } from "./util.ts";
 
 /**
  * The issue's accuracy target: at most 1e-4 of the voxels differ by more than 1e-3, and none
@@ -127,7 +123,7 @@ describe("jfa", () => {
     "jfa.edt matches scipy on every EDT fixture case (1-D to 3-D, batches, spacing)",
     async () => {
       const jfa = jfaTransform();
-      for (const c of fixtures("edt_cases.json").cases) {
+      for (const c of readFixture("edt_cases.json").cases) {
         const got = await jfa.edt({ data: Uint8Array.from(c.mask), shape: c.shape }, {
           spacing: c.spacing,
           spatialDims: c.spatialDims,
@@ -348,7 +344,7 @@ describe("jfa", () => {
     "jfa.signedDistance matches scipy fixtures (absent and whole-volume classes)",
     async () => {
       const jfa = jfaTransform();
-      for (const c of fixtures("signed_distance_cases.json").cases) {
+      for (const c of readFixture("signed_distance_cases.json").cases) {
         for (
           const convention of ["kervadec", "signed", "inner-zero"] as SignedDistanceConvention[]
         ) {

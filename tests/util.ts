@@ -1,4 +1,5 @@
 // Small helpers shared by the tests and the benchmarks (not part of the published package).
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -17,6 +18,17 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A JSON fixture of tests/fixtures, parsed.
+ *
+ * @param name Its path below tests/fixtures (`"edt_cases.json"`, `"reference/reference.json"`).
+ * @returns The parsed JSON.
+ */
+// deno-lint-ignore no-explicit-any
+export function readFixture(name: string): any {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8"));
 }
 
 /**

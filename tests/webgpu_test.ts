@@ -3,7 +3,6 @@
 // check against references and finite differences), every backend x distance mix, device loss.
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import {
   builtinPlugins,
   createRegistry,
@@ -17,10 +16,9 @@ import {
 } from "../mod.ts";
 import type { EvaluateResult, NdArray, Registry, ScorerConfig } from "../mod.ts";
 import { coords, gpuTest, rng } from "./webgpu_gate.ts";
+import { readFixture } from "./util.ts";
 
-const reference = JSON.parse(
-  readFileSync(new URL("./fixtures/reference/reference.json", import.meta.url), "utf8"),
-);
+const reference = readFixture("reference/reference.json");
 
 /** |a − b| ≤ 1e-5·|b| + 1e-5·max|b| elementwise (relative, with a floor at the array scale). */
 function assertRel(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 1e-5) {
