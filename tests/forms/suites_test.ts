@@ -16,7 +16,7 @@ import { binary, isCI, ROOT, run } from "./_util.ts";
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 /** Suites that start Workers, run the SIMD kernel, or serve requests. */
 const SUITES = ["signed_distance_test", "scorer_test", "server_test"];
-const HELPERS = ["util", "server_spin_worker"];
+const HELPERS = ["util", "_multipart", "server_spin_worker"];
 
 describe("the project's suites on the transpiled package", () => {
   let dir = "";
