@@ -274,6 +274,64 @@ export function jsonArrayBody(
   }, { highWaterMark: 0 });
 }
 
+/** The JSON text of a plain value in pieces (what `JSON.stringify(jsonSafe(v))` writes). */
+function* jsonPieces(v: unknown): Generator<string> {
+  if (Array.isArray(v)) {
+    yield "[";
+    for (let i = 0; i < v.length; i++) {
+      if (i) yield ",";
+      const x = v[i];
+      if (typeof x === "number") yield JSON.stringify(jsonNumber(x));
+      else if (x === undefined || typeof x === "function") yield "null";
+      else yield* jsonPieces(x);
+    }
+    yield "]";
+  } else if (typeof v === "object" && v !== null) {
+    yield "{";
+    let first = true;
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined || typeof x === "function") continue;
+      yield (first ? "" : ",") + JSON.stringify(k) + ":";
+      first = false;
+      yield* jsonPieces(x);
+    }
+    yield "}";
+  } else if (typeof v === "number") yield JSON.stringify(jsonNumber(v));
+  else yield JSON.stringify(v) ?? "null";
+}
+
+/**
+ * A JSON answer of plain objects, arrays and numbers (non-finite numbers as strings, see
+ * {@linkcode jsonSafe}): one string when `size` (a count of the numbers it holds) is at most
+ * {@linkcode STREAM_MIN_ELEMENTS}, else a stream of UTF-8 chunks of about 64 KB written as
+ * they are read, so a big report (a metrics table of 200000 samples is 33 MB of JSON) does not
+ * hold the request's thread for seconds.
+ *
+ * @param value The answer.
+ * @param size How many numbers it holds, roughly.
+ * @returns The body.
+ */
+export function jsonBody(value: unknown, size: number): string | ReadableStream<Uint8Array> {
+  if (size <= STREAM_MIN_ELEMENTS) return JSON.stringify(jsonSafe(value));
+  const pieces = jsonPieces(value);
+  const utf8 = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let text = "";
+      while (text.length < 1 << 16) {
+        const next = pieces.next();
+        if (next.done) {
+          if (text) controller.enqueue(utf8.encode(text));
+          controller.close();
+          return;
+        }
+        text += next.value;
+      }
+      controller.enqueue(utf8.encode(text));
+    },
+  }, { highWaterMark: 0 });
+}
+
 /**
  * The `.npy` file of an array as a response body: one buffer for small arrays, else a stream
  * of the header and then views of the array's own bytes (nothing copied; see

@@ -690,6 +690,57 @@ describe("hostile clients, in process", () => {
     },
   );
 
+  test("13. a big metrics report streams: chunks, /healthz between them, the same JSON", {
+    timeout: 60_000,
+  }, async () => {
+    // before: the report was JSON.stringify'd on the request thread (200000 samples of (1, 2):
+    // a 33 MB answer, 1.6 s with nothing else served). 60000 samples with prediction equal to
+    // the target: by hand, dice 1 and every distance 0 in every sample (5 default metrics x
+    // 60000 = 300000 numbers: over the streaming threshold)
+    const N = 60_000;
+    const labels = new Array<number>(N * 2).fill(0).map((_, i) => (i % 3 === 0 ? 1 : 0));
+    const mask = { shape: [N, 1, 2], data: labels };
+    const res = await app.request("/v1/metrics", {
+      method: "POST",
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ prediction: mask, target: mask }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const parts: Uint8Array[] = [];
+    let healthz = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      if (parts.length === 1) healthz = (await app.request("/healthz")).status;
+    }
+    assert.equal(healthz, 200);
+    assert.ok(parts.length > 1, `expected a streamed answer, got ${parts.length} chunk(s)`);
+    const text = parts.map((p) => new TextDecoder().decode(p)).join("");
+    const report = JSON.parse(text) as {
+      numSamples: number;
+      metrics: Record<string, { values: (number | string)[][]; mean: number | string }>;
+    };
+    assert.equal(report.numSamples, N);
+    const present = (n: number) => labels[2 * n] === 1 || labels[2 * n + 1] === 1;
+    for (
+      const [name, want] of [["dice", 1], ["iou", 1], ["hausdorff", 0], ["hd95", 0], [
+        "assd",
+        0,
+      ]] as const
+    ) {
+      const t = report.metrics[name]!;
+      assert.equal(t.values.length, N);
+      for (let n = 0; n < N; n += 7) {
+        if (present(n)) assert.equal(t.values[n]![0], want, `${name} sample ${n}`);
+      }
+      assert.equal(t.mean, want, name);
+    }
+    // and the text is what JSON.stringify writes for it (key order, spelling of numbers)
+    assert.equal(text, JSON.stringify(report));
+  });
+
   test("auth: every hostile variant of the Authorization header is a 401", async () => {
     const k = "auth";
     const token = "s3cret-T0ken";

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import type { NdArray } from "../../core/ndarray.ts";
 import { unprocessable } from "../errors.ts";
-import { jsonSafe, narrowBigInt, typeName } from "../arrays.ts";
+import { jsonBody, narrowBigInt, typeName } from "../arrays.ts";
 import { METRIC_NAMES } from "../../metrics/compute.ts";
 import { checkWork, metricsCost, metricsShape, metricsWork } from "../budget.ts";
 import {
@@ -85,7 +85,10 @@ export function metricsRoutes(ctx: RouteContext): Hono<AppEnv> {
       cost: metricsCost(shape),
     });
     const t0 = performance.now();
-    const json = JSON.stringify(jsonSafe((timed.result as MetricsJobResult).report));
+    const report = (timed.result as MetricsJobResult).report;
+    // every table holds numSamples x classes numbers (plus averages): big ones stream
+    const size = report.numSamples * report.classes.length * Object.keys(report.metrics).length;
+    const json = jsonBody(report, size);
     return c.body(json, 200, {
       "Content-Type": "application/json",
       "Server-Timing": timingHeader(c, timed, performance.now() - t0),
