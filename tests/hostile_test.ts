@@ -26,6 +26,8 @@ import {
   UnavailableError,
 } from "../mod.ts";
 import { buildMultipart } from "./_multipart.ts";
+import { jsonBody } from "../server/arrays.ts";
+import { runMetricsJob } from "../server/routes/metrics_job.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
 import { freePort } from "./util.ts";
 
@@ -690,35 +692,31 @@ describe("hostile clients, in process", () => {
     },
   );
 
-  test("13. a big metrics report streams: chunks, /healthz between them, the same JSON", {
+  test("13. big metrics reports: written as JSON by the job, the biggest streamed", {
     timeout: 60_000,
   }, async () => {
-    // before: the report was JSON.stringify'd on the request thread (200000 samples of (1, 2):
-    // a 33 MB answer, 1.6 s with nothing else served). 60000 samples with prediction equal to
-    // the target: by hand, dice 1 and every distance 0 in every sample (5 default metrics x
-    // 60000 = 300000 numbers: over the streaming threshold)
+    // before: the report came back from the Worker as objects (a structured clone of every
+    // row) and was JSON.stringify'd on the request thread (200000 samples of (1, 2), 3 classes:
+    // a 33 MB answer, 1.6 s to encode, /healthz waiting). 60000 samples with prediction equal to
+    // the target: by hand, dice 1 and every distance 0 in every sample holding the class.
     const N = 60_000;
     const labels = new Array<number>(N * 2).fill(0).map((_, i) => (i % 3 === 0 ? 1 : 0));
     const mask = { shape: [N, 1, 2], data: labels };
-    const res = await app.request("/v1/metrics", {
-      method: "POST",
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ prediction: mask, target: mask }),
+    const job = runMetricsJob({
+      kind: "metrics",
+      prediction: { data: Int32Array.from(labels), shape: mask.shape },
+      target: { data: Int32Array.from(labels), shape: mask.shape },
+      options: {},
+    });
+    assert.equal(job.result.report, undefined, "a big report crosses back as text");
+    assert.equal(typeof job.result.json, "string");
+    const res = await postJson(app, "13 big reports", "/v1/metrics", {
+      prediction: mask,
+      target: mask,
     });
     assert.equal(res.status, 200);
-    const reader = res.body!.getReader();
-    const parts: Uint8Array[] = [];
-    let healthz = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parts.push(value);
-      if (parts.length === 1) healthz = (await app.request("/healthz")).status;
-    }
-    assert.equal(healthz, 200);
-    assert.ok(parts.length > 1, `expected a streamed answer, got ${parts.length} chunk(s)`);
-    const text = parts.map((p) => new TextDecoder().decode(p)).join("");
-    const report = JSON.parse(text) as {
+    assert.equal(res.text, job.result.json);
+    const report = res.json as unknown as {
       numSamples: number;
       metrics: Record<string, { values: (number | string)[][]; mean: number | string }>;
     };
@@ -737,8 +735,24 @@ describe("hostile clients, in process", () => {
       }
       assert.equal(t.mean, want, name);
     }
-    // and the text is what JSON.stringify writes for it (key order, spelling of numbers)
-    assert.equal(text, JSON.stringify(report));
+    // reports too big for one string are streamed: the same text as JSON.stringify, in chunks
+    const big = {
+      a: [1, NaN, -Infinity, 0.1],
+      b: Array.from({ length: 40_000 }, (_, i) => [i, i / 3, Infinity]),
+      c: { d: 'x"y', e: [] },
+    };
+    const body = jsonBody(big, 1 << 20);
+    assert.ok(body instanceof ReadableStream);
+    const parts: string[] = [];
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      parts.push(new TextDecoder().decode(chunk));
+    }
+    assert.ok(parts.length > 1);
+    const expected = JSON.stringify(
+      big,
+      (_, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+    );
+    assert.equal(parts.join(""), expected);
   });
 
   test("auth: every hostile variant of the Authorization header is a 401", async () => {

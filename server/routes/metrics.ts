@@ -20,7 +20,7 @@ import {
   type RouteContext,
   valueField,
 } from "../context.ts";
-import type { MetricsJobResult } from "./metrics_job.ts";
+import { type MetricsJobResult, reportSize } from "./metrics_job.ts";
 import { spacingField } from "./loss.ts";
 import { runTimed, timingHeader } from "./timing.ts";
 
@@ -85,10 +85,10 @@ export function metricsRoutes(ctx: RouteContext): Hono<AppEnv> {
       cost: metricsCost(shape),
     });
     const t0 = performance.now();
-    const report = (timed.result as MetricsJobResult).report;
-    // every table holds numSamples x classes numbers (plus averages): big ones stream
-    const size = report.numSamples * report.classes.length * Object.keys(report.metrics).length;
-    const json = jsonBody(report, size);
+    const r = timed.result as MetricsJobResult;
+    // big reports arrive as JSON text written by the job (off this thread in a Worker); the
+    // biggest as objects, streamed (every table holds numSamples x classes numbers)
+    const json = r.json ?? jsonBody(r.report!, reportSize(r.report!));
     return c.body(json, 200, {
       "Content-Type": "application/json",
       "Server-Timing": timingHeader(c, timed, performance.now() - t0),

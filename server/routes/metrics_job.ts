@@ -8,8 +8,24 @@ import type { NdArray } from "../../core/ndarray.ts";
 import {
   computeMetrics,
   type ComputeMetricsOptions,
+  jsonSafe,
   type MetricsReport,
 } from "../../metrics/compute.ts";
+
+/**
+ * Reports holding more numbers than this (samples x classes x metrics) are written as JSON by
+ * the job itself, so a Worker posts one string back instead of a structured clone of
+ * hundreds of thousands of small arrays (200000 samples x 3 classes x 5 metrics: about 1.5 s
+ * of the request thread's time to receive as objects, a few ms as a string).
+ */
+export const JOB_JSON_MIN_NUMBERS = 1 << 15;
+/** Larger reports come back as objects and are streamed by the route (no giant string). */
+export const JOB_JSON_MAX_NUMBERS = 1 << 24;
+
+/** How many numbers a report's tables hold (samples x classes x metrics). */
+export function reportSize(report: MetricsReport): number {
+  return report.numSamples * report.classes.length * Object.keys(report.metrics).length;
+}
 
 /** A `POST /v1/metrics` job. */
 export interface MetricsJob {
@@ -30,7 +46,9 @@ export interface MetricsJobResult {
   /** Discriminant. */
   kind: "metrics";
   /** The report (numbers may be NaN or Infinity; the route spells them for JSON). */
-  report: MetricsReport;
+  report?: MetricsReport;
+  /** The report as JSON text (non-finite numbers as strings), for big reports instead. */
+  json?: string;
 }
 
 /**
@@ -42,5 +60,9 @@ export interface MetricsJobResult {
 export function runMetricsJob(job: MetricsJob): { result: MetricsJobResult; computeMs: number } {
   const t0 = performance.now();
   const report = computeMetrics(job.prediction, job.target, job.options);
-  return { result: { kind: "metrics", report }, computeMs: performance.now() - t0 };
+  const size = reportSize(report);
+  const result: MetricsJobResult = size >= JOB_JSON_MIN_NUMBERS && size <= JOB_JSON_MAX_NUMBERS
+    ? { kind: "metrics", json: JSON.stringify(jsonSafe(report)) }
+    : { kind: "metrics", report };
+  return { result, computeMs: performance.now() - t0 };
 }
