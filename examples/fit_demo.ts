@@ -4,7 +4,7 @@
  * distance maps carried in `yTrue` (see `packTargetsTf` / `createTfjsKerasLoss`).
  *
  * Used by `examples/fit_node.ts` (Node 20, bundled with esbuild) and by
- * `tests/tfjs_fit_test.ts` (Deno, Bun). Only tfjs-core, tfjs-backend-cpu and tfjs-layers
+ * `tests/tfjs_training_test.ts` (Deno, Bun). Only tfjs-core, tfjs-backend-cpu and tfjs-layers
  * are needed: the model's kernels (Reshape, BatchMatMul via the Dense layer, Add) have
  * gradients once segloss's tfjs module is imported; a convolutional model needs
  * `@tensorflow/tfjs` (which registers every gradient) instead of tfjs-core alone.

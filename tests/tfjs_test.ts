@@ -11,7 +11,9 @@
 // Runs under `deno test -A` and `bun test`.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import {
@@ -618,8 +620,29 @@ describe("global state", () => {
   test("importing segloss's tfjs module registers the gradients of its kernels, idempotently", () => {
     assert.deepEqual(missingAtImport, []);
     assert.ok(LOSS_GRADIENT_KERNELS.length <= 16, "only the kernels the losses run");
-    assert.equal(tf.getGradient("Conv2D"), undefined, "nothing beyond them");
     assert.deepEqual(registerLossGradients(), []);
+  });
+
+  test("nothing beyond them: a fresh process that imports only segloss's tfjs module", async () => {
+    // its own process: under `bun test` every test file shares one, and tests/tfjs_training_test.ts
+    // loads tfjs-layers, which registers every gradient
+    // inside tests/ so that "@tensorflow/tfjs-core" resolves as it does for this file
+    const file = fileURLToPath(new URL(`./.probe_tfjs_${process.pid}.ts`, import.meta.url));
+    writeFileSync(
+      file,
+      `import * as tf from "@tensorflow/tfjs-core";\n` +
+        `import { LOSS_GRADIENT_KERNELS } from "../backends/tfjs/mod.ts";\n` +
+        `console.log(JSON.stringify({ conv: tf.getGradient("Conv2D") !== undefined, ` +
+        `ours: LOSS_GRADIENT_KERNELS.every((k) => tf.getGradient(k) !== undefined) }));\n`,
+    );
+    try {
+      const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+      const args = isBun ? [file] : ["run", "-A", "--no-check", file];
+      const out = execFileSync(process.execPath, args, { encoding: "utf8" });
+      assert.deepEqual(JSON.parse(out.trim().split("\n").pop()!), { conv: false, ours: true });
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   test("registerLossGradients never replaces a gradient that is already registered", () => {
