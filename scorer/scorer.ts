@@ -469,6 +469,18 @@ export async function createScorer(
         result.weights[t.name] = w;
         result.total += w * value;
       }
+      if (!Number.isFinite(result.total)) {
+        // the math cannot honour it (a schedule weight or a term overflowed, log 0 in cross
+        // entropy on probabilities): a precise error, not a NaN/Infinity answer
+        const parts = terms.map((t) =>
+          `${t.name} = ${quote(result.terms[t.name])} × weight ${quote(result.weights[t.name])}`
+        );
+        throw new SeglossRangeError(
+          `Expected a finite total but found ${quote(result.total)} (${parts.join(", ")}); ` +
+            "check the schedule (epoch, step), the weights, the spacing and probabilities of 0",
+          { argument: "total" },
+        );
+      }
       if (wantGradient) {
         const NC = s.n * C;
         const sum: GradientCoefficients = {};

@@ -513,3 +513,26 @@ describe("unknown option keys: TypeError naming the key, the valid ones and the 
     }
   });
 });
+
+describe("non-finite totals are refused, not returned", () => {
+  test("a schedule whose alpha overflows: RangeError naming the total and the terms", async () => {
+    const scorer = await createScorer({
+      input: "logits",
+      losses: [{ name: "dice" }, { name: "boundary" }],
+      schedule: { kind: "increase", start: 0.01, step: 1e308 },
+    });
+    const input = { data: new Float32Array([2, -1, 0.5, 1, -2, 1, 0, 0]), shape: [1, 2, 2, 2] };
+    const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 2, 2] };
+    // epoch 0: alpha = 0.01, finite (the boundary term of this batch is nonzero)
+    const ok = await scorer.evaluate({ input, target, epoch: 0 });
+    assert.ok(Number.isFinite(ok.total));
+    // epoch 1e300: alpha = 0.01 + 1e308 · 1e300 = Infinity
+    await assert.rejects(
+      scorer.evaluate({ input, target, epoch: 1e300 }),
+      (e: unknown) =>
+        e instanceof RangeError && /Expected a finite total/.test(e.message) &&
+        /boundary = /.test(e.message),
+    );
+    scorer.dispose();
+  });
+});
