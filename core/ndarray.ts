@@ -318,6 +318,34 @@ const F32_MAX = 3.4028234663852886e38;
 const F32_MIN_NORMAL = 1.1754943508222875e-38;
 
 /**
+ * Checks `spatialDims` (the number of trailing axes that form a volume) against an array's rank;
+ * returns it, or the rank when undefined.
+ *
+ * @param spatialDims The caller's value.
+ * @param rank The array's number of axes.
+ * @param name The argument name used in error messages.
+ * @returns The number of spatial axes.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { checkSpatialDims } from "./ndarray.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(checkSpatialDims(undefined, 3, "options.spatialDims"), 3);
+ * assert.throws(() => checkSpatialDims(4, 3, "options.spatialDims"), RangeError);
+ * ```
+ */
+export function checkSpatialDims(spatialDims: unknown, rank: number, name: string): number {
+  const d = spatialDims ?? rank;
+  if (typeof d !== "number" || !Number.isInteger(d) || d < 1 || d > rank) {
+    throw new SeglossRangeError(
+      `Expected ${name} to be an integer in [1, ${rank}] but found ${quote(spatialDims)}`,
+    );
+  }
+  return d;
+}
+
+/**
  * Checks a per-axis voxel spacing: `dims` finite numbers greater than 0. Returns a fresh
  * array, all ones when `spacing` is undefined.
  *

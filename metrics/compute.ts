@@ -54,6 +54,17 @@ import {
  */
 export type MetricName = OverlapMetric | "hausdorff" | "hd95" | "assd" | "nsd";
 
+/** The overlap metrics, in report order. */
+const OVERLAP_NAMES: readonly MetricName[] = [
+  "dice",
+  "iou",
+  "precision",
+  "recall",
+  "specificity",
+  "ravd",
+  "vs",
+];
+
 /**
  * Every metric name {@linkcode computeMetrics} knows, in report order.
  *
@@ -67,13 +78,7 @@ export type MetricName = OverlapMetric | "hausdorff" | "hd95" | "assd" | "nsd";
  * ```
  */
 export const METRIC_NAMES: readonly MetricName[] = [
-  "dice",
-  "iou",
-  "precision",
-  "recall",
-  "specificity",
-  "ravd",
-  "vs",
+  ...OVERLAP_NAMES,
   "hausdorff",
   "hd95",
   "assd",
@@ -82,16 +87,6 @@ export const METRIC_NAMES: readonly MetricName[] = [
 
 /** The metrics computed when `metrics` is not given (plus nsd with a `tolerance`). */
 const DEFAULT_METRICS: readonly MetricName[] = ["dice", "iou", "hausdorff", "hd95", "assd"];
-
-const OVERLAP_NAMES: readonly MetricName[] = [
-  "dice",
-  "iou",
-  "precision",
-  "recall",
-  "specificity",
-  "ravd",
-  "vs",
-];
 
 /** The option keys of {@linkcode computeMetrics}. */
 const COMPUTE_KEYS = [

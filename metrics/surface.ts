@@ -15,11 +15,12 @@
  * @module
  */
 import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import { checkNdArray, type NdArray, sizeOf } from "../core/ndarray.ts";
+import { checkNdArray, checkSpatialDims, type NdArray, sizeOf } from "../core/ndarray.ts";
 import { edt } from "../transforms/edt.ts";
 import type { DistanceTransform } from "../core/types.ts";
 import {
   checkBoolean,
+  type EmptyPolicy,
   type LabelArray,
   METRIC_KEYS,
   type MetricOptions,
@@ -153,14 +154,7 @@ export function surfaceVoxels(
   checkKeys(options, ["spatialDims", ...SURFACE_KEYS], "options");
   options ??= {};
   const shape = mask.shape;
-  const spatialDims = options.spatialDims ?? shape.length;
-  if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
-    throw new SeglossRangeError(
-      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${
-        quote(spatialDims)
-      }`,
-    );
-  }
+  const spatialDims = checkSpatialDims(options.spatialDims, shape.length, "options.spatialDims");
   const spatial = shape.slice(shape.length - spatialDims);
   const rule = surfaceRule(options, spatialDims);
   const vol = sizeOf(spatial);
@@ -816,6 +810,21 @@ function surfaceTable(
   return out;
 }
 
+/**
+ * The per-(sample, class) table of a surface metric: the options' surface rule and empty policy
+ * (over the metric's defaults), `value` for every pair that is not an empty case.
+ */
+function surfaceTableFor(
+  labels: PreparedLabels,
+  options: SurfaceOptions & { empty?: EmptyPolicy },
+  defaults: Required<EmptyPolicy>,
+  value: (pair: SurfacePair, k: number) => number,
+): number[][] {
+  const rule = surfaceRule(options, labels.spatial.length);
+  const empty = resolveEmpty(options.empty, defaults, labels.spatial, labels.spacing);
+  return surfaceTable(labels, rule, empty, value);
+}
+
 /** The option keys every surface metric takes, besides its own. */
 const SURFACE_METRIC_KEYS = [...METRIC_KEYS, ...SURFACE_KEYS];
 
@@ -869,17 +878,10 @@ export function hausdorff(
   const q = options.percentile === undefined ? 100 : checkPercentile(options.percentile);
   const convention = checkConvention(options.convention, "options.convention");
   const directed = checkBoolean(options.directed, "options.directed", false);
-  const rule = surfaceRule(options, labels.spatial.length);
-  const empty = resolveEmpty(
-    options.empty,
-    DISTANCE_EMPTY_DEFAULTS,
-    labels.spatial,
-    labels.spacing,
-  );
-  const table = surfaceTable(
+  const table = surfaceTableFor(
     labels,
-    rule,
-    empty,
+    options,
+    DISTANCE_EMPTY_DEFAULTS,
     (pair) => hausdorffOfPair(pair, q, convention, directed),
   );
   const name = options.percentile === undefined ? "hausdorff" : `hd${q}`;
@@ -925,17 +927,10 @@ export function averageSurfaceDistance(
   const labels = prepareLabels(prediction, target, options);
   const convention = checkConvention(options.convention, "options.convention");
   const symmetric = checkBoolean(options.symmetric, "options.symmetric", true);
-  const rule = surfaceRule(options, labels.spatial.length);
-  const empty = resolveEmpty(
-    options.empty,
-    DISTANCE_EMPTY_DEFAULTS,
-    labels.spatial,
-    labels.spacing,
-  );
-  const table = surfaceTable(
+  const table = surfaceTableFor(
     labels,
-    rule,
-    empty,
+    options,
+    DISTANCE_EMPTY_DEFAULTS,
     (pair) => assdOfPair(pair, convention, symmetric),
   );
   return summarize(symmetric ? "assd" : "asd", labels.classes, table, options.nan);
@@ -980,8 +975,11 @@ export function surfaceDice(
   checkKeys(options, [...SURFACE_METRIC_KEYS, "tolerance"], "options");
   const labels = prepareLabels(prediction, target, options);
   const tolerance = checkTolerance(options.tolerance, labels.classes.length);
-  const rule = surfaceRule(options, labels.spatial.length);
-  const empty = resolveEmpty(options.empty, NSD_EMPTY_DEFAULTS, labels.spatial, labels.spacing);
-  const table = surfaceTable(labels, rule, empty, (pair, k) => nsdOfPair(pair, tolerance[k]!));
+  const table = surfaceTableFor(
+    labels,
+    options,
+    NSD_EMPTY_DEFAULTS,
+    (pair, k) => nsdOfPair(pair, tolerance[k]!),
+  );
   return summarize("nsd", labels.classes, table, options.nan);
 }

@@ -623,7 +623,7 @@ describe("global state", () => {
     assert.deepEqual(registerLossGradients(), []);
   });
 
-  test("nothing beyond them: a fresh process that imports only segloss's tfjs module", async () => {
+  test("nothing beyond them: a fresh process that imports only segloss's tfjs module", () => {
     // its own process: under `bun test` every test file shares one, and tests/tfjs_training_test.ts
     // loads tfjs-layers, which registers every gradient
     // inside tests/ so that "@tensorflow/tfjs-core" resolves as it does for this file

@@ -10,6 +10,7 @@ import {
   checkFinite,
   checkNdArray,
   checkSpacing,
+  checkSpatialDims,
   type NdArray,
 } from "../core/ndarray.ts";
 import type { DistanceTransform, EdtOptions } from "../core/types.ts";
@@ -100,14 +101,7 @@ function checkEdtArgs(
   checkNdArray(mask, "mask");
   const o = checkKeys(options, keys, "options") as EdtOptions;
   const shape = mask.shape;
-  const spatialDims = o.spatialDims ?? shape.length;
-  if (!Number.isInteger(spatialDims) || spatialDims < 1 || spatialDims > shape.length) {
-    throw new SeglossRangeError(
-      `Expected options.spatialDims to be an integer in [1, ${shape.length}] but found ${
-        quote(spatialDims)
-      }`,
-    );
-  }
+  const spatialDims = checkSpatialDims(o.spatialDims, shape.length, "options.spatialDims");
   const spatial = shape.slice(shape.length - spatialDims);
   const spacing = checkSpacing(o.spacing, spatialDims, "options.spacing", spatial);
   // NaN is not 0, so it would silently count as foreground
