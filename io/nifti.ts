@@ -34,6 +34,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import * as nifti from "nifti-reader-js";
 import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
@@ -195,14 +196,7 @@ async function streamBytes(
     total += value.length;
   }
   await done;
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /**

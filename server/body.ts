@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import { HttpError, tooLarge } from "./errors.ts";
 
 /** Limits of one body read. */
@@ -119,12 +120,5 @@ export async function readBody(request: Request, limits: BodyLimits): Promise<Ui
   if (declared !== undefined && total !== declared) {
     throw aborted(`Content-Length ${declared}, ${total} bytes received`);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }

@@ -1,4 +1,5 @@
 // Test helper: multipart/form-data bodies built byte for byte (not published).
+import { concatBytes } from "../core/bytes.ts";
 
 /** One part of {@linkcode buildMultipart}. */
 export interface MultipartPart {
@@ -38,12 +39,6 @@ export function buildMultipart(
     chunks.push(enc.encode("\r\n"));
   }
   chunks.push(enc.encode(`--${boundary}--\r\n`));
-  const total = chunks.reduce((s, c) => s + c.length, 0);
-  const body = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    body.set(c, o);
-    o += c.length;
-  }
+  const body = concatBytes(chunks);
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
