@@ -101,19 +101,35 @@ interface Pending {
   resolve(r: TimedResult): void;
   reject(e: unknown): void;
   timer?: ReturnType<typeof setTimeout>;
+  /** When the job was handed to a Worker that had not started yet. */
+  waitingSince?: number;
 }
 
 interface Slot {
   worker: ThreadHandle | undefined;
+  /** The Worker has loaded its modules and said so (its first message). */
+  ready: boolean;
   busy: Pending | undefined;
 }
 
-/** Worker messages. */
+/** Worker messages: `{ ready: true }` once loaded, then one reply per job. */
 type Reply =
+  | { ready: true }
   | { ok: true; out: TimedResult }
   | ({ ok: false } & SerializedError);
 
-/** Runs jobs on a pool of Web Workers; a job past its deadline has its Worker terminated. */
+/** How long a Worker may take to load its modules before its job is refused (a 503). */
+export const WORKER_STARTUP_LIMIT_MS = 60_000;
+
+/**
+ * Runs jobs on a pool of Web Workers; a job past its deadline has its Worker terminated.
+ *
+ * Workers start on first use and after a termination. The time a job waits for its Worker to
+ * load (a cold start: module loading, and under `deno test` type checking, can take seconds on
+ * a busy machine) is the server's own cost, not the request's: the job's deadline is moved by
+ * that time, and a Worker that does not load within {@linkcode WORKER_STARTUP_LIMIT_MS} fails
+ * its job with a 503 `unavailable`.
+ */
 export class WorkerPool implements Executor {
   readonly mode = "worker" as const;
   #slots: Slot[];
@@ -143,6 +159,7 @@ export class WorkerPool implements Executor {
     this.#workerUrl = String(workerUrl);
     this.#slots = Array.from({ length: Math.max(1, size) }, () => ({
       worker: undefined,
+      ready: false,
       busy: undefined,
     }));
     this.#timeoutMs = timeoutMs;
@@ -187,6 +204,7 @@ export class WorkerPool implements Executor {
       slot.busy = p;
       try {
         slot.worker ??= this.#attach(slot, this.#spawn());
+        if (!slot.ready) this.#awaitStartup(slot, p);
         slot.worker.postMessage({ job: p.job }, transferables(p.job));
       } catch (e) {
         // a Worker that cannot start (a platform without them): a 500 naming SEGLOSS_COMPUTE
@@ -203,11 +221,46 @@ export class WorkerPool implements Executor {
     }
   }
 
+  /** Stops the job's clock until its Worker has loaded (or the startup limit passes). */
+  #awaitStartup(slot: Slot, p: Pending): void {
+    clearTimeout(p.timer);
+    p.waitingSince = performance.now();
+    p.timer = setTimeout(() => {
+      if (slot.busy !== p) return;
+      slot.worker?.terminate();
+      slot.worker = undefined;
+      slot.ready = false;
+      this.#finish(slot, p, () =>
+        p.reject(
+          new HttpError(
+            503,
+            "unavailable",
+            `A Worker did not start within ${WORKER_STARTUP_LIMIT_MS} ms; retry later`,
+          ),
+        ));
+    }, WORKER_STARTUP_LIMIT_MS);
+  }
+
+  /** The Worker has loaded: the job's clock runs again, moved by the time it waited. */
+  #started(slot: Slot): void {
+    slot.ready = true;
+    const p = slot.busy;
+    if (!p || p.waitingSince === undefined) return;
+    clearTimeout(p.timer);
+    p.deadline += performance.now() - p.waitingSince;
+    p.waitingSince = undefined;
+    p.timer = setTimeout(() => this.#expire(p), Math.max(0, p.deadline - performance.now()));
+  }
+
   #attach(slot: Slot, w: ThreadHandle): ThreadHandle {
     w.onmessage = (e: ThreadMessage) => {
-      const p = slot.busy;
-      if (!p || slot.worker !== w) return;
+      if (slot.worker !== w) return;
       const r = e.data as Reply;
+      // a Worker that answers without saying it is ready (a custom one) is ready all the same
+      if (!slot.ready) this.#started(slot);
+      if ("ready" in r) return;
+      const p = slot.busy;
+      if (!p) return;
       this.#finish(
         slot,
         p,
@@ -229,6 +282,7 @@ export class WorkerPool implements Executor {
     if (slot.worker !== w) return;
     w.terminate();
     slot.worker = undefined;
+    slot.ready = false;
     const p = slot.busy;
     if (p) {
       this.#finish(slot, p, () => p.reject(new JobError("Error", `Worker crashed: ${message}`)));
@@ -255,6 +309,7 @@ export class WorkerPool implements Executor {
     slot.worker?.terminate();
     this.stats.timedOut++;
     slot.worker = undefined;
+    slot.ready = false;
     this.#finish(slot, p, () => p.reject(timeoutError(this.#timeoutMs)));
   }
 
@@ -268,6 +323,7 @@ export class WorkerPool implements Executor {
     for (const slot of this.#slots) {
       slot.worker?.terminate();
       slot.worker = undefined;
+      slot.ready = false;
       if (slot.busy) {
         clearTimeout(slot.busy.timer);
         slot.busy.reject(new HttpError(503, "overloaded", "The server is shutting down"));

@@ -28,3 +28,5 @@ scope.onMessage(async (data: unknown) => {
     scope.postMessage({ ok: false, ...serializeError(err) });
   }
 });
+// loaded: the pool starts the job's clock now (a cold start is not the request's time)
+scope.postMessage({ ready: true });

@@ -20,3 +20,5 @@ port.onMessage((data: unknown) => {
     },
   });
 });
+// loaded: the pool starts a job's clock when this arrives (server/worker.ts says the same)
+port.postMessage({ ready: true });

@@ -652,7 +652,9 @@ describe("503 time limit: the work is stopped", () => {
       const res = await pooled.request("/v1/distance", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ mask: { shape: [64, 64], data: Array(4096).fill(1) } }),
+        // 1024² in a freshly loaded Worker: tens of ms, never done within the 1 ms (a Worker's
+        // load time is not counted, so a tiny job could finish inside the limit)
+        body: JSON.stringify({ mask: { shape: [1024, 1024], data: Array(1024 * 1024).fill(1) } }),
       });
       const err = await expectError(res, 503, /time limit of 1 ms/);
       assert.equal(err.code, "timeout");
@@ -689,6 +691,45 @@ describe("503 time limit: the work is stopped", () => {
       const out = await pool.run(job("quick"), performance.now() + 30_000);
       assert.equal(out.result.kind, "distance");
       assert.equal(pool.stats.spawned, 2);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test("a Worker's cold start is not counted against the job's time limit", async () => {
+    // Before: the deadline ran from the request, so a 300 ms limit expired while the Worker was
+    // still loading (1 s here; under a loaded CI's `deno test`, type checking the Worker's
+    // modules took seconds) and small jobs were refused with a 503 "time limit".
+    const pool = new WorkerPool(
+      1,
+      "cpu",
+      300,
+      16,
+      new URL("./server_slow_start_worker.ts", import.meta.url),
+    );
+    try {
+      const job = (transform: string) => ({
+        kind: "distance" as const,
+        mode: "edt" as const,
+        array: { data: new Uint8Array(1), shape: [1] },
+        transform,
+      });
+      const t0 = performance.now();
+      const out = await pool.run(job("quick"), performance.now() + 300);
+      assert.ok(performance.now() - t0 >= 900, "the Worker took its second to load");
+      assert.equal(out.result.kind, "distance");
+      // once loaded, the limit holds as before: a spinning job is stopped after its 300 ms
+      const t1 = performance.now();
+      await assert.rejects(
+        pool.run(job("spin"), performance.now() + 300),
+        (e: Error & { status?: number; code?: string }) => {
+          assert.equal(e.status, 503);
+          assert.equal(e.code, "timeout");
+          return true;
+        },
+      );
+      assert.ok(performance.now() - t1 < 900, "the running Worker was stopped at its deadline");
+      assert.equal(pool.stats.timedOut, 1);
     } finally {
       pool.close();
     }
