@@ -3,8 +3,8 @@
 // suites themselves transpiled the same way next to them (tests/*.js importing ../mod.js ...),
 // then run by Node's test runner (`node --test`, under `deno test`) and by Bun (`bun test`,
 // under `bun test`), so each CI pass runs each suite once. One harness adaptation: the
-// server suite addresses its stand-in Worker by a literal URL ("./server_spin_worker.ts"),
-// which becomes ".js" here (JSR does not publish tests).
+// server suite addresses its stand-in Workers by literal URLs ("./server_spin_worker.ts"),
+// which become ".js" here (JSR does not publish tests).
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +16,13 @@ import { binary, isCI, ROOT, run } from "./_util.ts";
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 /** Suites that start Workers, run the SIMD kernel, or serve requests. */
 const SUITES = ["signed_distance_test", "scorer_test", "server_test"];
-const HELPERS = ["util", "_multipart", "server_spin_worker"];
+const HELPERS = [
+  "util",
+  "_multipart",
+  "server_spin_worker",
+  "server_slow_start_worker",
+  "_busy_second",
+];
 
 describe("the project's suites on the transpiled package", () => {
   let dir = "";
@@ -38,10 +44,8 @@ describe("the project's suites on the transpiled package", () => {
           target: "es2022",
           supported: { "import-attributes": true },
         });
-        const js = rewriteSpecifiers(code).replaceAll(
-          '"./server_spin_worker.ts"',
-          '"./server_spin_worker.js"',
-        );
+        let js = rewriteSpecifiers(code);
+        for (const h of HELPERS) js = js.replaceAll(`"./${h}.ts"`, `"./${h}.js"`);
         writeFileSync(join(tree, "tests", `${name}.js`), js);
       }
     } finally {
