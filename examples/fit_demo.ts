@@ -18,6 +18,7 @@ import { version_cpu } from "@tensorflow/tfjs-backend-cpu";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { createTfjsKerasLoss, fitDatasetTf, packTargetsTf } from "../backends/tfjs/mod.ts";
 import { boundaryLoss, diceLoss, signedDistance, softmax } from "../mod.ts";
+import { mulberry32 } from "./_rng.ts";
 
 /** What {@linkcode runFitDemo} measured. */
 export interface FitDemoResult {
@@ -36,18 +37,6 @@ export interface FitDemoResult {
   backend: string;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Trains a Dense(2) per-pixel model with `model.fitDataset` on `n` synthetic 8×8 images (a 2×2 to
  * 3×3 bright square in noise) with dice + boundary loss under the paper's
@@ -60,7 +49,7 @@ function rng(seed: number): () => number {
 export async function runFitDemo(epochs = 6, n = 4): Promise<FitDemoResult> {
   await tf.setBackend("cpu");
   const H = 8, W = 8, C = 2;
-  const r = rng(7);
+  const r = mulberry32(7);
   const images = new Float32Array(n * H * W);
   const labels = new Int32Array(n * H * W);
   for (let k = 0; k < n; k++) {

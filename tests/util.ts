@@ -3,22 +3,8 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-/**
- * mulberry32: a small deterministic PRNG, so that failures and benchmark inputs reproduce.
- *
- * @param seed Any number (its low 32 bits are used).
- * @returns A function giving uniform numbers in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, the seeded PRNG of the tests and benchmarks, is the examples' own
+export { mulberry32 } from "../examples/_rng.ts";
 
 /**
  * A JSON fixture of tests/fixtures, parsed.
