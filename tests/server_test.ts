@@ -638,6 +638,33 @@ describe("500 server faults", () => {
   });
 });
 
+/** A 1-Worker pool (cpu, 16 queued jobs) on a test Worker module of this folder. */
+function testPool(timeoutMs: number, workerFile: string): WorkerPool {
+  return new WorkerPool(1, "cpu", timeoutMs, 16, new URL(workerFile, import.meta.url));
+}
+
+/**
+ * A one-voxel distance job; the test Workers read `transform` as what to do (`"spin"` loops
+ * forever, `"quick"` answers at once), the real one as the transform.
+ */
+function tinyJob(transform: string) {
+  return {
+    kind: "distance" as const,
+    mode: "edt" as const,
+    array: { data: new Uint8Array(1), shape: [1] },
+    transform,
+  };
+}
+
+/** Checks that `run` rejects with the 503 of a job stopped at its deadline. */
+async function rejectsTimeout(run: Promise<unknown>): Promise<void> {
+  await assert.rejects(run, (e: Error & { status?: number; code?: string }) => {
+    assert.equal(e.status, 503);
+    assert.equal(e.code, "timeout");
+    return true;
+  });
+}
+
 describe("503 time limit: the work is stopped", () => {
   test("a real job past a 1 ms limit on the worker pool answers 503 and the pool recovers", async () => {
     const logs: LogEntry[] = [];
@@ -665,30 +692,12 @@ describe("503 time limit: the work is stopped", () => {
   });
 
   test("a job spinning forever is terminated; the next job on the same 1-Worker pool is served", async () => {
-    const pool = new WorkerPool(
-      1,
-      "cpu",
-      200,
-      16,
-      new URL("./server_spin_worker.ts", import.meta.url),
-    );
+    const pool = testPool(200, "./server_spin_worker.ts");
     try {
-      const job = (transform: string) => ({
-        kind: "distance" as const,
-        mode: "edt" as const,
-        array: { data: new Uint8Array(1), shape: [1] },
-        transform,
-      });
-      await assert.rejects(
-        pool.run(job("spin"), performance.now() + 200),
-        (e: Error & { status?: number }) => {
-          assert.equal(e.status, 503);
-          return true;
-        },
-      );
+      await rejectsTimeout(pool.run(tinyJob("spin"), performance.now() + 200));
       assert.equal(pool.stats.timedOut, 1);
       // without the termination this job would queue behind the endless loop until its deadline
-      const out = await pool.run(job("quick"), performance.now() + 30_000);
+      const out = await pool.run(tinyJob("quick"), performance.now() + 30_000);
       assert.equal(out.result.kind, "distance");
       assert.equal(pool.stats.spawned, 2);
     } finally {
@@ -700,34 +709,15 @@ describe("503 time limit: the work is stopped", () => {
     // Before: the deadline ran from the request, so a 300 ms limit expired while the Worker was
     // still loading (1 s here; under a loaded CI's `deno test`, type checking the Worker's
     // modules took seconds) and small jobs were refused with a 503 "time limit".
-    const pool = new WorkerPool(
-      1,
-      "cpu",
-      300,
-      16,
-      new URL("./server_slow_start_worker.ts", import.meta.url),
-    );
+    const pool = testPool(300, "./server_slow_start_worker.ts");
     try {
-      const job = (transform: string) => ({
-        kind: "distance" as const,
-        mode: "edt" as const,
-        array: { data: new Uint8Array(1), shape: [1] },
-        transform,
-      });
       const t0 = performance.now();
-      const out = await pool.run(job("quick"), performance.now() + 300);
+      const out = await pool.run(tinyJob("quick"), performance.now() + 300);
       assert.ok(performance.now() - t0 >= 900, "the Worker took its second to load");
       assert.equal(out.result.kind, "distance");
       // once loaded, the limit holds as before: a spinning job is stopped after its 300 ms
       const t1 = performance.now();
-      await assert.rejects(
-        pool.run(job("spin"), performance.now() + 300),
-        (e: Error & { status?: number; code?: string }) => {
-          assert.equal(e.status, 503);
-          assert.equal(e.code, "timeout");
-          return true;
-        },
-      );
+      await rejectsTimeout(pool.run(tinyJob("spin"), performance.now() + 300));
       assert.ok(performance.now() - t1 < 900, "the running Worker was stopped at its deadline");
       assert.equal(pool.stats.timedOut, 1);
     } finally {
@@ -736,22 +726,10 @@ describe("503 time limit: the work is stopped", () => {
   });
 
   test("a Worker that fails to load rejects its job (a 500), never hangs, and the slot is reused", async () => {
-    const pool = new WorkerPool(
-      1,
-      "cpu",
-      30_000,
-      16,
-      new URL("./no_such_worker_file.ts", import.meta.url),
-    );
+    const pool = testPool(30_000, "./no_such_worker_file.ts");
     try {
-      const job = {
-        kind: "distance" as const,
-        mode: "edt" as const,
-        array: { data: new Uint8Array(1), shape: [1] },
-        transform: "edt",
-      };
       for (let i = 0; i < 2; i++) {
-        await assert.rejects(pool.run(job, performance.now() + 30_000), (e: Error) => {
+        await assert.rejects(pool.run(tinyJob("edt"), performance.now() + 30_000), (e: Error) => {
           assert.equal(e.name, "JobError");
           return true;
         });
