@@ -25,7 +25,7 @@ import {
   SeglossTypeError,
   UnavailableError,
 } from "../mod.ts";
-import { buildMultipart } from "./_multipart.ts";
+import { buildMultipart, type MultipartPart } from "./_multipart.ts";
 import { jsonBody } from "../server/arrays.ts";
 import { runMetricsJob } from "../server/routes/metrics_job.ts";
 import cases from "./fixtures/server_cases.json" with { type: "json" };
@@ -118,6 +118,16 @@ function postJson(app: SeglossApp, klass: string, path: string, body: unknown, h
   });
 }
 
+/** Sends `parts` as a multipart/form-data POST, like {@linkcode postJson}. */
+function postParts(app: SeglossApp, klass: string, path: string, parts: readonly MultipartPart[]) {
+  const mp = buildMultipart(parts);
+  return send(app, klass, path, {
+    method: "POST",
+    headers: { "Content-Type": mp.contentType },
+    body: mp.body as BodyInit,
+  });
+}
+
 /** A JSON 4xx/5xx with a request id, the status expected, no stack, a short message. */
 function assertError(a: Answer, status: number, message?: RegExp): void {
   assert.equal(a.status, status, `status ${a.status}: ${a.text.slice(0, 400)}`);
@@ -170,15 +180,16 @@ function npyHeader(text: string, major = 1): Uint8Array {
   return out;
 }
 
-function npyBody(input: Uint8Array): { body: Uint8Array; contentType: string } {
-  return buildMultipart([
+/** The small case's loss request as multipart parts, with `input` as the input's `.npy`. */
+function npyParts(input: Uint8Array): MultipartPart[] {
+  return [
     { name: "config", value: JSON.stringify(small.config) },
     { name: "input", value: input },
     {
       name: "target",
       value: encodeNpy({ data: new Int32Array(small.target.data), shape: small.target.shape }),
     },
-  ]);
+  ];
 }
 
 // ---------------------------------------------------------------- in-process classes
@@ -229,16 +240,11 @@ describe("hostile clients, in process", () => {
       assert.ok(a.ms < 500, `${path}: ${a.ms} ms`);
     }
     const labels = encodeNpy({ data: new Int32Array([0, 2147483647]), shape: [1, 2] });
-    const mp = buildMultipart([{ name: "prediction", value: labels }, {
-      name: "target",
-      value: labels,
-    }]);
     assertError(
-      await send(app, k, "/v1/metrics", {
-        method: "POST",
-        headers: { "Content-Type": mp.contentType },
-        body: mp.body as BodyInit,
-      }),
+      await postParts(app, k, "/v1/metrics", [
+        { name: "prediction", value: labels },
+        { name: "target", value: labels },
+      ]),
       413,
       /maxClasses/,
     );
@@ -265,16 +271,11 @@ describe("hostile clients, in process", () => {
     // within maxClasses but N x K tables over maxWorkElements (6 x 4e6 here)
     const n = 400_000;
     const many = encodeNpy({ data: new Uint8Array(2 * n), shape: [n, 2] });
-    const mw = buildMultipart([
+    const w = await postParts(app, k, "/v1/metrics", [
       { name: "prediction", value: many },
       { name: "target", value: many },
       { name: "options", value: JSON.stringify({ numClasses: 250 }) },
     ]);
-    const w = await send(app, k, "/v1/metrics", {
-      method: "POST",
-      headers: { "Content-Type": mw.contentType },
-      body: mw.body as BodyInit,
-    });
     assertError(w, 413, /maxWorkElements/);
     assert.ok(w.ms < 500, `${w.ms} ms`);
     await stillRight(app);
@@ -298,13 +299,7 @@ describe("hostile clients, in process", () => {
     for (const h of headers) {
       const major = h.length > 65_000 ? 2 : 1;
       const part = npyHeader(h, major);
-      const { body, contentType } = npyBody(part);
-      const once = () =>
-        send(app, k, "/v1/loss", {
-          method: "POST",
-          headers: { "Content-Type": contentType },
-          body: body as BodyInit,
-        });
+      const once = () => postParts(app, k, "/v1/loss", npyParts(part));
       let a = await once();
       // one retry tells a scheduling hiccup on a loaded machine from super-linear parsing
       if (a.ms >= 100) a = await once();
@@ -375,13 +370,11 @@ describe("hostile clients, in process", () => {
     assertError(b, 413, /maxJsonBytes/);
     assert.ok(pulled < 100, `${pulled} chunks pulled`);
     // a JSON text part of a multipart body has the same limit
-    const mp = buildMultipart([{ name: "config", value: " ".repeat(1_200_000) + "{}" }]);
     assertError(
-      await send(app, k, "/v1/loss", {
-        method: "POST",
-        headers: { "Content-Type": mp.contentType },
-        body: mp.body as BodyInit,
-      }),
+      await postParts(app, k, "/v1/loss", [{
+        name: "config",
+        value: " ".repeat(1_200_000) + "{}",
+      }]),
       413,
       /maxJsonBytes/,
     );
@@ -494,12 +487,10 @@ describe("hostile clients, in process", () => {
         assert.ok(a.status === 422, `${a.status}: ${a.text.slice(0, 200)}`);
         assertError(a, 422);
       }
-      const mp = buildMultipart([{ name: huge.slice(0, 100_000), value: "1" }]);
-      const a = await send(bigApp, k, "/v1/loss", {
-        method: "POST",
-        headers: { "Content-Type": mp.contentType },
-        body: mp.body as BodyInit,
-      });
+      const a = await postParts(bigApp, k, "/v1/loss", [{
+        name: huge.slice(0, 100_000),
+        value: "1",
+      }]);
       assertError(a, 422);
       const t = await send(bigApp, k, "/v1/loss", {
         method: "POST",
@@ -604,7 +595,7 @@ describe("hostile clients, in process", () => {
     // a streamed JSON gradient keeps the summary fields before it
     const N = 2, C = 2, S = 256; // 262144 gradient elements: over the streaming threshold
     const labels = new Int32Array(N * S * S).map((_, i) => i % 2);
-    const mp = buildMultipart([
+    const loss = await postParts(app, "11 streamed answers", "/v1/loss", [
       { name: "config", value: JSON.stringify({ input: "probs", losses: [{ name: "dice" }] }) },
       {
         name: "input",
@@ -613,11 +604,6 @@ describe("hostile clients, in process", () => {
       { name: "target", value: encodeNpy({ data: labels, shape: [N, S, S] }) },
       { name: "gradient", value: "true" },
     ]);
-    const loss = await send(app, "11 streamed answers", "/v1/loss", {
-      method: "POST",
-      headers: { "Content-Type": mp.contentType },
-      body: mp.body as Uint8Array<ArrayBuffer>,
-    });
     assert.equal(loss.status, 200, loss.text.slice(0, 300));
     const g = loss.json as { total: number; terms: { dice: number }; gradient: { data: number[] } };
     // p = 0.5 everywhere, each class on half the voxels, per (n, c): 1 - 2(V/4)/(V/2 + V/2) = 0.5
@@ -665,8 +651,10 @@ describe("hostile clients, in process", () => {
       // before: a 75-character boundary was cut to 70 and failed as "a delimiter is not followed
       // by a line break"; 70 characters (RFC 2046's most) still parse
       for (const [len, status] of [[75, 400], [70, 200]] as const) {
-        const mp = npyBody(
-          encodeNpy({ data: new Float32Array(small.input.data), shape: small.input.shape }),
+        const mp = buildMultipart(
+          npyParts(
+            encodeNpy({ data: new Float32Array(small.input.data), shape: small.input.shape }),
+          ),
         );
         const old = /boundary=(\S+)/.exec(mp.contentType)![1]!;
         const b = "b".repeat(len);
@@ -867,16 +855,11 @@ describe("hostile clients, in process", () => {
         const n = 4 * 256 * 256;
         const labels = new Uint8Array(n);
         for (let i = 0; i < n; i++) labels[i] = (i * 2654435761 >>> 24) % 200;
-        const mp = buildMultipart([
+        const a = await postParts(slow, k, "/v1/metrics", [
           { name: "prediction", value: encodeNpy({ data: labels, shape: [4, 256, 256] }) },
           { name: "target", value: encodeNpy({ data: labels.reverse(), shape: [4, 256, 256] }) },
           { name: "options", value: JSON.stringify({ metrics: ["hausdorff", "assd"] }) },
         ]);
-        const a = await send(slow, k, "/v1/metrics", {
-          method: "POST",
-          headers: { "Content-Type": mp.contentType },
-          body: mp.body as BodyInit,
-        });
         assertError(a, 503, /time limit/);
         assert.ok(a.ms < 4000, `${a.ms} ms`);
         // the server answers at once afterwards
