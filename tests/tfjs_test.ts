@@ -349,50 +349,43 @@ describe("gradient parity: tf.grad of each loss vs the CPU backend's analytic gr
     distance: number[];
     specs: { loss: LossName; options: Opts }[];
   }
+  /** A case: a fixture's arrays, one of its signed distance maps and the losses to check. */
+  const gradCase = (
+    name: string,
+    c: Pick<GradCase, "shape" | "probs" | "logits" | "labels">,
+    distance: number[],
+    specs: GradCase["specs"],
+  ): GradCase => ({
+    name,
+    shape: c.shape,
+    probs: c.probs,
+    logits: c.logits,
+    labels: c.labels,
+    distance,
+    specs,
+  });
   const cases: GradCase[] = [];
   for (const c of reference.cases) {
     const C = c.shape[1]!;
     const logits = "logits" in c
       ? (c as { logits: number[] }).logits
       : c.probs.map((p) => Math.log(Math.max(p, 1e-6))); // log p: softmax gives back p
-    cases.push({
-      name: `reference ${c.name}`,
-      shape: c.shape,
-      probs: c.probs,
-      logits,
-      labels: c.labels,
-      distance: c.signed_distance_kervadec,
-      specs: [
-        { loss: "dice", options: { classes: [1], smoothNr: 1e-10, smoothDr: 1e-10 } },
-        { loss: "dice", options: { includeBackground: false, squared: true } },
-        { loss: "dice", options: { includeBackground: false, batch: true } },
-        { loss: "generalized-dice", options: {} },
-        { loss: "cross-entropy", options: {} },
-        { loss: "boundary", options: { classes: Array.from({ length: C }, (_, i) => i) } },
-      ],
-    });
+    cases.push(gradCase(`reference ${c.name}`, { ...c, logits }, c.signed_distance_kervadec, [
+      { loss: "dice", options: { classes: [1], smoothNr: 1e-10, smoothDr: 1e-10 } },
+      { loss: "dice", options: { includeBackground: false, squared: true } },
+      { loss: "dice", options: { includeBackground: false, batch: true } },
+      { loss: "generalized-dice", options: {} },
+      { loss: "cross-entropy", options: {} },
+      { loss: "boundary", options: { classes: Array.from({ length: C }, (_, i) => i) } },
+    ]));
   }
   for (const c of fixtures.cases) {
-    cases.push({
-      name: `random ${c.name}`,
-      shape: c.shape,
-      probs: c.probs,
-      logits: c.logits,
-      labels: c.labels,
-      distance: c.signed_distance,
-      specs: c.expected.map((e) => ({ loss: e.loss as LossName, options: e.options as Opts })),
-    });
+    const specs = c.expected.map((e) => ({ loss: e.loss as LossName, options: e.options as Opts }));
+    cases.push(gradCase(`random ${c.name}`, c, c.signed_distance, specs));
   }
   for (const c of fixtures.binary_cases) {
-    cases.push({
-      name: `binary ${c.name}`,
-      shape: c.shape,
-      probs: c.probs,
-      logits: c.logits,
-      labels: c.labels,
-      distance: c.signed_distance_foreground,
-      specs: c.expected.map((e) => ({ loss: e.loss as LossName, options: {} })),
-    });
+    const specs = c.expected.map((e) => ({ loss: e.loss as LossName, options: {} }));
+    cases.push(gradCase(`binary ${c.name}`, c, c.signed_distance_foreground, specs));
   }
   for (const c of cases) {
     const labelsShape = [c.shape[0]!, ...c.shape.slice(2)];
