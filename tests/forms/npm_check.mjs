@@ -78,21 +78,16 @@ try {
 
 // the service's Worker pool (compute "worker": every request crosses into a Worker)
 const app = createApp({ compute: "worker", workers: 2 });
-const res = await app.request("/v1/loss", {
-  method: "POST",
-  headers: { "Content-Type": "application/json" },
-  body: JSON.stringify({ config: c.config, input: c.input, target: c.target }),
-});
+const postLoss = (target) =>
+  app.request("/v1/loss", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ config: c.config, input: c.input, target }),
+  });
+const res = await postLoss(c.target);
 const body = await res.json();
-const bad = await app.request("/v1/loss", {
-  method: "POST",
-  headers: { "Content-Type": "application/json" },
-  body: JSON.stringify({
-    config: c.config,
-    input: c.input,
-    target: { shape: c.target.shape, data: c.target.data.map(() => 7) },
-  }),
-});
+// labels out of range: a 422 across the Worker boundary
+const bad = await postLoss({ shape: c.target.shape, data: c.target.data.map(() => 7) });
 out.service = {
   status: res.status,
   total: body.total,
