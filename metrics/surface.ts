@@ -168,7 +168,7 @@ export function surfaceVoxels(
   const hi = spatial.map((n) => n - 1);
   for (let off = 0; off < labels.length; off += vol) {
     const flags = new Uint8Array(vol);
-    markOne(labels, 1, off, spatial, strides, lo, hi, 1, flags, rule);
+    markSurface(labels, 1, { off, spatial, strides, lo, hi, c: 1, flags, rule });
     for (let i = 0; i < vol; i++) out[off + i] = flags[i]! & 1;
   }
   return { data: out, shape: [...shape] };
@@ -184,27 +184,24 @@ function stridesOf(spatial: readonly number[]): number[] {
   return strides;
 }
 
-/**
- * Marks, inside the box `[lo, hi]` of one volume at `off`, the surface voxels of class `c` of
- * `pred` (bit 1) and `target` (bit 2) into `flags` (box-shaped, row-major, zeroed). Returns
- * the two counts.
- */
-function markSurfaces(
-  pred: LabelArray,
-  target: LabelArray,
-  off: number,
-  spatial: readonly number[],
-  strides: readonly number[],
-  lo: readonly number[],
-  hi: readonly number[],
-  c: number,
-  flags: Uint8Array,
-  rule: SurfaceRule,
-): [number, number] {
-  return [
-    markOne(pred, 1, off, spatial, strides, lo, hi, c, flags, rule),
-    markOne(target, 2, off, spatial, strides, lo, hi, c, flags, rule),
-  ];
+/** Where {@linkcode markSurface} looks, and where it writes. */
+interface SurfaceBox {
+  /** The offset of the volume in the label arrays. */
+  off: number;
+  /** The volume's spatial extents. */
+  spatial: readonly number[];
+  /** Their row-major strides. */
+  strides: readonly number[];
+  /** The box's first coordinate per axis. */
+  lo: readonly number[];
+  /** Its last coordinate per axis (inclusive). */
+  hi: readonly number[];
+  /** The class whose surface is marked. */
+  c: number;
+  /** One entry per voxel of the box (row-major), zeroed before the first mark. */
+  flags: Uint8Array;
+  /** Which voxels are surface voxels. */
+  rule: SurfaceRule;
 }
 
 /** The neighbour offsets (per-axis deltas in {-1, 0, 1}) with 1..k non-zero entries. */
@@ -222,18 +219,12 @@ function neighbourDeltas(d: number, k: number): number[][] {
   return out;
 }
 
-function markOne(
-  arr: LabelArray,
-  bit: number,
-  off: number,
-  spatial: readonly number[],
-  strides: readonly number[],
-  lo: readonly number[],
-  hi: readonly number[],
-  c: number,
-  flags: Uint8Array,
-  rule: SurfaceRule,
-): number {
+/**
+ * Sets `bit` in `box.flags` at the surface voxels of class `box.c` of `arr` inside the box of
+ * one volume. Returns their count.
+ */
+function markSurface(arr: LabelArray, bit: number, box: SurfaceBox): number {
+  const { off, spatial, strides, lo, hi, c, flags, rule } = box;
   const last = spatial.length - 1;
   const x0 = lo[last]!;
   const x1 = hi[last]!;
@@ -390,18 +381,18 @@ function pairSetup(
   }
   const boxShape = box.lo.map((l, a) => box.hi[a]! - l + 1);
   const flags = new Uint8Array(sizeOf(boxShape));
-  const [nP, nT] = markSurfaces(
-    pred,
-    target,
+  const inBox: SurfaceBox = {
     off,
     spatial,
-    stridesOf(spatial),
-    box.lo,
-    box.hi,
+    strides: stridesOf(spatial),
+    lo: box.lo,
+    hi: box.hi,
     c,
     flags,
     rule,
-  );
+  };
+  const nP = markSurface(pred, 1, inBox);
+  const nT = markSurface(target, 2, inBox);
   if (nP === 0 || nT === 0) {
     return { predSurface: nP, targetSurface: nT, predToTarget: null, targetToPred: null };
   }
@@ -715,6 +706,11 @@ export function checkConvention(v: unknown, name: string): Convention {
   return v as Convention;
 }
 
+/** The two directed distance sets of a pair that is not an empty case (neither is null). */
+function distanceSets(pair: SurfacePair): [Float32Array, Float32Array] {
+  return [pair.predToTarget!, pair.targetToPred!];
+}
+
 /** Hausdorff value of one pair whose distance sets are both non-empty; sorts them in place. */
 export function hausdorffOfPair(
   pair: SurfacePair,
@@ -722,8 +718,7 @@ export function hausdorffOfPair(
   convention: Convention,
   directed: boolean,
 ): number {
-  const a = pair.predToTarget!;
-  const b = pair.targetToPred!;
+  const [a, b] = distanceSets(pair);
   if (q === 100) return directed ? maxOf(a) : Math.max(maxOf(a), maxOf(b));
   a.sort();
   if (directed) return percentileSorted(a, q);
@@ -742,8 +737,7 @@ export function assdOfPair(
   convention: Convention,
   symmetric: boolean,
 ): number {
-  const a = pair.predToTarget!;
-  const b = pair.targetToPred!;
+  const [a, b] = distanceSets(pair);
   if (!symmetric) return sumOf(a) / a.length;
   if (convention !== "medpy-0.4") return (sumOf(a) + sumOf(b)) / (a.length + b.length);
   return (sumOf(a) / a.length + sumOf(b) / b.length) / 2;
@@ -751,8 +745,7 @@ export function assdOfPair(
 
 /** Normalized surface Dice of one pair whose distance sets are both non-empty. */
 export function nsdOfPair(pair: SurfacePair, tolerance: number): number {
-  const a = pair.predToTarget!;
-  const b = pair.targetToPred!;
+  const [a, b] = distanceSets(pair);
   // distances are float32: compare with τ rounded the same way so exact ties count
   const tau = Math.fround(tolerance);
   let ok = 0;
@@ -810,23 +803,35 @@ function surfaceTable(
   return out;
 }
 
-/**
- * The per-(sample, class) table of a surface metric: the options' surface rule and empty policy
- * (over the metric's defaults), `value` for every pair that is not an empty case.
- */
-function surfaceTableFor(
-  labels: PreparedLabels,
-  options: SurfaceOptions & { empty?: EmptyPolicy },
-  defaults: Required<EmptyPolicy>,
-  value: (pair: SurfacePair, k: number) => number,
-): number[][] {
-  const rule = surfaceRule(options, labels.spatial.length);
-  const empty = resolveEmpty(options.empty, defaults, labels.spatial, labels.spacing);
-  return surfaceTable(labels, rule, empty, value);
+/** What a surface metric makes of its own options, once the labels are known. */
+interface SurfaceMeasure {
+  /** The metric's name in the result (`"hd95"`, `"assd"`, ...). */
+  name: string;
+  /** The value of a pair that is not an empty case; `k` indexes `labels.classes`. */
+  value: (pair: SurfacePair, k: number) => number;
 }
 
-/** The option keys every surface metric takes, besides its own. */
-const SURFACE_METRIC_KEYS = [...METRIC_KEYS, ...SURFACE_KEYS];
+/**
+ * A surface metric (the surface counterpart of overlap.ts's `overlapMetric`): checks the option
+ * keys (the shared ones and the metric's `keys`), prepares the labels, reads the metric's own
+ * options with `measure`, then the surface rule and the empty policy (over `defaults`), and
+ * summarizes the per-(sample, class) table, errors in that order.
+ */
+function surfaceMetric(
+  prediction: NdArray,
+  target: NdArray,
+  options: MetricOptions & SurfaceOptions,
+  keys: readonly string[],
+  defaults: Required<EmptyPolicy>,
+  measure: (labels: PreparedLabels) => SurfaceMeasure,
+): MetricResult {
+  checkKeys(options, [...METRIC_KEYS, ...SURFACE_KEYS, ...keys], "options");
+  const labels = prepareLabels(prediction, target, options);
+  const { name, value } = measure(labels);
+  const rule = surfaceRule(options, labels.spatial.length);
+  const empty = resolveEmpty(options.empty, defaults, labels.spatial, labels.spacing);
+  return summarize(name, labels.classes, surfaceTable(labels, rule, empty, value), options.nan);
+}
 
 /**
  * Hausdorff distance per sample and class, in physical units: the maximum (default: MONAI's
@@ -873,19 +878,16 @@ export function hausdorff(
   target: NdArray,
   options: HausdorffOptions = {},
 ): MetricResult {
-  checkKeys(options, [...SURFACE_METRIC_KEYS, "percentile", "convention", "directed"], "options");
-  const labels = prepareLabels(prediction, target, options);
-  const q = options.percentile === undefined ? 100 : checkPercentile(options.percentile);
-  const convention = checkConvention(options.convention, "options.convention");
-  const directed = checkBoolean(options.directed, "options.directed", false);
-  const table = surfaceTableFor(
-    labels,
-    options,
-    DISTANCE_EMPTY_DEFAULTS,
-    (pair) => hausdorffOfPair(pair, q, convention, directed),
-  );
-  const name = options.percentile === undefined ? "hausdorff" : `hd${q}`;
-  return summarize(name, labels.classes, table, options.nan);
+  const keys = ["percentile", "convention", "directed"];
+  return surfaceMetric(prediction, target, options, keys, DISTANCE_EMPTY_DEFAULTS, () => {
+    const q = options.percentile === undefined ? 100 : checkPercentile(options.percentile);
+    const convention = checkConvention(options.convention, "options.convention");
+    const directed = checkBoolean(options.directed, "options.directed", false);
+    return {
+      name: options.percentile === undefined ? "hausdorff" : `hd${q}`,
+      value: (pair) => hausdorffOfPair(pair, q, convention, directed),
+    };
+  });
 }
 
 /**
@@ -923,17 +925,15 @@ export function averageSurfaceDistance(
   target: NdArray,
   options: SurfaceDistanceOptions = {},
 ): MetricResult {
-  checkKeys(options, [...SURFACE_METRIC_KEYS, "convention", "symmetric"], "options");
-  const labels = prepareLabels(prediction, target, options);
-  const convention = checkConvention(options.convention, "options.convention");
-  const symmetric = checkBoolean(options.symmetric, "options.symmetric", true);
-  const table = surfaceTableFor(
-    labels,
-    options,
-    DISTANCE_EMPTY_DEFAULTS,
-    (pair) => assdOfPair(pair, convention, symmetric),
-  );
-  return summarize(symmetric ? "assd" : "asd", labels.classes, table, options.nan);
+  const keys = ["convention", "symmetric"];
+  return surfaceMetric(prediction, target, options, keys, DISTANCE_EMPTY_DEFAULTS, () => {
+    const convention = checkConvention(options.convention, "options.convention");
+    const symmetric = checkBoolean(options.symmetric, "options.symmetric", true);
+    return {
+      name: symmetric ? "assd" : "asd",
+      value: (pair) => assdOfPair(pair, convention, symmetric),
+    };
+  });
 }
 
 /**
@@ -972,14 +972,8 @@ export function surfaceDice(
       `Expected options to be an object with a tolerance but found ${quote(options)}`,
     );
   }
-  checkKeys(options, [...SURFACE_METRIC_KEYS, "tolerance"], "options");
-  const labels = prepareLabels(prediction, target, options);
-  const tolerance = checkTolerance(options.tolerance, labels.classes.length);
-  const table = surfaceTableFor(
-    labels,
-    options,
-    NSD_EMPTY_DEFAULTS,
-    (pair, k) => nsdOfPair(pair, tolerance[k]!),
-  );
-  return summarize("nsd", labels.classes, table, options.nan);
+  return surfaceMetric(prediction, target, options, ["tolerance"], NSD_EMPTY_DEFAULTS, (labels) => {
+    const tolerance = checkTolerance(options.tolerance, labels.classes.length);
+    return { name: "nsd", value: (pair, k) => nsdOfPair(pair, tolerance[k]!) };
+  });
 }
