@@ -76,6 +76,7 @@ export {
   edt,
   edtParallel,
   type EdtParallelOptions,
+  type EdtPoolOptions,
   edtTransform,
   type EdtTransformOptions,
   type EdtWorkerPool,

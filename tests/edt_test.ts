@@ -266,6 +266,108 @@ describe("edtParallel() equals edt() exactly", () => {
   });
 });
 
+describe("the out option: distances written into the caller's Float32Array", () => {
+  const c = structures.cases.find((x) => x.shape.length === 2 && !x.spacing) as EdtCase;
+  const mask = { data: new Uint8Array(c.mask), shape: c.shape };
+
+  test("edt() writes scipy's values into out and returns it, over whatever it held", () => {
+    const out = new Float32Array(mask.data.length).fill(-7);
+    const d = edt(mask, { out });
+    assert.equal(d.data, out);
+    assertClose(out, c.expected, `${c.name} into out`);
+    // hand-checked, with spacing and returnIndices: [0, 1, 1] -> [0, 2, 4], nearest zero 0
+    const small = new Float32Array([9, 9, 9]);
+    const r = edt({ data: new Uint8Array([0, 1, 1]), shape: [3] }, {
+      spacing: [2],
+      out: small,
+      returnIndices: true,
+    });
+    assert.equal(r.data, small);
+    assert.deepEqual(Array.from(small), [0, 2, 4]);
+    assert.deepEqual(Array.from(r.indices.data), [0, 0, 0]);
+  });
+
+  test("a pool writes into out: copied from its scratch, or directly when out is shared", async () => {
+    const pool = createEdtWorkerPool({ workers: 2 });
+    try {
+      const plain = new Float32Array(mask.data.length).fill(-1);
+      assert.equal((await pool.edt(mask, { out: plain })).data, plain);
+      assertClose(plain, c.expected, "pool into a plain out");
+      const shared = new Float32Array(new SharedArrayBuffer(4 * mask.data.length)).fill(-1);
+      assert.equal((await pool.edt(mask, { out: shared })).data, shared);
+      assertClose(shared, c.expected, "pool into a shared out");
+      const direct = await edtParallel(mask, { workers: 2, out: new Float32Array(plain.length) });
+      assertClose(direct.data, c.expected, "edtParallel into out");
+    } finally {
+      pool.close();
+    }
+  });
+
+  test("a pool reuses its scratch: calls queued back to back, smaller then larger, stay exact", async () => {
+    // each call's result is copied out of the pool's shared scratch before the next queued
+    // call overwrites it; the scratch grows when a later mask is larger
+    const pool = createEdtWorkerPool({ workers: 2 });
+    try {
+      const masks = [
+        { data: randomMask(90 * 70, 0.95, 21), shape: [90, 70] },
+        { data: randomMask(30 * 20, 0.9, 22), shape: [30, 20] },
+        { data: randomMask(2 * 40 * 50 * 30, 0.97, 23), shape: [2, 40, 50, 30] },
+        { data: randomMask(90 * 70, 0.6, 24), shape: [90, 70] },
+      ];
+      const all = await Promise.all(
+        masks.map((m, i) => pool.edt(m, i === 2 ? { spatialDims: 3, spacing: [1, 2, 0.5] } : {})),
+      );
+      masks.forEach((m, i) => {
+        const want = edt(m, i === 2 ? { spatialDims: 3, spacing: [1, 2, 0.5] } : {}).data;
+        assert.deepEqual(all[i]!.data, want, `call ${i}`);
+        assert.ok(!(all[i]!.data.buffer instanceof SharedArrayBuffer), "a result of its own");
+      });
+      assert.notEqual(all[0]!.data.buffer, all[3]!.data.buffer);
+    } finally {
+      pool.close();
+    }
+  });
+
+  test("a wrong out is a precise TypeError or RangeError, before any work", async () => {
+    const n = mask.data.length;
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      [new Float64Array(n), TypeError, /options\.out to be a Float32Array but found Float64Array/],
+      [Array(n).fill(0), TypeError, /options\.out to be a Float32Array but found Array/],
+      [null, TypeError, /found null/],
+      [new Float32Array(n - 1), RangeError, new RegExp(`mask's ${n} elements but found ${n - 1}`)],
+    ];
+    const pool = createEdtWorkerPool({ workers: 2 });
+    try {
+      for (const [out, Err, message] of cases) {
+        assert.throws(() => edt(mask, { out: out as Float32Array }), (e: Error) => {
+          assert.ok(e instanceof Err, `${e.name}: ${e.message}`);
+          assert.match(e.message, message);
+          return true;
+        });
+        await assert.rejects(pool.edt(mask, { out: out as Float32Array }), Err);
+        await assert.rejects(edtParallel(mask, { out: out as Float32Array, workers: 2 }), Err);
+      }
+      // out over the mask's own memory (a float mask): it would be overwritten while read
+      const buf = new Float32Array(8);
+      const floatMask = { data: buf.subarray(0, 4), shape: [4] };
+      for (const out of [buf.subarray(0, 4), buf.subarray(2, 6)]) {
+        assert.throws(() => edt(floatMask, { out }), /not to share memory with mask\.data/);
+        await assert.rejects(pool.edt(floatMask, { out }), /not to share memory/);
+      }
+      // next to it in the same buffer is fine: [1, 0, 1, 1] -> [1, 0, 1, 2]
+      buf.set([1, 0, 1, 1]);
+      assert.deepEqual(Array.from(edt(floatMask, { out: buf.subarray(4, 8) }).data), [1, 0, 1, 2]);
+      // the pool's edt has no returnIndices (an unknown key there)
+      await assert.rejects(
+        pool.edt(mask, { returnIndices: true } as never),
+        /returnIndices/,
+      );
+    } finally {
+      pool.close();
+    }
+  });
+});
+
 test("edtTransform() and the edt plugin use Workers above the threshold", async () => {
   const c = cases.find((x) => x.name === "batch_3d_4x5x6x7_spacing")!;
   const mask = { data: new Uint8Array(c.mask), shape: c.shape };

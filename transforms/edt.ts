@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkKeys, quote, SeglossRangeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkElements,
   checkFinite,
@@ -74,9 +74,9 @@ export function edt(
   mask: NdArray,
   options: EdtIndicesOptions = {},
 ): NdArray<Float32Array> | EdtWithIndices {
-  const [spatial, spacing] = checkEdtArgs(mask, options, [...EDT_KEYS, "returnIndices"]);
+  const [spatial, spacing] = checkEdtArgs(mask, options, [...EDT_KEYS, "returnIndices", "out"]);
   const indices = wantsIndices(options);
-  const out = new Float32Array(mask.data.length);
+  const out = checkOut(options.out, mask) ?? new Float32Array(mask.data.length);
   edtInto(numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out, spatial, spacing);
   const result: NdArray<Float32Array> = { data: out, shape: [...mask.shape] };
   // returnIndices: the nearest zero's coordinates too (scipy's return_indices), edt_indices.ts
@@ -85,8 +85,39 @@ export function edt(
 
 /** The option keys of {@linkcode edt}. */
 const EDT_KEYS: readonly string[] = ["spacing", "spatialDims"];
+/** The option keys of an {@linkcode EdtWorkerPool}'s `edt`. */
+const EDT_POOL_KEYS: readonly string[] = [...EDT_KEYS, "out"];
 /** The option keys of {@linkcode edtParallel}. */
-const EDT_PARALLEL_KEYS: readonly string[] = [...EDT_KEYS, "workers"];
+const EDT_PARALLEL_KEYS: readonly string[] = [...EDT_POOL_KEYS, "workers"];
+
+/**
+ * Checks an `out` option: a `Float32Array` of the mask's length that shares no memory with
+ * it. Returns it, or `undefined` when not given.
+ */
+function checkOut(out: unknown, mask: NdArray): Float32Array | undefined {
+  if (out === undefined) return undefined;
+  if (!(out instanceof Float32Array)) {
+    const what = out === null ? "null" : (out as object)?.constructor?.name ?? typeof out;
+    throw new SeglossTypeError(`Expected options.out to be a Float32Array but found ${what}`);
+  }
+  const n = mask.data.length;
+  if (out.length !== n) {
+    throw new SeglossRangeError(
+      `Expected options.out to have the mask's ${n} elements but found ${out.length}`,
+    );
+  }
+  const m = mask.data as unknown as ArrayBufferView;
+  if (
+    ArrayBuffer.isView(m) && m.buffer === out.buffer &&
+    m.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < m.byteOffset + m.byteLength
+  ) {
+    throw new SeglossRangeError(
+      "Expected options.out not to share memory with mask.data (the mask is read while the " +
+        "distances are written)",
+    );
+  }
+  return out;
+}
 
 /**
  * Validates `mask` and `options` (unknown keys, `spatialDims`, `spacing` within float32's
@@ -112,7 +143,30 @@ function checkEdtArgs(
 }
 
 /**
- * Options of {@linkcode edtParallel}: those of {@linkcode edt} plus the number of Workers.
+ * Options of an {@linkcode EdtWorkerPool}'s `edt`: those of {@linkcode edt} except
+ * `returnIndices`.
+ *
+ * @example Basic usage
+ * ```ts
+ * import type { EdtPoolOptions } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const o: EdtPoolOptions = { spacing: [1, 0.5], out: new Float32Array(6) };
+ * assert.equal(o.out?.length, 6);
+ * ```
+ */
+export interface EdtPoolOptions extends EdtOptions {
+  /**
+   * Write the distances into this `Float32Array` (the mask's length) instead of a new one, as
+   * {@linkcode edt}'s `out` does. One that lives in a `SharedArrayBuffer` is written by the
+   * Workers directly, with no copy at all.
+   */
+  out?: Float32Array;
+}
+
+/**
+ * Options of {@linkcode edtParallel}: those of {@linkcode edt} (but `returnIndices`) plus the
+ * number of Workers.
  *
  * @example Basic usage
  * ```ts
@@ -123,7 +177,7 @@ function checkEdtArgs(
  * assert.equal(o.workers, 2);
  * ```
  */
-export interface EdtParallelOptions extends EdtOptions {
+export interface EdtParallelOptions extends EdtPoolOptions {
   /**
    * How many Workers run the passes: a positive integer, or `"auto"` (default) for
    * `navigator.hardwareConcurrency`.
@@ -178,10 +232,10 @@ export interface EdtWorkerPool {
    * The exact EDT of {@linkcode edt}, computed by the pool's Workers.
    *
    * @param mask Any typed array plus shape; non-zero means "inside".
-   * @param options `spacing`, `spatialDims`.
-   * @returns float32 distances, same shape as `mask`.
+   * @param options `spacing`, `spatialDims`, `out`.
+   * @returns float32 distances, same shape as `mask` (in `options.out` when given).
    */
-  edt(mask: NdArray, options?: EdtOptions): Promise<NdArray<Float32Array>>;
+  edt(mask: NdArray, options?: EdtPoolOptions): Promise<NdArray<Float32Array>>;
   /** Terminates the Workers now (a later call starts them again). */
   close(): void;
 }
@@ -241,21 +295,35 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
   const result: EdtWorkerPool = {
     size,
     threaded: poolSupported,
-    async edt(mask: NdArray, edtOptions: EdtOptions = {}): Promise<NdArray<Float32Array>> {
-      const [spatial, spacing] = checkEdtArgs(mask, edtOptions);
+    async edt(mask: NdArray, edtOptions: EdtPoolOptions = {}): Promise<NdArray<Float32Array>> {
+      const [spatial, spacing] = checkEdtArgs(mask, edtOptions, EDT_POOL_KEYS);
+      const given = checkOut(edtOptions.out, mask);
       if (!poolSupported) {
         warnSingleThreaded();
         return edt(mask, edtOptions);
       }
       const total = mask.data.length;
-      const out = new Float32Array(new SharedArrayBuffer(total * 4));
-      await pool.run(
-        { mask: sharedMask(numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>)), out },
+      // the Workers write a shared output: the caller's own when it is shared, else the pool's
+      // scratch (reused from call to call: no fresh pages), copied out in the job's turn
+      const direct = given !== undefined && given.buffer instanceof SharedArrayBuffer;
+      let work: Float32Array | undefined;
+      const data = await pool.run(
+        () => {
+          work = direct ? given : new Float32Array(pool.scratch(1, total * 4), 0, total);
+          const numbers = numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>);
+          return { mask: sharedMask(numbers, (bytes) => pool.scratch(0, bytes)), out: work };
+        },
         Math.max(...spatial),
         flagsLength(total, spatial),
         planPasses(total, spatial, spacing, false),
+        () => {
+          if (direct) return given;
+          const result = given ?? new Float32Array(total);
+          result.set(work!);
+          return result;
+        },
       );
-      return { data: new Float32Array(out), shape: [...mask.shape] };
+      return { data, shape: [...mask.shape] };
     },
     close: () => pool.close(),
   };

@@ -29,6 +29,14 @@ export interface EdtIndicesOptions {
    * false). See {@linkcode EdtWithIndices}.
    */
   returnIndices?: boolean;
+  /**
+   * Write the distances into this `Float32Array` (the mask's length) and return it as the
+   * result's `data`, instead of a new array (scipy's `distances=`). In a loop, reusing one
+   * output saves the first-touch cost of fresh memory, which on some machines (Bun, or any
+   * runtime whose allocator hands back fresh pages) is as large as the transform itself. It
+   * must not share memory with the mask.
+   */
+  out?: Float32Array;
 }
 
 /**

@@ -19,6 +19,12 @@ import type { InitMessage } from "./edt_worker.ts";
 
 type WorkerReply = { ok: true } | { ok: false; error: string };
 
+/** What a job sends its Workers besides the geometry the pool adds. */
+export type JobInit = Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">;
+
+/** Scratch slots 0 and 1 are the callers' (mask, output); the flags use these two. */
+const FLAGS_SLOT = 2;
+
 /**
  * Whether this runtime can run the pool: threads (Web Workers, or `worker_threads` on Node)
  * and `SharedArrayBuffer` (which a browser page has only when cross-origin isolated).
@@ -49,32 +55,57 @@ export class WorkerPool {
   #workers: ThreadHandle[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #scratch: SharedArrayBuffer[] = [];
+  #counter = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(size: number, idleMs: number) {
     this.size = size;
     this.#idleMs = idleMs;
   }
 
-  /** Terminates the Workers now (a later job starts them again). */
+  /** Terminates the Workers now (a later job starts them again) and drops the scratch. */
   close(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
+    this.#scratch = [];
   }
 
-  /** Runs `passes` in order on every Worker after sending them `init`; jobs are queued. */
-  run(
-    init: Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">,
+  /**
+   * Shared memory of at least `bytes` bytes, kept by the pool between jobs (slot `i` is one
+   * buffer, grown when too small), valid inside the current job only. Fresh memory costs a
+   * page fault per 4 KiB page on first touch — about 60-90 ms for the 16 MiB of a 2048²
+   * output on the 2-core VM of bench/README.md, more than the transform itself — so the
+   * mask's copy and the output of every call after the first reuse these.
+   */
+  scratch(i: number, bytes: number): SharedArrayBuffer {
+    const have = this.#scratch[i];
+    if (have !== undefined && have.byteLength >= bytes) return have;
+    const sab = new SharedArrayBuffer(bytes);
+    this.#scratch[i] = sab;
+    return sab;
+  }
+
+  /**
+   * Runs `passes` in order on every Worker after sending them `init`; jobs are queued, one at
+   * a time. `init` may be a function, called when the job's turn comes (so it may use
+   * {@linkcode WorkerPool.scratch}), and `after` runs in the job's turn too, once the passes are
+   * done (to copy results out of scratch before the next job reuses it).
+   */
+  run<T = void>(
+    init: JobInit | (() => JobInit),
     maxLen: number,
     flagsLength: number,
     passes: PassPlan[],
-  ): Promise<void> {
+    after?: () => T,
+  ): Promise<T> {
     const job = this.#queue.then(async () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       try {
-        await this.#run(init, maxLen, flagsLength, passes);
+        await this.#run(typeof init === "function" ? init() : init, maxLen, flagsLength, passes);
+        return after?.() as T;
       } finally {
         if (this.#workers.length > 0) {
           if (this.#idleMs === 0) this.close();
@@ -104,7 +135,7 @@ export class WorkerPool {
   }
 
   async #run(
-    init: Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">,
+    init: JobInit,
     maxLen: number,
     flagsLength: number,
     passes: PassPlan[],
@@ -114,10 +145,10 @@ export class WorkerPool {
       const url = siblingModuleUrl("edt_worker", import.meta.url);
       for (let i = 0; i < this.size; i++) this.#workers.push(spawnWorker(url));
     }
-    const counter = new Int32Array(new SharedArrayBuffer(4));
+    const counter = this.#counter;
     const flags = [
-      new Uint8Array(new SharedArrayBuffer(flagsLength)),
-      new Uint8Array(new SharedArrayBuffer(flagsLength)),
+      new Uint8Array(this.scratch(FLAGS_SLOT, flagsLength), 0, flagsLength),
+      new Uint8Array(this.scratch(FLAGS_SLOT + 1, flagsLength), 0, flagsLength),
     ];
     try {
       await this.#all({ ...init, type: "init", counter, maxLen, flags });
@@ -136,12 +167,24 @@ export class WorkerPool {
   }
 }
 
-/** Copies `data` into a SharedArrayBuffer (same type, one memcpy), unless it already lives in one. */
-export function sharedMask(data: ArrayLike<number>): ArrayLike<number> {
+/**
+ * `data` in shared memory: itself when it already lives in a SharedArrayBuffer, else a copy
+ * (same type, one memcpy) into `memory` when given (a pool's scratch, at least
+ * `data.byteLength` bytes), else into a new SharedArrayBuffer.
+ */
+export function sharedMask(
+  data: ArrayLike<number>,
+  memory?: (bytes: number) => SharedArrayBuffer,
+): ArrayLike<number> {
   const src = data as Uint8Array;
   if (src.buffer instanceof SharedArrayBuffer) return data;
-  const Ctor = src.constructor as new (buffer: SharedArrayBuffer) => Uint8Array;
-  const copy = new Ctor(new SharedArrayBuffer(src.byteLength));
+  const Ctor = src.constructor as new (
+    buffer: SharedArrayBuffer,
+    offset: number,
+    length: number,
+  ) => Uint8Array;
+  const buffer = memory?.(src.byteLength) ?? new SharedArrayBuffer(src.byteLength);
+  const copy = new Ctor(buffer, 0, src.length);
   copy.set(src);
   return copy;
 }
