@@ -29,7 +29,7 @@ import {
   uploadBuffer,
 } from "../core/gpu.ts";
 import { checkSignedArgs, int32Labels } from "./signed_args.ts";
-import { gpuSpatialDims, ScratchPair } from "./_gpu_common.ts";
+import { edtInChunks, gpuSpatialDims, maskBytes, ScratchPair } from "./_gpu_common.ts";
 import { conventionShift } from "./conventions.ts";
 import {
   EDT_GPU_PARAMS_BYTES,
@@ -332,43 +332,28 @@ async function gpuEdt(
   const spacing = checkSpacing(options.spacing, spatialDims, "options.spacing");
   const spatial = shape.slice(shape.length - spatialDims);
   const V = sizeOf(spatial);
-  const count = V === 0 ? 0 : mask.data.length / V;
-  const out = new Float32Array(mask.data.length);
-  if (count === 0) return { data: out, shape: [...shape] };
-  const src = mask.data;
-  const bytes = new Uint8Array(src.length);
-  for (let i = 0; i < bytes.length; i++) {
-    // deno-lint-ignore eqeqeq
-    bytes[i] = src[i] != 0 ? 1 : 0;
+  if (V === 0 || mask.data.length === 0) {
+    return { data: new Float32Array(mask.data.length), shape: [...shape] };
   }
+  const bytes = maskBytes(mask.data);
   const device = await source.get();
-  checkBindingSize(device, V * 4, "one edt-gpu volume");
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const perChunk = Math.max(1, Math.floor(limit / (V * 4)));
-  for (let first = 0; first < count; first += perChunk) {
-    const vols = Math.min(perChunk, count - first);
-    const n = vols * V;
-    const maskBuf = uploadBuffer(device, bytes.subarray(first * V, first * V + n));
-    const outBuf = device.createBuffer({ size: n * 4, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    const transient = encodeEdtGpu(device, pass, {
-      spatial,
-      spacing,
-      volumes: vols,
-      init: { kind: "mask", buffer: maskBuf },
-      out: outBuf,
-      kernel,
-    });
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    try {
-      out.set(new Float32Array(await readBuffer(device, outBuf, n * 4)), first * V);
-    } finally {
-      for (const b of [maskBuf, outBuf, ...transient]) b.destroy();
-    }
-  }
-  return { data: out, shape: [...shape] };
+  const data = await edtInChunks(
+    device,
+    bytes,
+    V,
+    V * 4,
+    "one edt-gpu volume",
+    (pass, maskBuf, outBuf, volumes) =>
+      encodeEdtGpu(device, pass, {
+        spatial,
+        spacing,
+        volumes,
+        init: { kind: "mask", buffer: maskBuf },
+        out: outBuf,
+        kernel,
+      }),
+  );
+  return { data, shape: [...shape] };
 }
 
 /**

@@ -14,15 +14,8 @@ import type {
 } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs, int32Labels } from "./signed_args.ts";
-import { gpuSpatialDims } from "./_gpu_common.ts";
-import {
-  BUFFER,
-  checkBindingSize,
-  DeviceSource,
-  isWebgpuAvailable,
-  readBuffer,
-  uploadBuffer,
-} from "../core/gpu.ts";
+import { edtInChunks, gpuSpatialDims, maskBytes } from "./_gpu_common.ts";
+import { checkBindingSize, DeviceSource, isWebgpuAvailable, readBuffer } from "../core/gpu.ts";
 import {
   encodeFlood,
   type FloodConfig,
@@ -280,48 +273,27 @@ async function jfaEdt(
   if (m instanceof Float32Array || m instanceof Float64Array) checkFinite(m, "mask");
   const geometry = floodGeometry(spatial, cfg.seeds);
   const V = sizeOf(spatial);
-  const count = mask.data.length / V;
-  const src = mask.data;
-  const bytes = new Uint8Array(mask.data.length);
-  for (let i = 0; i < bytes.length; i++) {
-    // deno-lint-ignore eqeqeq
-    bytes[i] = src[i] != 0 ? 1 : 0;
-  }
+  const bytes = maskBytes(mask.data);
   const device = await source.get();
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const perChunk = Math.floor(limit / (V * 4 * cfg.seeds));
-  checkBindingSize(device, V * 4 * cfg.seeds, "one jfa volume's seeds");
   const steps = jfaSteps(Math.max(...spatial), cfg.refinement, spacing);
-  const out = new Float32Array(mask.data.length);
-  for (let first = 0; first < count; first += perChunk) {
-    const vols = Math.min(perChunk, count - first);
-    const n = vols * V;
-    const maskBuf = uploadBuffer(device, bytes.subarray(first * V, first * V + n));
-    const outBuf = device.createBuffer({
-      size: n * 4,
-      usage: BUFFER.STORAGE | BUFFER.COPY_SRC,
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    const transient = encodeFlood(device, pass, {
-      geometry,
-      volumes: vols,
-      spacing,
-      steps,
-      init: { kind: "mask", buffer: maskBuf },
-      final: { kind: "edt" },
-      out: outBuf,
-    });
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    try {
-      const res = await readBuffer(device, outBuf, n * 4);
-      out.set(new Float32Array(res), first * V);
-    } finally {
-      for (const t of [maskBuf, outBuf, ...transient]) t.destroy();
-    }
-  }
-  return { data: out, shape: [...shape] };
+  const data = await edtInChunks(
+    device,
+    bytes,
+    V,
+    V * 4 * cfg.seeds,
+    "one jfa volume's seeds",
+    (pass, maskBuf, outBuf, volumes) =>
+      encodeFlood(device, pass, {
+        geometry,
+        volumes,
+        spacing,
+        steps,
+        init: { kind: "mask", buffer: maskBuf },
+        final: { kind: "edt" },
+        out: outBuf,
+      }),
+  );
+  return { data, shape: [...shape] };
 }
 
 /**
