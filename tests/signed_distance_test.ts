@@ -191,6 +191,31 @@ test("signedDistance() on the edt plugin's Workers equals the single-thread resu
   }
 });
 
+test("signedDistance() calls queued on one pool (its scratch reused) each get their own maps", async () => {
+  // every case and convention at once, not awaited in turn: each call's maps are copied out of
+  // the pool's shared scratch before the next queued call overwrites it
+  const transform = await edtPlugin.create({ workers: 2, parallelThreshold: 0 });
+  try {
+    const calls = cases.flatMap((c) =>
+      conventions.map((convention) => ({
+        c,
+        convention,
+        p: signedDistance({ data: new Int32Array(c.labels), shape: c.shape }, {
+          numClasses: c.numClasses,
+          spacing: c.spacing,
+          convention,
+          transform,
+        }),
+      }))
+    );
+    for (const { c, convention, p } of calls) {
+      assertClose((await p).data, c[convention], `${c.name} ${convention} (queued)`);
+    }
+  } finally {
+    transform.dispose?.();
+  }
+});
+
 describe("signedDistance() rejects bad input naming the argument", () => {
   const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
   const cases: [string, () => Promise<unknown>, ErrorConstructor, RegExp][] = [

@@ -23,7 +23,14 @@ import {
 export type { EdtIndicesOptions, EdtWithIndices } from "./edt_indices.ts";
 import { numberMask } from "./_edt_passes.ts";
 import { edtInto, flagsLength, planPasses } from "./_edt_plan.ts";
-import { poolSupported, sharedMask, warnSingleThreaded, WorkerPool } from "./edt_pool.ts";
+import {
+  poolSupported,
+  SCRATCH_IN,
+  SCRATCH_OUT,
+  sharedMask,
+  warnSingleThreaded,
+  WorkerPool,
+} from "./edt_pool.ts";
 import { hardwareConcurrency } from "../core/_worker.ts";
 
 /**
@@ -309,9 +316,9 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
       let work: Float32Array | undefined;
       const data = await pool.run(
         () => {
-          work = direct ? given : new Float32Array(pool.scratch(1, total * 4), 0, total);
+          work = direct ? given : new Float32Array(pool.scratch(SCRATCH_OUT, total * 4), 0, total);
           const numbers = numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>);
-          return { mask: sharedMask(numbers, (bytes) => pool.scratch(0, bytes)), out: work };
+          return { mask: sharedMask(numbers, (b) => pool.scratch(SCRATCH_IN, b)), out: work };
         },
         Math.max(...spatial),
         flagsLength(total, spatial),

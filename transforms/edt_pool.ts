@@ -22,8 +22,13 @@ type WorkerReply = { ok: true } | { ok: false; error: string };
 /** What a job sends its Workers besides the geometry the pool adds. */
 export type JobInit = Omit<InitMessage, "type" | "counter" | "maxLen" | "flags">;
 
-/** Scratch slots 0 and 1 are the callers' (mask, output); the flags use these two. */
-const FLAGS_SLOT = 2;
+/** Scratch slots of {@linkcode WorkerPool.scratch}: the flags use 0 and 1, callers these. */
+export const SCRATCH_IN = 2;
+/** The output's scratch slot. */
+export const SCRATCH_OUT = 3;
+/** A third input's scratch slot (the presence flags of a label job). */
+export const SCRATCH_EXTRA = 4;
+const FLAGS_SLOT = 0;
 
 /**
  * Whether this runtime can run the pool: threads (Web Workers, or `worker_threads` on Node)

@@ -13,7 +13,7 @@ import { conventionShift } from "./conventions.ts";
 import { edtTransform, type EdtTransformOptions, workerPoolOf } from "./edt.ts";
 import { LOCAL_MAX_CLASSES, localSearch, localSigned, looksNoisy } from "./_edt_label_noise.ts";
 import { flagsLength, signedInto, signedPlan } from "./_edt_plan.ts";
-import type { WorkerPool } from "./edt_pool.ts";
+import { SCRATCH_EXTRA, SCRATCH_IN, SCRATCH_OUT, type WorkerPool } from "./edt_pool.ts";
 
 /**
  * Options of {@linkcode signedDistance}.
@@ -202,25 +202,26 @@ async function fromLabels(
     return out;
   }
   // the Workers need shared copies (only the samples left by the search are computed there;
-  // the others keep what the search wrote)
-  const shared = <T extends Int32Array | Uint8Array | Float32Array>(a: T): T => {
-    const b = new (a.constructor as new (buffer: SharedArrayBuffer) => T)(
-      new SharedArrayBuffer(a.byteLength),
-    );
-    b.set(a as never);
-    return b;
-  };
-  const sOut = shared(out);
+  // the others keep what the search wrote), in the pool's scratch (no fresh pages per call),
+  // made and copied back in the job's turn
   await pool.run(
-    {
-      job: { labels: shared(labels), present: shared(present), out: sOut, numClasses, vol },
-      out: sOut,
+    () => {
+      const shared = <T extends Int32Array | Uint8Array | Float32Array>(a: T, slot: number): T => {
+        const Ctor = a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T;
+        const b = new Ctor(pool.scratch(slot, a.byteLength), 0, a.length);
+        b.set(a as never);
+        return b;
+      };
+      const sOut = shared(out, SCRATCH_OUT);
+      const sLabels = shared(labels, SCRATCH_IN);
+      const sPresent = shared(present, SCRATCH_EXTRA);
+      return { job: { labels: sLabels, present: sPresent, out: sOut, numClasses, vol }, out: sOut };
     },
     Math.max(...spatial),
     flagsLength(total, spatial),
     signedPlan(total, vol, numClasses, spatial, spacing, shift),
+    () => out.set(new Float32Array(pool.scratch(SCRATCH_OUT, 0), 0, out.length)),
   );
-  out.set(sOut);
   return out;
 }
 
