@@ -38,6 +38,8 @@ import { concatBytes } from "../core/bytes.ts";
 import * as nifti from "nifti-reader-js";
 import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
+import type { NpyDtype } from "./npy.ts";
+import { typedView } from "./_dtypes.ts";
 
 /**
  * The NIfTI datatypes segloss reads (numeric, one value per voxel).
@@ -51,17 +53,7 @@ import type { NdArray, TypedArray } from "../core/ndarray.ts";
  * assert.equal(t, "int16");
  * ```
  */
-export type NiftiDatatype =
-  | "uint8"
-  | "int8"
-  | "int16"
-  | "uint16"
-  | "int32"
-  | "uint32"
-  | "int64"
-  | "uint64"
-  | "float32"
-  | "float64";
+export type NiftiDatatype = Exclude<NpyDtype, "bool" | "float16">;
 
 interface TypeInfo {
   name: NiftiDatatype;
@@ -515,29 +507,7 @@ function typedFrom(src: Uint8Array, info: TypeInfo, little: boolean, count: numb
       }
     }
   }
-  const buf = bytes.buffer;
-  switch (info.name) {
-    case "uint8":
-      return new Uint8Array(buf, 0, count);
-    case "int8":
-      return new Int8Array(buf, 0, count);
-    case "int16":
-      return new Int16Array(buf, 0, count);
-    case "uint16":
-      return new Uint16Array(buf, 0, count);
-    case "int32":
-      return new Int32Array(buf, 0, count);
-    case "uint32":
-      return new Uint32Array(buf, 0, count);
-    case "int64":
-      return new BigInt64Array(buf, 0, count);
-    case "uint64":
-      return new BigUint64Array(buf, 0, count);
-    case "float32":
-      return new Float32Array(buf, 0, count);
-    default:
-      return new Float64Array(buf, 0, count);
-  }
+  return typedView(info.name, bytes.buffer, 0, count);
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { LimitError, quote, SeglossTypeError } from "../core/errors.ts";
 import type { NdArray, TypedArray } from "../core/ndarray.ts";
+import { typedView } from "./_dtypes.ts";
 
 /**
  * The dtypes the service decodes (little-endian, `|` for one-byte types).
@@ -452,36 +453,8 @@ function toTyped(raw: Uint8Array, info: DtypeInfo): TypedArray {
       for (let i = 0; i < n; i++) out[i] = raw[i] ? 1 : 0;
       return out;
     }
-    case "int8": {
-      const a = aligned(raw, 1);
-      return new Int8Array(a.buffer, a.byteOffset, n);
-    }
     case "uint8":
       return raw;
-    case "int16": {
-      const a = aligned(raw, 2);
-      return new Int16Array(a.buffer, a.byteOffset, n);
-    }
-    case "uint16": {
-      const a = aligned(raw, 2);
-      return new Uint16Array(a.buffer, a.byteOffset, n);
-    }
-    case "int32": {
-      const a = aligned(raw, 4);
-      return new Int32Array(a.buffer, a.byteOffset, n);
-    }
-    case "uint32": {
-      const a = aligned(raw, 4);
-      return new Uint32Array(a.buffer, a.byteOffset, n);
-    }
-    case "int64": {
-      const a = aligned(raw, 8);
-      return new BigInt64Array(a.buffer, a.byteOffset, n);
-    }
-    case "uint64": {
-      const a = aligned(raw, 8);
-      return new BigUint64Array(a.buffer, a.byteOffset, n);
-    }
     case "float16": {
       const a = aligned(raw, 2);
       const h = new Uint16Array(a.buffer, a.byteOffset, n);
@@ -489,13 +462,9 @@ function toTyped(raw: Uint8Array, info: DtypeInfo): TypedArray {
       for (let i = 0; i < n; i++) out[i] = halfToFloat(h[i]!);
       return out;
     }
-    case "float32": {
-      const a = aligned(raw, 4);
-      return new Float32Array(a.buffer, a.byteOffset, n);
-    }
-    case "float64": {
-      const a = aligned(raw, 8);
-      return new Float64Array(a.buffer, a.byteOffset, n);
+    default: {
+      const a = aligned(raw, info.size);
+      return typedView(info.dtype, a.buffer, a.byteOffset, n);
     }
   }
 }

@@ -302,10 +302,12 @@ describe("hostile clients, in process", () => {
       const once = () => postParts(app, k, "/v1/loss", npyParts(part));
       let a = await once();
       // one retry tells a scheduling hiccup on a loaded machine from super-linear parsing
-      if (a.ms >= 100) a = await once();
+      // (the bound is far from linear parsing's ~1 ms and from the 145 s of the old regex, so a
+      // GC pause under CI's parallel load does not fail it)
+      if (a.ms >= 1000) a = await once();
       assert.ok(a.status === 400 || a.status === 413, `${a.status} ${a.text.slice(0, 200)}`);
       assertError(a, a.status);
-      assert.ok(a.ms < 100, `${h.slice(0, 60)}: ${a.ms} ms`);
+      assert.ok(a.ms < 1000, `${h.slice(0, 60)}: ${a.ms} ms`);
     }
     // the library module throws by class: malformed, unsupported, too large
     assert.throws(() => decodeNpy(npyHeader(headers[1]!), "x"), NpyFormatError);

@@ -718,7 +718,8 @@ describe("503 time limit: the work is stopped", () => {
       // once loaded, the limit holds as before: a spinning job is stopped after its 300 ms
       const t1 = performance.now();
       await rejectsTimeout(pool.run(tinyJob("spin"), performance.now() + 300));
-      assert.ok(performance.now() - t1 < 900, "the running Worker was stopped at its deadline");
+      // stopped at its deadline, not after the 60 s startup limit (slack for a loaded CI)
+      assert.ok(performance.now() - t1 < 5000, "the running Worker was stopped at its deadline");
       assert.equal(pool.stats.timedOut, 1);
     } finally {
       pool.close();

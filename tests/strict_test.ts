@@ -283,7 +283,7 @@ describe("sizes are bounded before allocation", () => {
     assert.equal(e.limit, MAX_CLASSES);
     assert.equal(e.requested, 2 ** 31);
     // allocating the 2^31·4 maps would take seconds (or fail): the check runs first
-    assert.ok(ms < 100, `took ${ms} ms`);
+    assert.ok(ms < 1000, `took ${ms} ms`);
   });
 
   test("N·C·voxels over MAX_ELEMENTS is a LimitError (65536 classes × 32768 voxels)", async () => {
