@@ -270,9 +270,12 @@ export interface EdtWorkerPoolOptions {
  * Creates an {@linkcode EdtWorkerPool}: Workers (started on first use) that compute the exact
  * EDT over shared memory. Every pass is cut into slabs of lines handed out through an atomic
  * counter, so one large volume and a batch of volumes both use every thread, and the result
- * is identical to {@linkcode edt}. The mask is copied once into a `SharedArrayBuffer` (same
- * type, one memcpy) unless it already lives in one, and the result is copied out of shared
- * memory into an ordinary `Float32Array`. Needs module Workers and `SharedArrayBuffer` (Deno, Bun);
+ * is identical to {@linkcode edt}. The mask is copied once into shared memory (same type, one
+ * memcpy) unless it already lives in a `SharedArrayBuffer`, and the result is copied out of
+ * shared memory into an ordinary `Float32Array` (or into `out`; a shared `out` is written
+ * directly). That shared scratch is the pool's, reused from call to call (fresh memory costs a
+ * page fault per 4 KiB page) and as large as the largest call's mask and output; it is freed
+ * when the pool closes or idles out. Needs module Workers and `SharedArrayBuffer` (Deno, Bun);
  * without them the pool computes with {@linkcode edt} on the calling thread.
  *
  * @param options `workers`, `idleMs`.
