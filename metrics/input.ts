@@ -384,6 +384,26 @@ export function prepareLabels(
   };
 }
 
+/**
+ * The labels of one metric call: checks the option keys (the {@linkcode METRIC_KEYS} every
+ * metric takes and the metric's own `keys`), then {@linkcode prepareLabels}.
+ *
+ * @param prediction Predicted labels or scores.
+ * @param target Target labels.
+ * @param options The metric's options.
+ * @param keys The option keys of the metric besides {@linkcode METRIC_KEYS}.
+ * @returns As {@linkcode prepareLabels}.
+ */
+export function metricLabels(
+  prediction: NdArray,
+  target: NdArray,
+  options: MetricOptions,
+  keys: readonly string[] = [],
+): PreparedLabels {
+  checkKeys(options, [...METRIC_KEYS, ...keys], "options");
+  return prepareLabels(prediction, target, options);
+}
+
 /** Checks one empty value; returns it. */
 export function checkEmptyValue(v: unknown, name: string): EmptyValue {
   if (typeof v === "number" && !Number.isNaN(v)) return v;

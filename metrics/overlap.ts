@@ -5,14 +5,8 @@
  * @module
  */
 import type { NdArray } from "../core/ndarray.ts";
-import { checkKeys, quote, SeglossTypeError } from "../core/errors.ts";
-import {
-  METRIC_KEYS,
-  type MetricOptions,
-  type PreparedLabels,
-  prepareLabels,
-  resolveEmpty,
-} from "./input.ts";
+import { quote, SeglossTypeError } from "../core/errors.ts";
+import { metricLabels, type MetricOptions, type PreparedLabels, resolveEmpty } from "./input.ts";
 import { type MetricResult, summarize } from "./result.ts";
 
 /** Per-(sample, label) voxel counts: prediction, target, and both. Indexed `n * C + label`. */
@@ -145,8 +139,7 @@ function overlapMetric(
   target: NdArray,
   options: MetricOptions,
 ): MetricResult {
-  checkKeys(options, METRIC_KEYS, "options");
-  const labels = prepareLabels(prediction, target, options);
+  const labels = metricLabels(prediction, target, options);
   const table = overlapTable(kind, labels, overlapCounts(labels), options);
   return summarize(kind, labels.classes, table, options.nan);
 }

@@ -22,10 +22,9 @@ import {
   checkBoolean,
   type EmptyPolicy,
   type LabelArray,
-  METRIC_KEYS,
+  metricLabels,
   type MetricOptions,
   type PreparedLabels,
-  prepareLabels,
   resolveEmpty,
 } from "./input.ts";
 import { type MetricResult, summarize } from "./result.ts";
@@ -825,8 +824,7 @@ function surfaceMetric(
   defaults: Required<EmptyPolicy>,
   measure: (labels: PreparedLabels) => SurfaceMeasure,
 ): MetricResult {
-  checkKeys(options, [...METRIC_KEYS, ...SURFACE_KEYS, ...keys], "options");
-  const labels = prepareLabels(prediction, target, options);
+  const labels = metricLabels(prediction, target, options, [...SURFACE_KEYS, ...keys]);
   const { name, value } = measure(labels);
   const rule = surfaceRule(options, labels.spatial.length);
   const empty = resolveEmpty(options.empty, defaults, labels.spatial, labels.spacing);
