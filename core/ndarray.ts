@@ -423,6 +423,58 @@ export function checkSpacing(
 }
 
 /**
+ * Checks an `out` option: a `Float32Array` of `length` elements that shares no memory with
+ * `input` (which is read while `out` is written). Returns it, or `undefined` when not given.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { checkOut } from "./ndarray.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const out = new Float32Array(3);
+ * assert.equal(checkOut(out, 3, new Uint8Array(3), "options.out", "mask.data"), out);
+ * assert.throws(() => checkOut(out, 4, new Uint8Array(4), "options.out", "mask.data"), RangeError);
+ * ```
+ *
+ * @param out The option's value.
+ * @param length The elements it must have.
+ * @param input The data read while `out` is written.
+ * @param name The option's name, for messages.
+ * @param inputName The input's name, for messages.
+ * @returns `out`, or `undefined`.
+ * @throws {SeglossTypeError} When `out` is not a `Float32Array`.
+ * @throws {SeglossRangeError} When its length is not `length`, or it overlaps `input`.
+ */
+export function checkOut(
+  out: unknown,
+  length: number,
+  input: unknown,
+  name: string,
+  inputName: string,
+): Float32Array | undefined {
+  if (out === undefined) return undefined;
+  if (!(out instanceof Float32Array)) {
+    const what = out === null ? "null" : (out as object)?.constructor?.name ?? typeof out;
+    throw new SeglossTypeError(`Expected ${name} to be a Float32Array but found ${what}`);
+  }
+  if (out.length !== length) {
+    throw new SeglossRangeError(
+      `Expected ${name} to have ${length} elements but found ${out.length}`,
+    );
+  }
+  if (
+    ArrayBuffer.isView(input) && input.buffer === out.buffer &&
+    input.byteOffset < out.byteOffset + out.byteLength &&
+    out.byteOffset < input.byteOffset + input.byteLength
+  ) {
+    throw new SeglossRangeError(
+      `Expected ${name} not to share memory with ${inputName} (it is read while ${name} is written)`,
+    );
+  }
+  return out;
+}
+
+/**
  * Throws a RangeError naming `name` and the flat index of the first NaN or Infinity in
  * `data`.
  *

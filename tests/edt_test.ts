@@ -334,7 +334,7 @@ describe("the out option: distances written into the caller's Float32Array", () 
       [new Float64Array(n), TypeError, /options\.out to be a Float32Array but found Float64Array/],
       [Array(n).fill(0), TypeError, /options\.out to be a Float32Array but found Array/],
       [null, TypeError, /found null/],
-      [new Float32Array(n - 1), RangeError, new RegExp(`mask's ${n} elements but found ${n - 1}`)],
+      [new Float32Array(n - 1), RangeError, new RegExp(`${n} elements but found ${n - 1}`)],
     ];
     const pool = createEdtWorkerPool({ workers: 2 });
     try {

@@ -216,6 +216,50 @@ test("signedDistance() calls queued on one pool (its scratch reused) each get th
   }
 });
 
+test("signedDistance() writes into options.out over any previous content, Workers too", async () => {
+  // garbage in out must not survive: absent classes and whole-volume classes get zero maps
+  const transform = await edtPlugin.create({ workers: 2, parallelThreshold: 0 });
+  try {
+    for (const c of cases) {
+      const target = { data: new Int32Array(c.labels), shape: c.shape };
+      const size = c.kervadec.length;
+      for (const t of [undefined, transform]) {
+        const out = new Float32Array(size).fill(123.5);
+        const d = await signedDistance(target, {
+          numClasses: c.numClasses,
+          spacing: c.spacing,
+          out,
+          ...(t ? { transform: t } : {}),
+        });
+        assert.equal(d.data, out);
+        assertClose(out, c.kervadec, `${c.name} into out${t ? " (Workers)" : ""}`);
+      }
+    }
+  } finally {
+    transform.dispose?.();
+  }
+  // a wrong out: precise errors, before any work
+  const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
+  await assert.rejects(
+    signedDistance(target, { numClasses: 2, out: new Float64Array(8) as never }),
+    (e: Error) => e instanceof TypeError && /options\.out to be a Float32Array/.test(e.message),
+  );
+  await assert.rejects(
+    signedDistance(target, { numClasses: 2, out: new Float32Array(4) }),
+    (e: Error) =>
+      e instanceof RangeError && /options\.out to have 8 elements but found 4/.test(e.message),
+  );
+  const shared = new Float32Array(12);
+  await assert.rejects(
+    signedDistance({ data: shared.subarray(0, 4), shape: [1, 4] }, {
+      numClasses: 2,
+      out: shared.subarray(2, 10),
+    }),
+    (e: Error) =>
+      e instanceof RangeError && /not to share memory with target\.data/.test(e.message),
+  );
+});
+
 describe("signedDistance() rejects bad input naming the argument", () => {
   const target = { data: new Uint8Array([0, 1, 1, 0]), shape: [1, 4] };
   const cases: [string, () => Promise<unknown>, ErrorConstructor, RegExp][] = [

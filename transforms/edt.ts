@@ -9,6 +9,7 @@ import {
   checkElements,
   checkFinite,
   checkNdArray,
+  checkOut,
   checkSpacing,
   checkSpatialDims,
   type NdArray,
@@ -83,7 +84,7 @@ export function edt(
 ): NdArray<Float32Array> | EdtWithIndices {
   const [spatial, spacing] = checkEdtArgs(mask, options, [...EDT_KEYS, "returnIndices", "out"]);
   const indices = wantsIndices(options);
-  const out = checkOut(options.out, mask) ?? new Float32Array(mask.data.length);
+  const out = checkEdtOut(options.out, mask) ?? new Float32Array(mask.data.length);
   edtInto(numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>), out, spatial, spacing);
   const result: NdArray<Float32Array> = { data: out, shape: [...mask.shape] };
   // returnIndices: the nearest zero's coordinates too (scipy's return_indices), edt_indices.ts
@@ -97,33 +98,9 @@ const EDT_POOL_KEYS: readonly string[] = [...EDT_KEYS, "out"];
 /** The option keys of {@linkcode edtParallel}. */
 const EDT_PARALLEL_KEYS: readonly string[] = [...EDT_POOL_KEYS, "workers"];
 
-/**
- * Checks an `out` option: a `Float32Array` of the mask's length that shares no memory with
- * it. Returns it, or `undefined` when not given.
- */
-function checkOut(out: unknown, mask: NdArray): Float32Array | undefined {
-  if (out === undefined) return undefined;
-  if (!(out instanceof Float32Array)) {
-    const what = out === null ? "null" : (out as object)?.constructor?.name ?? typeof out;
-    throw new SeglossTypeError(`Expected options.out to be a Float32Array but found ${what}`);
-  }
-  const n = mask.data.length;
-  if (out.length !== n) {
-    throw new SeglossRangeError(
-      `Expected options.out to have the mask's ${n} elements but found ${out.length}`,
-    );
-  }
-  const m = mask.data as unknown as ArrayBufferView;
-  if (
-    ArrayBuffer.isView(m) && m.buffer === out.buffer &&
-    m.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < m.byteOffset + m.byteLength
-  ) {
-    throw new SeglossRangeError(
-      "Expected options.out not to share memory with mask.data (the mask is read while the " +
-        "distances are written)",
-    );
-  }
-  return out;
+/** Checks an `out` option of an EDT of `mask` (see {@linkcode checkOut}). */
+function checkEdtOut(out: unknown, mask: NdArray): Float32Array | undefined {
+  return checkOut(out, mask.data.length, mask.data, "options.out", "mask.data");
 }
 
 /**
@@ -307,7 +284,7 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
     threaded: poolSupported,
     async edt(mask: NdArray, edtOptions: EdtPoolOptions = {}): Promise<NdArray<Float32Array>> {
       const [spatial, spacing] = checkEdtArgs(mask, edtOptions, EDT_POOL_KEYS);
-      const given = checkOut(edtOptions.out, mask);
+      const given = checkEdtOut(edtOptions.out, mask);
       if (!poolSupported) {
         warnSingleThreaded();
         return edt(mask, edtOptions);
