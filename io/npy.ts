@@ -63,6 +63,11 @@ const DESCR: Record<string, DtypeInfo> = {
   f8: { dtype: "float64", size: 8 },
 };
 
+/** The dtype of a type code (`f4`, `u1`, ...), own keys only: `constructor` is no dtype. */
+function dtypeInfo(code: string): DtypeInfo | undefined {
+  return Object.hasOwn(DESCR, code) ? DESCR[code] : undefined;
+}
+
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 /**
@@ -294,7 +299,7 @@ export function npyDeclaredLength(bytes: Uint8Array): number | undefined {
     );
     const { descr, shape, structured } = parseHeader(text, "part");
     if (structured) return undefined;
-    const info = DESCR[descr.slice(1)];
+    const info = dtypeInfo(descr.slice(1));
     if (!info) return undefined;
     let n = 1;
     for (const d of shape) n *= d;
@@ -388,9 +393,9 @@ export function decodeNpy(
   }
   const order = descr[0];
   const code = descr.slice(1);
-  const info = DESCR[code];
+  const info = dtypeInfo(code);
   if (!info || !["<", "|", "="].includes(order!)) {
-    const why = order === ">" && DESCR[code]
+    const why = order === ">" && info
       ? "big-endian data (save it with .astype('<" + code + "'))"
       : code.startsWith("O")
       ? "an object dtype"
@@ -503,9 +508,12 @@ const ENCODE_DESCR: Record<string, string> = {
  * ```
  */
 export function encodeNpyHeader(array: NdArray): Uint8Array {
-  const descr = ENCODE_DESCR[array.data.constructor.name];
+  const name = array.data?.constructor?.name;
+  const descr = typeof name === "string" && Object.hasOwn(ENCODE_DESCR, name)
+    ? ENCODE_DESCR[name]
+    : undefined;
   if (!descr) {
-    throw new SeglossTypeError(`Expected a typed array but found ${array.data.constructor.name}`);
+    throw new SeglossTypeError(`Expected a typed array but found ${quote(name)}`);
   }
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(", ")})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;

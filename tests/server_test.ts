@@ -573,6 +573,15 @@ describe("422 valid syntax, wrong content", () => {
       new Uint8Array(512),
     );
     await expectError(await send(rec), 422, /structured/);
+    // type codes that are names of Object.prototype's members are unknown dtypes, not a
+    // "truncated data of undefined" 400 (before: a plain DESCR[code] lookup found them)
+    for (const code of ["<constructor", "<toString", "<__proto__", "<hasOwnProperty"]) {
+      const odd = rawNpy(
+        `{'descr': '${code}', 'fortran_order': False, 'shape': ${shape}, }\n`,
+        new Uint8Array(512),
+      );
+      await expectError(await send(odd), 422, new RegExp(`dtype '${code}'`));
+    }
     await expectError(
       await send(encodeNpy({ data: new Int32Array(128), shape: [1, 2, 8, 8] })),
       422,
