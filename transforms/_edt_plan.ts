@@ -195,6 +195,27 @@ export function runPass(p: PassPlan, i: number, ctx: PassContext, u0: number, u1
   }
 }
 
+/** The longest axis whose scratch is kept between calls (a few hundred KiB at most). */
+const KEEP_SCRATCH_MAX = 8192;
+let kept: Scratch | undefined;
+let keptLen = 0;
+
+/**
+ * Scratch for axes up to `maxLen` long, for the synchronous transforms of this thread: kept
+ * between calls (they never interleave: each runs to its end without yielding), so a small
+ * transform does not pay for ~200 KiB of fresh buffers each call. Axes longer than
+ * {@linkcode KEEP_SCRATCH_MAX} get scratch of their own.
+ */
+function threadScratch(maxLen: number): Scratch {
+  if (maxLen > KEEP_SCRATCH_MAX) return makeScratch(maxLen);
+  if (kept === undefined || keptLen < maxLen) {
+    // grown in steps, so a series of growing shapes reallocates a few times only
+    keptLen = Math.min(KEEP_SCRATCH_MAX, Math.max(maxLen, 2 * keptLen, 256));
+    kept = makeScratch(keptLen);
+  }
+  return kept;
+}
+
 /**
  * Runs every pass of the EDT of `total` elements whose trailing spatial extents are `spatial`
  * (leading indices are independent volumes) into `out`, single-threaded.
@@ -211,7 +232,8 @@ export function edtInto(
     mask,
     out,
     flags: [new Uint8Array(n), new Uint8Array(n)],
-    scratch: makeScratch(Math.max(...spatial)),
+    // 1-D passes (`row`, `classRow`) use no scratch: the smallest kept one will do
+    scratch: threadScratch(spatial.length === 1 ? 0 : Math.max(...spatial)),
   };
   for (let i = 0; i < plan.length; i++) runPass(plan[i]!, i, ctx, 0, plan[i]!.units);
 }
@@ -232,7 +254,8 @@ export function signedInto(
     job,
     out: job.out,
     flags: [new Uint8Array(n), new Uint8Array(n)],
-    scratch: makeScratch(Math.max(...spatial)),
+    // 1-D passes (`row`, `classRow`) use no scratch: the smallest kept one will do
+    scratch: threadScratch(spatial.length === 1 ? 0 : Math.max(...spatial)),
   };
   for (let i = 0; i < plan.length; i++) runPass(plan[i]!, i, ctx, 0, plan[i]!.units);
 }
