@@ -532,3 +532,49 @@ test("one scorer, batches of changing sizes: the reused SIMD memory gives the sa
   simd.dispose();
   js.dispose();
 });
+
+test("one scorer reusing its distance-map buffer: alternating and concurrent batches keep their own maps", async () => {
+  // the cpu backend keeps one signed-distance buffer between batches of a size; a stale map
+  // from the previous batch (or one shared by two batches in flight) would change the boundary
+  // term. Each batch's value is checked against its boundary term computed by hand from
+  // signedDistance: the mean over (n, c in {1, 2} (background excluded, docs/losses.md),
+  // voxels) of softmax(z)_c·φ_c.
+  const config = { losses: [{ name: "boundary" as const }] };
+  const reused = await createScorer(config);
+  const shape = [2, 3, 24, 20];
+  const size = shape.reduce((a, b) => a * b, 1);
+  let seed = 11;
+  const r = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 4294967296;
+  const batches = [0, 1, 2].map(() => ({
+    input: { data: Float32Array.from({ length: size }, () => 4 * r() - 2), shape },
+    target: {
+      data: Uint8Array.from({ length: size / 3 }, () => Math.floor(r() * 3)),
+      shape: [2, 24, 20],
+    },
+  }));
+  const byHand = async (b: (typeof batches)[number]) => {
+    const phi = (await signedDistance(b.target, { numClasses: 3 })).data;
+    const vol = 24 * 20;
+    let sum = 0;
+    for (let n = 0; n < 2; n++) {
+      for (let v = 0; v < vol; v++) {
+        const z = [0, 1, 2].map((c) => b.input.data[(n * 3 + c) * vol + v]!);
+        const m = Math.max(...z);
+        const e = z.map((x) => Math.exp(x - m));
+        const s = e[0]! + e[1]! + e[2]!;
+        for (let c = 1; c < 3; c++) sum += (e[c]! / s) * phi[(n * 3 + c) * vol + v]!;
+      }
+    }
+    return sum / (2 * 2 * vol);
+  };
+  const want = await Promise.all(batches.map(byHand));
+  // alternating, one after another
+  for (const i of [0, 1, 0, 2, 1, 2]) {
+    const got = await reused.evaluate(batches[i]!);
+    close(got.total, want[i]!, 1e-6, `batch ${i} (sequential)`);
+  }
+  // all three in flight at once
+  const all = await Promise.all(batches.map((b) => reused.evaluate(b)));
+  all.forEach((got, i) => close(got.total, want[i]!, 1e-6, `batch ${i} (concurrent)`));
+  reused.dispose();
+});

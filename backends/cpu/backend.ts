@@ -136,6 +136,13 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       ? new Float64Array(like.length)
       : new Float32Array(like.length);
   };
+  // likewise one signed-distance map buffer (the maps are the backend's own, never returned)
+  let spareMaps: Float32Array | undefined;
+  const takeMaps = (length: number): Float32Array | undefined => {
+    const b = spareMaps?.length === length ? spareMaps : undefined;
+    spareMaps = undefined;
+    return b;
+  };
   // one wasm instance kept between batches (its memory sized for the largest batch so far)
   let freeContext: SimdContext | undefined;
   let lastKernel: "wasm-simd" | "js" | undefined;
@@ -158,6 +165,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       let context: SimdContext | undefined;
       let mode: "simd" | "js" | undefined;
       let distanceReady: Promise<void> | undefined;
+      let ownMaps: Float32Array | undefined;
       const ensureDistance = (): Promise<void> => {
         if (k.distance) return Promise.resolve();
         if (!distanceReady) {
@@ -174,9 +182,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
               spacing: req.spacing,
               convention: req.convention,
               transform: req.transform,
+              out: takeMaps(k.n * k.c * k.vol),
             },
           ).then((d) => {
-            k.distance = d.data;
+            k.distance = ownMaps = d.data;
           });
         }
         return distanceReady;
@@ -220,6 +229,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
             simd = undefined;
           }
           if (k.probs) spare = k.probs;
+          if (ownMaps) spareMaps = ownMaps;
+          ownMaps = undefined;
           k.distance = undefined;
           k.probs = undefined;
           k.probsReady = false;
@@ -229,6 +240,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     },
     dispose() {
       spare = undefined;
+      spareMaps = undefined;
       freeContext = undefined;
     },
   };
