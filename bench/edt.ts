@@ -65,19 +65,37 @@ function collectGarbage(): void {
   else g.Bun?.gc(true);
 }
 
-/** Wall-clock and CPU-time medians of `repeats` calls. */
-async function timed(repeats: number, fn: () => unknown): Promise<{ wall: number; cpu: number }> {
+/**
+ * This process's minor page faults so far (first touches of fresh memory; Linux's
+ * /proc/self/stat), or NaN elsewhere.
+ */
+function minorFaults(): number {
+  try {
+    return Number(readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ")[7]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Wall-clock and CPU-time medians of `repeats` calls, and the median page faults per call. */
+async function timed(
+  repeats: number,
+  fn: () => unknown,
+): Promise<{ wall: number; cpu: number; faults: number }> {
   const wall: number[] = [];
   const cpu: number[] = [];
+  const faults: number[] = [];
   for (let i = 0; i < repeats; i++) {
+    const f0 = minorFaults();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
     wall.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
+    faults.push(minorFaults() - f0);
   }
-  return { wall: median(wall), cpu: median(cpu) };
+  return { wall: median(wall), cpu: median(cpu), faults: median(faults) };
 }
 
 function vmHwmMiB(): { rss: number; peak: number } {
@@ -138,7 +156,7 @@ async function main(): Promise<void> {
   if (args.includes("--rss")) return rssChild();
   const dir = mkdtempSync(join(tmpdir(), "segloss-edt-bench-"));
   const here = fileURLToPath(new URL(".", import.meta.url));
-  type Py = { median_ms: number; cpu_ms: number };
+  type Py = { median_ms: number; cpu_ms: number; faults: number };
   const reference = (name: string): { scipy: Py; opencv?: Py; opencv_max_diff?: number } =>
     JSON.parse(
       execFileSync(python, [join(here, "edt_scipy.py"), dir, name], {
@@ -242,6 +260,8 @@ async function main(): Promise<void> {
           x(ours.wall, onPool.wall),
           poolInto.wall.toFixed(0),
           x(into.wall, poolInto.wall),
+          `${ours.faults} / ${into.faults} / ${ref.scipy.faults}` +
+          (cv ? ` / ${cv.faults}` : ""),
           diff.toExponential(1),
         ]);
       }
@@ -264,6 +284,7 @@ async function main(): Promise<void> {
       "Worker speedup",
       "Workers into out ms",
       "Worker speedup into out",
+      "page faults per call: segloss / into out / scipy / OpenCV",
       "max rel diff vs scipy",
     ];
     console.log(
@@ -271,7 +292,8 @@ async function main(): Promise<void> {
         `segloss); CPU-time ratios use each process's CPU time (less sensitive to a loaded ` +
         `machine); Worker speedup = single thread / warm pool; "into out" = the same call ` +
         `writing into one reused Float32Array (options.out, scipy's distances=), which pays no ` +
-        `first touch of fresh memory.\n`,
+        `first touch of fresh memory; page faults per call = median minor faults of each ` +
+        `process per call (4 KiB pages touched for the first time: fresh memory).\n`,
     );
     console.log(`| ${header.join(" | ")} |`);
     console.log(`|${header.map((_, i) => i === 0 ? "---" : "---:").join("|")}|`);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError } from "../core/errors.ts";
 import {
   checkElements,
   checkFinite,
