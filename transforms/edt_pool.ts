@@ -61,7 +61,8 @@ export class WorkerPool {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #scratch: SharedArrayBuffer[] = [];
-  #counter = new Int32Array(new SharedArrayBuffer(4));
+  /** Made on first use: a page without SharedArrayBuffer still builds a (single-threaded) pool. */
+  #counter: Int32Array | undefined;
 
   constructor(size: number, idleMs: number) {
     this.size = size;
@@ -150,7 +151,7 @@ export class WorkerPool {
       const url = siblingModuleUrl("edt_worker", import.meta.url);
       for (let i = 0; i < this.size; i++) this.#workers.push(spawnWorker(url));
     }
-    const counter = this.#counter;
+    const counter = this.#counter ??= new Int32Array(new SharedArrayBuffer(4));
     const flags = [
       new Uint8Array(this.scratch(FLAGS_SLOT, flagsLength), 0, flagsLength),
       new Uint8Array(this.scratch(FLAGS_SLOT + 1, flagsLength), 0, flagsLength),
