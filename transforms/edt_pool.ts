@@ -81,7 +81,7 @@ export class WorkerPool {
   /**
    * Shared memory of at least `bytes` bytes, kept by the pool between jobs (slot `i` is one
    * buffer, grown when too small), valid inside the current job only. Fresh memory costs a
-   * page fault per 4 KiB page on first touch — about 60-90 ms for the 16 MiB of a 2048²
+   * page fault per 4 KiB page on first touch — about 55 ms (4096 faults) for the 16 MiB of a 2048²
    * output on the 2-core VM of bench/README.md, more than the transform itself — so the
    * mask's copy and the output of every call after the first reuse these.
    */
