@@ -43,9 +43,10 @@ import { hardwareConcurrency } from "../core/_worker.ts";
  * `Infinity` (scipy returns an accidental finite value there).
  *
  * @param mask Any typed array plus shape; non-zero means "inside".
- * @param options `spacing` (one positive number per spatial axis), `spatialDims`, and
+ * @param options `spacing` (one positive number per spatial axis), `spatialDims`,
  * `returnIndices` (also the coordinates of each element's nearest zero element, scipy's
- * `return_indices`: see {@linkcode EdtWithIndices}).
+ * `return_indices`: see {@linkcode EdtWithIndices}), and `out` (a `Float32Array` to write the
+ * distances into, scipy's `distances=`).
  * @returns float32 distances, same shape as `mask` (plus `indices` with `returnIndices`).
  *
  * @example Basic usage
@@ -65,8 +66,8 @@ export function edt(
  * The exact EDT of `mask` without the nearest-zero indices (see the signature above).
  *
  * @param mask Any typed array plus shape; non-zero means "inside".
- * @param options `spacing`, `spatialDims`, `returnIndices` (false or absent here).
- * @returns float32 distances, same shape as `mask`.
+ * @param options `spacing`, `spatialDims`, `returnIndices` (false or absent here), `out`.
+ * @returns float32 distances, same shape as `mask` (in `options.out` when given).
  *
  * @example Basic usage
  * ```ts
@@ -75,6 +76,18 @@ export function edt(
  *
  * const d = edt({ data: new Uint8Array([0, 1, 1]), shape: [3] });
  * assert.deepEqual(Array.from(d.data), [0, 1, 2]);
+ * ```
+ *
+ * @example Into one reused output (a loop over same-sized masks)
+ * ```ts
+ * import { edt } from "@segloss/segloss";
+ * import assert from "node:assert/strict";
+ *
+ * const out = new Float32Array(3);
+ * for (const data of [new Uint8Array([0, 1, 1]), new Uint8Array([1, 1, 0])]) {
+ *   assert.equal(edt({ data, shape: [3] }, { out }).data, out);
+ * }
+ * assert.deepEqual(Array.from(out), [2, 1, 0]);
  * ```
  */
 export function edt(mask: NdArray, options?: EdtIndicesOptions): NdArray<Float32Array>;

@@ -55,8 +55,8 @@ export interface SignedDistanceOptions {
  * boundary-loss term is then 0).
  *
  * @param target Labels `(N, ...spatial)`, any integer typed array.
- * @param options `numClasses`, `spacing`, `convention`, `transform`.
- * @returns The maps, `(N, C, ...spatial)`.
+ * @param options `numClasses`, `spacing`, `convention`, `transform`, `out`.
+ * @returns The maps, `(N, C, ...spatial)` (in `options.out` when given).
  *
  * @example Basic usage
  * ```ts
