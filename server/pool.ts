@@ -103,6 +103,8 @@ interface Pending {
   timer?: ReturnType<typeof setTimeout>;
   /** When the job was handed to a Worker that had not started yet. */
   waitingSince?: number;
+  /** Queued jobs: the pool's cold-start time so far when the job was queued. */
+  coldAtQueue?: number;
 }
 
 interface Slot {
@@ -110,6 +112,8 @@ interface Slot {
   /** The Worker has loaded its modules and said so (its first message). */
   ready: boolean;
   busy: Pending | undefined;
+  /** A job waits for this slot's Worker to load (counted in the pool's cold-start time). */
+  starting?: boolean;
 }
 
 /** Worker messages: `{ ready: true }` once loaded, then one reply per job. */
@@ -141,6 +145,12 @@ export class WorkerPool implements Executor {
   #workerUrl: string;
   /** Counters for tests and monitoring: Workers started and terminated on a deadline. */
   readonly stats = { spawned: 0, timedOut: 0 };
+  /**
+   * Time during which at least one Worker was loading for a job: a queued job's clock stops
+   * then too (it waits behind the cold start), so its deadline moves by the part of this time
+   * that passed while it was queued.
+   */
+  #cold = { total: 0, since: 0, starting: 0 };
 
   /**
    * @param size Number of Workers.
@@ -182,7 +192,7 @@ export class WorkerPool implements Executor {
       );
     }
     return new Promise<TimedResult>((resolve, reject) => {
-      const p: Pending = { job, deadline, resolve, reject };
+      const p: Pending = { job, deadline, resolve, reject, coldAtQueue: this.#coldTime() };
       p.timer = setTimeout(() => this.#expire(p), Math.max(0, deadline - performance.now()));
       this.#queue.push(p);
       this.#pump();
@@ -202,6 +212,11 @@ export class WorkerPool implements Executor {
       if (slot.busy || this.#queue.length === 0) continue;
       const p = this.#queue.shift()!;
       slot.busy = p;
+      // out of the queue: the cold-start time it waited through is credited, its clock re-armed
+      p.deadline = this.#queuedDeadline(p);
+      p.coldAtQueue = undefined;
+      clearTimeout(p.timer);
+      p.timer = setTimeout(() => this.#expire(p), Math.max(0, p.deadline - performance.now()));
       try {
         slot.worker ??= this.#attach(slot, this.#spawn());
         if (!slot.ready) this.#awaitStartup(slot, p);
@@ -221,12 +236,36 @@ export class WorkerPool implements Executor {
     }
   }
 
+  /** The pool's cold-start time so far (see `#cold`). */
+  #coldTime(): number {
+    const c = this.#cold;
+    return c.total + (c.starting > 0 ? performance.now() - c.since : 0);
+  }
+
+  /** A queued job's deadline, moved by the cold-start time since it was queued. */
+  #queuedDeadline(p: Pending): number {
+    return p.deadline + (p.coldAtQueue === undefined ? 0 : this.#coldTime() - p.coldAtQueue);
+  }
+
+  /** The slot's Worker has loaded, failed or been stopped: its cold start is over. */
+  #coldEnd(slot: Slot): void {
+    if (!slot.starting) return;
+    slot.starting = false;
+    const c = this.#cold;
+    if (--c.starting === 0) c.total += performance.now() - c.since;
+  }
+
   /** Stops the job's clock until its Worker has loaded (or the startup limit passes). */
   #awaitStartup(slot: Slot, p: Pending): void {
     clearTimeout(p.timer);
     p.waitingSince = performance.now();
+    if (!slot.starting) {
+      slot.starting = true;
+      if (this.#cold.starting++ === 0) this.#cold.since = performance.now();
+    }
     p.timer = setTimeout(() => {
       if (slot.busy !== p) return;
+      this.#coldEnd(slot);
       slot.worker?.terminate();
       slot.worker = undefined;
       slot.ready = false;
@@ -244,6 +283,7 @@ export class WorkerPool implements Executor {
   /** The Worker has loaded: the job's clock runs again, moved by the time it waited. */
   #started(slot: Slot): void {
     slot.ready = true;
+    this.#coldEnd(slot);
     const p = slot.busy;
     if (!p || p.waitingSince === undefined) return;
     clearTimeout(p.timer);
@@ -280,6 +320,7 @@ export class WorkerPool implements Executor {
 
   #crash(slot: Slot, w: ThreadHandle, message: string): void {
     if (slot.worker !== w) return;
+    this.#coldEnd(slot);
     w.terminate();
     slot.worker = undefined;
     slot.ready = false;
@@ -299,6 +340,13 @@ export class WorkerPool implements Executor {
   #expire(p: Pending): void {
     const q = this.#queue.indexOf(p);
     if (q >= 0) {
+      // still queued: not expired while cold starts it waited through move its deadline
+      const left = this.#queuedDeadline(p) - performance.now();
+      if (left > 0) {
+        // while a Worker loads, `left` stays put: look again in 10 ms at the soonest
+        p.timer = setTimeout(() => this.#expire(p), Math.max(left, this.#cold.starting ? 10 : 0));
+        return;
+      }
       this.#queue.splice(q, 1);
       p.reject(timeoutError(this.#timeoutMs));
       return;
@@ -321,6 +369,7 @@ export class WorkerPool implements Executor {
     }
     this.#queue = [];
     for (const slot of this.#slots) {
+      this.#coldEnd(slot);
       slot.worker?.terminate();
       slot.worker = undefined;
       slot.ready = false;

@@ -127,6 +127,20 @@ export function planPasses(
   return plan;
 }
 
+/**
+ * The axis length the scratch of {@linkcode planPasses}'s passes must hold: the longest axis
+ * whose pass gathers lines into scratch (every axis but the innermost, or the innermost alone
+ * after the axis-0 pass of a long 2-D column). The innermost axis's two-sweep pass needs none,
+ * so a long thin volume such as `[1, 100000]` gets small scratch (`Math.max(...spatial)` made
+ * ~23 MiB of it, per call, for 100000 voxels).
+ */
+export function scratchLength(spatial: readonly number[]): number {
+  const d = spatial.length;
+  if (d === 1) return 0;
+  if (d > 2 || spatial[0]! <= DIRECT_MAX) return Math.max(...spatial.slice(0, d - 1));
+  return spatial[d - 1]!;
+}
+
 /** The length of each of the two flag buffers the passes of {@linkcode planPasses} use. */
 export function flagsLength(total: number, spatial: readonly number[]): number {
   const d = spatial.length;
@@ -232,8 +246,7 @@ export function edtInto(
     mask,
     out,
     flags: [new Uint8Array(n), new Uint8Array(n)],
-    // 1-D passes (`row`, `classRow`) use no scratch: the smallest kept one will do
-    scratch: threadScratch(spatial.length === 1 ? 0 : Math.max(...spatial)),
+    scratch: threadScratch(scratchLength(spatial)),
   };
   for (let i = 0; i < plan.length; i++) runPass(plan[i]!, i, ctx, 0, plan[i]!.units);
 }
@@ -254,8 +267,7 @@ export function signedInto(
     job,
     out: job.out,
     flags: [new Uint8Array(n), new Uint8Array(n)],
-    // 1-D passes (`row`, `classRow`) use no scratch: the smallest kept one will do
-    scratch: threadScratch(spatial.length === 1 ? 0 : Math.max(...spatial)),
+    scratch: threadScratch(scratchLength(spatial)),
   };
   for (let i = 0; i < plan.length; i++) runPass(plan[i]!, i, ctx, 0, plan[i]!.units);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { checkKeys, quote, SeglossRangeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
 import {
   checkElements,
   checkFinite,
@@ -23,7 +23,7 @@ import {
 } from "./edt_indices.ts";
 export type { EdtIndicesOptions, EdtWithIndices } from "./edt_indices.ts";
 import { numberMask } from "./_edt_passes.ts";
-import { edtInto, flagsLength, planPasses } from "./_edt_plan.ts";
+import { edtInto, flagsLength, planPasses, scratchLength } from "./_edt_plan.ts";
 import {
   poolSupported,
   SCRATCH_IN,
@@ -307,18 +307,27 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
       // scratch (reused from call to call: no fresh pages), copied out in the job's turn
       const direct = given !== undefined && given.buffer instanceof SharedArrayBuffer;
       let work: Float32Array | undefined;
+      // the mask as it is now: a job queued behind another reads it later, so it gets a copy
+      // (numberMask copies every type but Uint8Array)
+      let numbers = numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>);
+      if (pool.busy && numbers === mask.data) numbers = (numbers as Uint8Array).slice();
       const data = await pool.run(
         () => {
           work = direct ? given : new Float32Array(pool.scratch(SCRATCH_OUT, total * 4), 0, total);
-          const numbers = numberMask(mask.data as ArrayLike<number> | ArrayLike<bigint>);
           return { mask: sharedMask(numbers, (b) => pool.scratch(SCRATCH_IN, b)), out: work };
         },
-        Math.max(...spatial),
+        scratchLength(spatial),
         flagsLength(total, spatial),
         planPasses(total, spatial, spacing, false),
         () => {
           if (direct) return given;
           const result = given ?? new Float32Array(total);
+          if (result.length !== total) {
+            // the caller transferred or shrank its out while the job waited
+            throw new SeglossTypeError(
+              `Expected options.out to keep its ${total} elements until the job ran but found ${result.length} (detached or resized)`,
+            );
+          }
           result.set(work!);
           return result;
         },

@@ -63,19 +63,37 @@ export class WorkerPool {
   #scratch: SharedArrayBuffer[] = [];
   /** Made on first use: a page without SharedArrayBuffer still builds a (single-threaded) pool. */
   #counter: Int32Array | undefined;
+  /** Jobs queued or running. */
+  #jobs = 0;
+  /** Rejects the replies the running job waits for (a `close()` mid-job settles it). */
+  #waiting = new Set<(e: Error) => void>();
 
   constructor(size: number, idleMs: number) {
     this.size = size;
     this.#idleMs = idleMs;
   }
 
-  /** Terminates the Workers now (a later job starts them again) and drops the scratch. */
+  /**
+   * Whether a job is queued or running: a job submitted now runs later, so its `init` must not
+   * read the caller's input then (the caller may have changed it): take a copy now.
+   */
+  get busy(): boolean {
+    return this.#jobs > 0;
+  }
+
+  /**
+   * Terminates the Workers now (a later job starts them again) and drops the scratch; a job
+   * running now rejects (terminated Workers never answer), and the queued ones run after it.
+   */
   close(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#scratch = [];
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const reject of waiting) reject(closedError());
   }
 
   /**
@@ -96,8 +114,10 @@ export class WorkerPool {
   /**
    * Runs `passes` in order on every Worker after sending them `init`; jobs are queued, one at
    * a time. `init` may be a function, called when the job's turn comes (so it may use
-   * {@linkcode WorkerPool.scratch}), and `after` runs in the job's turn too, once the passes are
-   * done (to copy results out of scratch before the next job reuses it).
+   * {@linkcode WorkerPool.scratch}): right away when the pool is idle (not
+   * {@linkcode WorkerPool.busy}), else later, so a queued job's `init` must read copies made at
+   * the call. `after` runs in the job's turn too, once the passes are done (to copy results out
+   * of scratch before the next job reuses it).
    */
   run<T = void>(
     init: JobInit | (() => JobInit),
@@ -106,13 +126,24 @@ export class WorkerPool {
     passes: PassPlan[],
     after?: () => T,
   ): Promise<T> {
+    // an idle pool's job takes its input now (the scratch is free): the caller may reuse it
+    let ready: JobInit | (() => JobInit) = init;
+    if (this.#jobs === 0 && typeof init === "function") {
+      try {
+        ready = init();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    this.#jobs++;
     const job = this.#queue.then(async () => {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       try {
-        await this.#run(typeof init === "function" ? init() : init, maxLen, flagsLength, passes);
+        await this.#run(typeof ready === "function" ? ready() : ready, maxLen, flagsLength, passes);
         return after?.() as T;
       } finally {
+        this.#jobs--;
         if (this.#workers.length > 0) {
           if (this.#idleMs === 0) this.close();
           else this.#timer = setTimeout(() => this.close(), this.#idleMs);
@@ -124,16 +155,22 @@ export class WorkerPool {
   }
 
   #all(msg: unknown): Promise<void[]> {
+    if (this.#workers.length === 0) return Promise.reject(closedError());
     return Promise.all(this.#workers.map((w) =>
       new Promise<void>((resolve, reject) => {
+        this.#waiting.add(reject);
+        const settle = (e?: Error) => {
+          this.#waiting.delete(reject);
+          if (e === undefined) resolve();
+          else reject(e);
+        };
         w.onmessage = (e: ThreadMessage) => {
           const reply = e.data as WorkerReply;
-          if (reply.ok) resolve();
-          else reject(new Error(`EDT worker failed: ${reply.error}`));
+          settle(reply.ok ? undefined : new Error(`EDT worker failed: ${reply.error}`));
         };
         w.onerror = (e: ThreadError) => {
           e.preventDefault?.();
-          reject(new Error(`EDT worker failed: ${e.message}`));
+          settle(new Error(`EDT worker failed: ${e.message}`));
         };
         w.postMessage(msg);
       })
@@ -171,6 +208,11 @@ export class WorkerPool {
       throw err;
     }
   }
+}
+
+/** What a job that was running when its pool closed rejects with. */
+function closedError(): Error {
+  return new Error("EDT worker pool closed while a job was running");
 }
 
 /**

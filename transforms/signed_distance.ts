@@ -12,7 +12,7 @@ import { checkSignedArgs, SIGNED_KEYS } from "./signed_args.ts";
 import { conventionShift } from "./conventions.ts";
 import { edtTransform, type EdtTransformOptions, workerPoolOf } from "./edt.ts";
 import { LOCAL_MAX_CLASSES, localSearch, localSigned, looksNoisy } from "./_edt_label_noise.ts";
-import { flagsLength, signedInto, signedPlan } from "./_edt_plan.ts";
+import { flagsLength, scratchLength, signedInto, signedPlan } from "./_edt_plan.ts";
 import { SCRATCH_EXTRA, SCRATCH_IN, SCRATCH_OUT, type WorkerPool } from "./edt_pool.ts";
 
 /**
@@ -240,7 +240,7 @@ async function fromLabels(
       const sPresent = shared(present, SCRATCH_EXTRA);
       return { job: { labels: sLabels, present: sPresent, out: sOut, numClasses, vol }, out: sOut };
     },
-    Math.max(...spatial),
+    scratchLength(spatial),
     flagsLength(total, spatial),
     signedPlan(total, vol, numClasses, spatial, spacing, shift),
     () => out.set(new Float32Array(pool.scratch(SCRATCH_OUT, 0), 0, out.length)),
