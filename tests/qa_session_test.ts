@@ -91,7 +91,12 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 // one pool for the whole file (under `deno test` every Worker start type checks its module)
 const pool = createEdtWorkerPool({ workers: 2, idleMs: 60_000 });
-after(() => pool.close());
+// signed distance on Workers (the transform keeps its pool between the tests, 1 s idle)
+const workers = edtTransform({ workers: 2, parallelThreshold: 1 });
+after(() => {
+  pool.close();
+  workers.dispose?.();
+});
 
 describe("EDT Worker pool: the queue and the shared scratch", () => {
   test("pool.edt reads the mask at the call, also when the job waits in the queue", async () => {
@@ -158,6 +163,39 @@ describe("EDT Worker pool: the queue and the shared scratch", () => {
       return true;
     });
     assertValues((await next).data, c.expected, "the job after the failure");
+  });
+
+  test("signedDistance on Workers: an out given away or resized while queued is a typed error", async () => {
+    // Before: the job's copy into (or out of) the caller's out threw the runtime's own
+    // TypeError/RangeError ("detached ArrayBuffer", "Invalid typed array length")
+    const target = { data: new Uint8Array([0, 1, 1, 0, 0, 1, 1, 0]), shape: [1, 8] };
+    // official one_hot2dist of the two classes (hand-derived: distances to the other class)
+    const want = [0, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0, 0, 1];
+    const busy = {
+      data: new Uint8Array(3 * 256 * 256).map((_, i) => i % 3),
+      shape: [3, 256, 256],
+    };
+    const detached = new Float32Array(16);
+    // deno-lint-ignore no-explicit-any
+    const rab = new (ArrayBuffer as any)(64, { maxByteLength: 256 }) as ArrayBuffer & {
+      resize(n: number): void;
+    };
+    const grown = new Float32Array(rab);
+    const first = signedDistance(busy, { numClasses: 3, transform: workers });
+    const a = signedDistance(target, { numClasses: 2, transform: workers, out: detached });
+    const b = signedDistance(target, { numClasses: 2, transform: workers, out: grown });
+    const c = signedDistance(target, { numClasses: 2, transform: workers });
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    rab.resize(128);
+    await first;
+    for (const p of [a, b]) {
+      await assert.rejects(p, (e: Error) => {
+        assert.ok(e instanceof TypeError, String(e));
+        assert.match(e.message, /options\.out to keep its 16 elements/);
+        return true;
+      });
+    }
+    assert.deepEqual(Array.from((await c).data), want);
   });
 
   test("close() during a running job rejects it; queued and later jobs still run", async () => {
@@ -310,28 +348,23 @@ describe("long thin volumes against scipy", () => {
   });
 
   test("signedDistance on [1, 100000, 3] and [1, 1, 100000], sync, Workers and into out", async () => {
-    const workers = edtTransform({ workers: 2, parallelThreshold: 1 });
-    try {
-      for (const c of fixtures.signed as LongCase[]) {
-        const target = ruleLabels(c.shape);
-        const o = { numClasses: c.numClasses!, spacing: c.spacing };
-        const label = JSON.stringify(c.shape);
-        assertSummary((await signedDistance(target, o)).data, c, `${label} sync`);
-        assertSummary(
-          (await signedDistance(target, { ...o, transform: workers })).data,
-          c,
-          `${label} Workers`,
-        );
-        const out = new Float32Array(3 * target.data.length).fill(NaN);
-        const r = await signedDistance(target, { ...o, transform: workers, out });
-        assert.equal(r.data, out);
-        assertSummary(out, c, `${label} Workers into out`);
-        out.fill(NaN);
-        await signedDistance(target, { ...o, out });
-        assertSummary(out, c, `${label} sync into out`);
-      }
-    } finally {
-      workers.dispose?.();
+    for (const c of fixtures.signed as LongCase[]) {
+      const target = ruleLabels(c.shape);
+      const o = { numClasses: c.numClasses!, spacing: c.spacing };
+      const label = JSON.stringify(c.shape);
+      assertSummary((await signedDistance(target, o)).data, c, `${label} sync`);
+      assertSummary(
+        (await signedDistance(target, { ...o, transform: workers })).data,
+        c,
+        `${label} Workers`,
+      );
+      const out = new Float32Array(3 * target.data.length).fill(NaN);
+      const r = await signedDistance(target, { ...o, transform: workers, out });
+      assert.equal(r.data, out);
+      assertSummary(out, c, `${label} Workers into out`);
+      out.fill(NaN);
+      await signedDistance(target, { ...o, out });
+      assertSummary(out, c, `${label} sync into out`);
     }
   });
 });

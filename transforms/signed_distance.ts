@@ -227,8 +227,18 @@ async function fromLabels(
   // the Workers need shared copies (only the samples left by the search are computed there;
   // the others keep what the search wrote), in the pool's scratch (no fresh pages per call),
   // made and copied back in the job's turn
+  // a caller's out transferred or resized while the job waited: a precise error, not a copy
+  // into a detached or shorter array
+  const intact = () => {
+    if (out.length !== total) {
+      throw new SeglossTypeError(
+        `Expected options.out to keep its ${total} elements until the job ran but found ${out.length} (detached or resized)`,
+      );
+    }
+  };
   await pool.run(
     () => {
+      intact();
       const shared = <T extends Int32Array | Uint8Array | Float32Array>(a: T, slot: number): T => {
         const Ctor = a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T;
         const b = new Ctor(pool.scratch(slot, a.byteLength), 0, a.length);
@@ -243,7 +253,10 @@ async function fromLabels(
     scratchLength(spatial),
     flagsLength(total, spatial),
     signedPlan(total, vol, numClasses, spatial, spacing, shift),
-    () => out.set(new Float32Array(pool.scratch(SCRATCH_OUT, 0), 0, out.length)),
+    () => {
+      intact();
+      out.set(new Float32Array(pool.scratch(SCRATCH_OUT, 0), 0, total));
+    },
   );
   return out;
 }
