@@ -381,7 +381,14 @@ describe("cpu backend: the reused signed-distance buffer", () => {
         target: { data: target, shape: [n, h, w] },
       };
     };
-    const batches = [batch(2, 16, 16), batch(1, 8, 40), batch(2, 16, 16), batch(3, 5, 7)];
+    // [2, 32, 8] has [2, 16, 16]'s size: the same reused maps buffer, another geometry
+    const batches = [
+      batch(2, 16, 16),
+      batch(1, 8, 40),
+      batch(2, 32, 8),
+      batch(2, 16, 16),
+      batch(3, 5, 7),
+    ];
     const config = {
       backend: "cpu",
       input: "logits" as const,
