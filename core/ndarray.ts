@@ -463,7 +463,7 @@ export function checkOut(
     );
   }
   if (
-    ArrayBuffer.isView(input) && input.buffer === out.buffer &&
+    ArrayBuffer.isView(input) && sameMemory(input.buffer, out) &&
     input.byteOffset < out.byteOffset + out.byteLength &&
     out.byteOffset < input.byteOffset + input.byteLength
   ) {
@@ -472,6 +472,27 @@ export function checkOut(
     );
   }
   return out;
+}
+
+/**
+ * Whether `buffer` is `out`'s memory: the same object, or another `SharedArrayBuffer` object
+ * over the same block (a clone, as a Worker receives one), found by a write through `out` that
+ * shows through `buffer` (the byte is restored; `out` is about to be overwritten anyway).
+ */
+function sameMemory(buffer: ArrayBufferLike, out: Float32Array): boolean {
+  const ob = out.buffer;
+  if (buffer === ob) return true;
+  if (
+    typeof SharedArrayBuffer !== "function" || !(buffer instanceof SharedArrayBuffer) ||
+    !(ob instanceof SharedArrayBuffer) || buffer.byteLength !== ob.byteLength
+  ) return false;
+  const mine = new Uint8Array(ob, out.byteOffset, 1);
+  const theirs = new Uint8Array(buffer, out.byteOffset, 1);
+  const saved = mine[0]!;
+  mine[0] = saved ^ 0xff;
+  const seen = theirs[0] === (saved ^ 0xff);
+  mine[0] = saved;
+  return seen && theirs[0] === saved;
 }
 
 /**

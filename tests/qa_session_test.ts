@@ -272,6 +272,28 @@ describe("out: aliasing and bad outs", () => {
     }
   });
 
+  test("an out over a clone of the mask's SharedArrayBuffer (the same memory) is refused", async () => {
+    // Before: only the same buffer object was compared, so a view over another
+    // SharedArrayBuffer object of the same memory (what postMessage hands a Worker) passed, and
+    // edt wrote its output over the mask it was reading: all zeros instead of 0, 1, 2, ...
+    const sab = new SharedArrayBuffer(128);
+    const clone = structuredClone(sab);
+    assert.notEqual(clone, sab);
+    const mask = { data: new Uint8Array(sab, 0, 16).fill(1), shape: [16] };
+    mask.data[0] = 0;
+    const out = new Float32Array(clone, 0, 16);
+    assert.throws(() => edt(mask, { out }), RangeError);
+    await assert.rejects(pool.edt(mask, { out }), RangeError);
+    assert.equal(mask.data[0], 0, "the probe restored the byte");
+    // a clone's range after the mask's is fine (hand-derived: distance to index 0)
+    const after = new Float32Array(clone, 64, 16);
+    const r = await pool.edt(mask, { out: after });
+    assert.deepEqual(Array.from(r.data), Array.from({ length: 16 }, (_, i) => i));
+    // two unrelated shared buffers of one size are not taken for one
+    const other = new Float32Array(new SharedArrayBuffer(128), 0, 16);
+    assert.deepEqual(Array.from(edt(mask, { out: other }).data), Array.from(r.data));
+  });
+
   test("signedDistance refuses an out over its target; wrong outs are typed errors", async () => {
     const buf = new ArrayBuffer(64);
     const target = { data: new Uint8Array(buf, 0, 4), shape: [1, 4] };
