@@ -369,7 +369,7 @@ describe("long thin volumes against scipy", () => {
     }
   });
 
-  test("signedDistance on [1, 100000, 3] and [1, 1, 100000], sync, Workers and into out", async () => {
+  test("signedDistance on [1, 100000, 3], [1, 1, 100000], [2, 50000]: sync, Workers, into out", async () => {
     for (const c of fixtures.signed as LongCase[]) {
       const target = ruleLabels(c.shape);
       const o = { numClasses: c.numClasses!, spacing: c.spacing };
