@@ -482,6 +482,7 @@ export function checkOut(
 function sameMemory(buffer: ArrayBufferLike, out: Float32Array): boolean {
   const ob = out.buffer;
   if (buffer === ob) return true;
+  if (out.byteLength === 0) return false; // no byte to share
   if (
     typeof SharedArrayBuffer !== "function" || !(buffer instanceof SharedArrayBuffer) ||
     !(ob instanceof SharedArrayBuffer) || buffer.byteLength !== ob.byteLength
