@@ -475,6 +475,35 @@ export function checkOut(
 }
 
 /**
+ * Checks that an `out` taken by {@linkcode checkOut} still has its `length` elements when a
+ * job that waited (a Worker pool's queue) writes it: a caller may transfer or resize it
+ * meanwhile.
+ *
+ * @example Basic usage
+ * ```ts
+ * import { checkOutIntact } from "./ndarray.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const out = new Float32Array(new ArrayBuffer(8, { maxByteLength: 16 }));
+ * checkOutIntact(out, 2, "options.out");
+ * (out.buffer as ArrayBuffer).resize(4);
+ * assert.throws(() => checkOutIntact(out, 2, "options.out"), TypeError);
+ * ```
+ *
+ * @param out The output.
+ * @param length The elements it had when checked.
+ * @param name The option's name, for messages.
+ * @throws {SeglossTypeError} When it has been detached or resized.
+ */
+export function checkOutIntact(out: Float32Array, length: number, name: string): void {
+  if (out.length !== length) {
+    throw new SeglossTypeError(
+      `Expected ${name} to keep its ${length} elements until the job ran but found ${out.length} (detached or resized)`,
+    );
+  }
+}
+
+/**
  * Whether `buffer` is `out`'s memory: the same object, or another `SharedArrayBuffer` object
  * over the same block (a clone, as a Worker receives one), found by a write through `out` that
  * shows through `buffer` (the byte is restored; `out` is about to be overwritten anyway).

@@ -4,12 +4,13 @@
  *
  * @module
  */
-import { checkKeys, quote, SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
+import { checkKeys, quote, SeglossRangeError } from "../core/errors.ts";
 import {
   checkElements,
   checkFinite,
   checkNdArray,
   checkOut,
+  checkOutIntact,
   checkSpacing,
   checkSpatialDims,
   type NdArray,
@@ -28,7 +29,6 @@ import {
   poolSupported,
   SCRATCH_IN,
   SCRATCH_OUT,
-  sharedMask,
   warnSingleThreaded,
   WorkerPool,
 } from "./edt_pool.ts";
@@ -314,7 +314,11 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
       const data = await pool.run(
         () => {
           work = direct ? given : new Float32Array(pool.scratch(SCRATCH_OUT, total * 4), 0, total);
-          return { mask: sharedMask(numbers, (b) => pool.scratch(SCRATCH_IN, b)), out: work };
+          const shared = (numbers as Uint8Array).buffer instanceof SharedArrayBuffer;
+          return {
+            mask: shared ? numbers : pool.copyIn(SCRATCH_IN, numbers as Uint8Array),
+            out: work,
+          };
         },
         scratchLength(spatial),
         flagsLength(total, spatial),
@@ -322,12 +326,7 @@ export function createEdtWorkerPool(options: EdtWorkerPoolOptions = {}): EdtWork
         () => {
           if (direct) return given;
           const result = given ?? new Float32Array(total);
-          if (result.length !== total) {
-            // the caller transferred or shrank its out while the job waited
-            throw new SeglossTypeError(
-              `Expected options.out to keep its ${total} elements until the job ran but found ${result.length} (detached or resized)`,
-            );
-          }
+          checkOutIntact(result, total, "options.out");
           result.set(work!);
           return result;
         },

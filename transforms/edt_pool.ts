@@ -112,6 +112,20 @@ export class WorkerPool {
   }
 
   /**
+   * A copy of `data` (same type, one memcpy) in scratch slot `slot`, valid inside the current
+   * job only.
+   */
+  copyIn<T extends Uint8Array | Int32Array | Float32Array | Float64Array>(
+    slot: number,
+    data: T,
+  ): T {
+    const Ctor = data.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T;
+    const copy = new Ctor(this.scratch(slot, data.byteLength), 0, data.length);
+    copy.set(data as never);
+    return copy;
+  }
+
+  /**
    * Runs `passes` in order on every Worker after sending them `init`; jobs are queued, one at
    * a time. `init` may be a function, called when the job's turn comes (so it may use
    * {@linkcode WorkerPool.scratch}): right away when the pool is idle (not
@@ -213,26 +227,4 @@ export class WorkerPool {
 /** What a job that was running when its pool closed rejects with. */
 function closedError(): Error {
   return new Error("EDT worker pool closed while a job was running");
-}
-
-/**
- * `data` in shared memory: itself when it already lives in a SharedArrayBuffer, else a copy
- * (same type, one memcpy) into `memory` when given (a pool's scratch, at least
- * `data.byteLength` bytes), else into a new SharedArrayBuffer.
- */
-export function sharedMask(
-  data: ArrayLike<number>,
-  memory?: (bytes: number) => SharedArrayBuffer,
-): ArrayLike<number> {
-  const src = data as Uint8Array;
-  if (src.buffer instanceof SharedArrayBuffer) return data;
-  const Ctor = src.constructor as new (
-    buffer: SharedArrayBuffer,
-    offset: number,
-    length: number,
-  ) => Uint8Array;
-  const buffer = memory?.(src.byteLength) ?? new SharedArrayBuffer(src.byteLength);
-  const copy = new Ctor(buffer, 0, src.length);
-  copy.set(src);
-  return copy;
 }

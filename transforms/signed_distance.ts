@@ -5,7 +5,7 @@
  * @module
  */
 import { SeglossRangeError, SeglossTypeError } from "../core/errors.ts";
-import { checkOut, type NdArray, sizeOf } from "../core/ndarray.ts";
+import { checkOut, checkOutIntact, type NdArray, sizeOf } from "../core/ndarray.ts";
 import type { DistanceTransform, SignedDistanceConvention } from "../core/types.ts";
 import type { DistancePlugin } from "../core/registry.ts";
 import { checkSignedArgs, SIGNED_KEYS } from "./signed_args.ts";
@@ -226,36 +226,28 @@ async function fromLabels(
   }
   // the Workers need shared copies (only the samples left by the search are computed there;
   // the others keep what the search wrote), in the pool's scratch (no fresh pages per call),
-  // made and copied back in the job's turn
-  // a caller's out transferred or resized while the job waited: a precise error, not a copy
-  // into a detached or shorter array
-  const intact = () => {
-    if (out.length !== total) {
-      throw new SeglossTypeError(
-        `Expected options.out to keep its ${total} elements until the job ran but found ${out.length} (detached or resized)`,
-      );
-    }
-  };
+  // made and copied back in the job's turn; a caller's out transferred or resized while the job
+  // waited is a precise error, not a copy into a detached or shorter array
+  let sOut: Float32Array | undefined;
   await pool.run(
     () => {
-      intact();
-      const shared = <T extends Int32Array | Uint8Array | Float32Array>(a: T, slot: number): T => {
-        const Ctor = a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T;
-        const b = new Ctor(pool.scratch(slot, a.byteLength), 0, a.length);
-        b.set(a as never);
-        return b;
+      checkOutIntact(out, total, "options.out");
+      sOut = pool.copyIn(SCRATCH_OUT, out);
+      const job = {
+        labels: pool.copyIn(SCRATCH_IN, labels),
+        present: pool.copyIn(SCRATCH_EXTRA, present),
+        out: sOut,
+        numClasses,
+        vol,
       };
-      const sOut = shared(out, SCRATCH_OUT);
-      const sLabels = shared(labels, SCRATCH_IN);
-      const sPresent = shared(present, SCRATCH_EXTRA);
-      return { job: { labels: sLabels, present: sPresent, out: sOut, numClasses, vol }, out: sOut };
+      return { job, out: sOut };
     },
     scratchLength(spatial),
     flagsLength(total, spatial),
     signedPlan(total, vol, numClasses, spatial, spacing, shift),
     () => {
-      intact();
-      out.set(new Float32Array(pool.scratch(SCRATCH_OUT, 0), 0, total));
+      checkOutIntact(out, total, "options.out");
+      out.set(sOut!);
     },
   );
   return out;
